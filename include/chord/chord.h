@@ -1,0 +1,446 @@
+/*
+ * libchord — a distributed dictionary over a Chord ring.
+ *
+ * This header is the whole public contract. It is C99 and stable: result codes
+ * never change value, option structs only ever gain fields at their end, and new
+ * behaviour arrives as new symbols.
+ *
+ * Conventions (see docs/ and README.md):
+ *  - Every fallible function returns int: 0 on success, a negative CHORD_E* code
+ *    on failure. chord_error_last() then holds a one-line, thread-local detail.
+ *  - Output parameters come first.
+ *  - Inputs are copied before a call returns; the caller keeps ownership.
+ *  - Bytes returned in a chord_buf are owned by the caller and released with
+ *    chord_buf_dispose().
+ *  - Every function is safe to call from any thread. Blocking calls take a
+ *    timeout in milliseconds (0 or negative: the node's default timeout).
+ *  - Callbacks run on the node's loop thread. When a function that takes a
+ *    callback returns an error, the callback is never called; otherwise it is
+ *    called exactly once (event subscriptions: until freed).
+ */
+#ifndef CHORD_CHORD_H
+#define CHORD_CHORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(SWIG)
+#define CHORD_EXTERN
+#elif defined(_WIN32)
+#define CHORD_EXTERN __declspec(dllexport)
+#elif defined(__GNUC__)
+#define CHORD_EXTERN __attribute__((visibility("default")))
+#else
+#define CHORD_EXTERN
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+#define CHORD_VERSION_MAJOR 0
+#define CHORD_VERSION_MINOR 1
+#define CHORD_VERSION_PATCH 0
+#define CHORD_VERSION_HEX \
+  ((CHORD_VERSION_MAJOR << 16) | (CHORD_VERSION_MINOR << 8) | CHORD_VERSION_PATCH)
+#define CHORD_VERSION_STRING "0.1.0"
+
+/** The library's version as CHORD_VERSION_HEX of the copy actually loaded. */
+CHORD_EXTERN unsigned chord_version(void);
+/** The library's version as "MAJOR.MINOR.PATCH". Static storage; never free. */
+CHORD_EXTERN const char *chord_version_string(void);
+
+/* ----------------------------------------------------------------- errors */
+
+/** Result codes. Values are stable forever. */
+typedef enum chord_status {
+  CHORD_OK = 0,
+  CHORD_ENOTFOUND = -1,    /**< the key (or node, or item) is absent */
+  CHORD_ETIMEDOUT = -2,    /**< the operation did not finish in time */
+  CHORD_EINVAL = -3,       /**< a bad argument: NULL, malformed address, ... */
+  CHORD_ETOOBIG = -4,      /**< a key, value or frame over its limit */
+  CHORD_ECLOSED = -5,      /**< the node, queue or iterator is closed */
+  CHORD_ENOQUORUM = -6,    /**< too few replicas acknowledged a write */
+  CHORD_EPROTO = -7,       /**< a protocol violation by a peer */
+  CHORD_ENOMEM = -8,       /**< out of memory */
+  CHORD_EINTERNAL = -9,    /**< a bug; chord_error_last() says where */
+  CHORD_EUNREACHABLE = -10, /**< no connection could be made to that address */
+  CHORD_EREFUSED = -11,    /**< the peer refused us: other network, wrong key */
+  CHORD_EBUSY = -12,       /**< a limit on pending work was reached; retry */
+  CHORD_EIO = -13,         /**< an operating-system error (bind, file, ...) */
+  CHORD_ITEROVER = -50     /**< not an error: an iterator or queue is drained */
+} chord_status;
+
+/** The code's symbolic name, e.g. "CHORD_ENOTFOUND". Static storage. */
+CHORD_EXTERN const char *chord_err_name(int rc);
+/** A short English description of the code. Static storage. */
+CHORD_EXTERN const char *chord_strerror(int rc);
+/**
+ * A one-line detail of the last failure on this thread, or "" if none.
+ * Valid until the next libchord call on this thread.
+ */
+CHORD_EXTERN const char *chord_error_last(void);
+/** Routing hops taken by the last blocking dictionary call on this thread. */
+CHORD_EXTERN unsigned chord_last_hops(void);
+
+/* ---------------------------------------------------------------- buffers */
+
+/** Bytes owned by the caller once a call has filled it. */
+typedef struct chord_buf {
+  uint8_t *data; /**< NULL when len is 0 and nothing was allocated */
+  size_t len;
+} chord_buf;
+
+/** Frees buf->data and zeroes *buf. NULL and an empty buf are fine. */
+CHORD_EXTERN void chord_buf_dispose(chord_buf *buf);
+
+/** A key and value, borrowed: the pointers belong to whoever filled it. */
+typedef struct chord_item {
+  const uint8_t *key;
+  size_t key_len;
+  const uint8_t *value;
+  size_t value_len;
+} chord_item;
+
+/* ------------------------------------------------------------------ loops */
+
+/**
+ * A loop thread that can host many nodes, so that hundreds of nodes need not
+ * mean hundreds of threads. Nodes created without one get a private loop.
+ */
+typedef struct chord_loop_s chord_loop;
+
+/** Starts a loop thread. Returns 0, CHORD_EINVAL, CHORD_ENOMEM or CHORD_EIO. */
+CHORD_EXTERN int chord_loop_new(chord_loop **out);
+/**
+ * Stops and joins the loop thread. Every node on it must have been freed first:
+ * otherwise returns CHORD_EBUSY and nothing is freed. NULL returns 0.
+ * Must not be called from a callback of that loop (CHORD_EINVAL).
+ */
+CHORD_EXTERN int chord_loop_free(chord_loop *loop);
+
+/* ------------------------------------------------------------------ nodes */
+
+typedef struct chord_node_s chord_node;
+
+/** Log levels passed to chord_log_cb. */
+enum { CHORD_LOG_ERROR = 0, CHORD_LOG_WARN = 1, CHORD_LOG_INFO = 2, CHORD_LOG_DEBUG = 3 };
+/** Receives one log line (no newline). Runs on the loop thread. */
+typedef void (*chord_log_cb)(int level, const char *line, void *ud);
+
+/** Node flags. */
+enum {
+  /** A light client: routes requests through the ring but stores nothing and
+      never becomes a member. Used by the command-line tools. */
+  CHORD_NODE_CLIENT = 1u << 0
+};
+
+#define CHORD_NODE_OPTS_VERSION 1
+
+/**
+ * Node options. Start from CHORD_NODE_OPTS_INIT; a zero numeric field means
+ * "the default" given in its comment. Strings are copied by chord_node_new.
+ */
+typedef struct chord_node_opts {
+  unsigned version;         /**< CHORD_NODE_OPTS_VERSION */
+  const char *listen;       /**< "host:port"; port 0 is ephemeral. "127.0.0.1:0" */
+  const char *advertise;    /**< address peers use to reach us; NULL: bound address */
+  const char *network;      /**< network name; peers of another name are refused. "chord" */
+  const uint8_t *network_key; /**< NULL, or network_key_len bytes (must be 32) */
+  size_t network_key_len;
+  const char *identity_file; /**< Ed25519 identity, created 0600 if absent; NULL: fresh */
+  unsigned replicas;        /**< r, copies of each key. 3 */
+  unsigned successors;      /**< successor-list length (>= replicas). max(r, 8) */
+  unsigned stabilize_ms;    /**< stabilize period, jittered ±25%. 250 */
+  unsigned fix_fingers_ms;  /**< fix_fingers period. 500 */
+  unsigned check_predecessor_ms; /**< check_predecessor period. 500 */
+  unsigned rpc_timeout_ms;  /**< one hop's reply timeout before routing around it. 1000 */
+  unsigned anti_entropy_ms; /**< replica digest exchange period. 5000 */
+  unsigned tombstone_grace_ms; /**< how long a delete's tombstone is kept. 60000 */
+  unsigned default_timeout_ms; /**< timeout of calls given 0. 5000 */
+  unsigned handshake_timeout_ms; /**< a handshake not done by then is dropped. 5000 */
+  size_t max_key_bytes;     /**< 1024 */
+  size_t max_value_bytes;   /**< 1 MiB */
+  size_t max_frame_bytes;   /**< largest frame on the wire. max_value + max_key + 64 KiB */
+  unsigned max_connections; /**< open connections per node. 1024 */
+  unsigned max_pending;     /**< requests in flight per peer and per node. 4096 */
+  unsigned flags;           /**< CHORD_NODE_* flags */
+  chord_loop *loop;         /**< shared loop (borrowed; outlives the node); NULL: own */
+  chord_log_cb log_cb;      /**< NULL: no logging */
+  void *log_ud;
+  int log_level;            /**< most verbose level passed to log_cb. CHORD_LOG_INFO */
+} chord_node_opts;
+
+#define CHORD_NODE_OPTS_INIT \
+  {CHORD_NODE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
+   0, 0, 0, 0, 0, 0, NULL, NULL, NULL, CHORD_LOG_INFO}
+
+/** Fills *opts with CHORD_NODE_OPTS_INIT (for languages without the macro). */
+CHORD_EXTERN void chord_node_opts_init(chord_node_opts *opts);
+
+/**
+ * Creates a node, binds its listener and starts it as a ring of one.
+ * Returns 0, CHORD_EINVAL (bad option or address), CHORD_EIO (bind or identity
+ * file failed), or CHORD_ENOMEM. On failure *out is NULL.
+ */
+CHORD_EXTERN int chord_node_new(chord_node **out, const chord_node_opts *opts);
+
+/**
+ * Joins the ring that the member at addr ("host:port") belongs to, and takes
+ * over this node's range. Blocks up to timeout_ms.
+ * Returns 0, CHORD_EINVAL (malformed address), CHORD_EUNREACHABLE,
+ * CHORD_EREFUSED (another network, or the network key differs), CHORD_ETIMEDOUT
+ * or CHORD_ECLOSED.
+ */
+CHORD_EXTERN int chord_node_join(chord_node *node, const char *addr, int timeout_ms);
+
+/**
+ * Leaves the ring gracefully: hands this node's keys to their next holders and
+ * tells its neighbours. The node stays usable as a ring of one.
+ */
+CHORD_EXTERN int chord_node_leave(chord_node *node, int timeout_ms);
+
+/**
+ * Leaves gracefully (bounded by the default timeout), then frees the node.
+ * From inside one of this node's callbacks the free is deferred until the
+ * callback returns; never a deadlock. After it returns no callback of this node
+ * runs. NULL is fine.
+ */
+CHORD_EXTERN void chord_node_free(chord_node *node);
+
+/**
+ * Frees the node without a goodbye: connections are reset and nothing is handed
+ * over, as if the process had crashed. For tests and demonstrations.
+ */
+CHORD_EXTERN void chord_node_abort(chord_node *node);
+
+/** "host:port" that peers reach this node at. Owned by the node. */
+CHORD_EXTERN const char *chord_node_addr(const chord_node *node);
+/** The node's 32-byte ring id, written to out. Returns 0 or CHORD_EINVAL. */
+CHORD_EXTERN int chord_node_id(uint8_t out[32], const chord_node *node);
+/** The node's ring id as 64 lowercase hex digits. Owned by the node. */
+CHORD_EXTERN const char *chord_node_id_hex(const chord_node *node);
+
+/** A snapshot of a node's state, for monitoring and tests. */
+typedef struct chord_node_stats {
+  uint64_t keys_stored;      /**< live keys held, as owner or replica */
+  uint64_t keys_owned;       /**< live keys whose primary this node is */
+  uint64_t tombstones;
+  uint64_t msgs_sent;
+  uint64_t msgs_received;
+  uint64_t bytes_sent;
+  uint64_t bytes_received;
+  unsigned connections;      /**< open, authenticated links */
+  unsigned successors;       /**< entries in the successor list */
+  int has_predecessor;
+  uint8_t successor_id[32];  /**< equal to the node's id in a ring of one */
+  uint8_t predecessor_id[32];
+  uint64_t lookups;          /**< lookups this node started */
+  uint64_t lookup_hops;      /**< their hops, summed */
+} chord_node_stats;
+
+/** Fills *out. Returns 0, CHORD_EINVAL or CHORD_ECLOSED. */
+CHORD_EXTERN int chord_node_stats_get(chord_node_stats *out, chord_node *node);
+
+/* ------------------------------------------------------------- dictionary */
+
+/**
+ * Reads key. On success out holds a copy of the value (free it with
+ * chord_buf_dispose). Returns 0, CHORD_ENOTFOUND (promptly, when the key is
+ * absent), CHORD_EINVAL, CHORD_ETOOBIG, CHORD_ETIMEDOUT or CHORD_ECLOSED.
+ */
+CHORD_EXTERN int chord_get(chord_buf *out, chord_node *node, const uint8_t *key, size_t key_len,
+                           int timeout_ms);
+
+/**
+ * Writes key = value on the key's r replicas. Returns once a majority of them
+ * hold it: 0, CHORD_ENOQUORUM, CHORD_EINVAL, CHORD_ETOOBIG, CHORD_ETIMEDOUT,
+ * CHORD_ECLOSED. Concurrent writes: the highest version wins everywhere.
+ */
+CHORD_EXTERN int chord_set(chord_node *node, const uint8_t *key, size_t key_len,
+                           const uint8_t *value, size_t value_len, int timeout_ms);
+
+/** Deletes key. Returns 0, CHORD_ENOTFOUND if it was absent, or as chord_set. */
+CHORD_EXTERN int chord_delete(chord_node *node, const uint8_t *key, size_t key_len,
+                              int timeout_ms);
+
+/**
+ * Removes key and returns its value in out, atomically at the key's owner: of
+ * concurrent pops of one key exactly one gets the value. CHORD_ENOTFOUND if absent.
+ */
+CHORD_EXTERN int chord_pop(chord_buf *out, chord_node *node, const uint8_t *key,
+                           size_t key_len, int timeout_ms);
+
+/** Removes and returns some key and its value. CHORD_ENOTFOUND when empty. */
+CHORD_EXTERN int chord_popitem(chord_buf *key_out, chord_buf *value_out, chord_node *node,
+                               int timeout_ms);
+
+/** Writes count items (as chord_set each). The first failure's code is returned. */
+CHORD_EXTERN int chord_update(chord_node *node, const chord_item *items, size_t count,
+                              int timeout_ms);
+
+/** The outcome of an async call, borrowed by the callback for its duration. */
+typedef struct chord_result {
+  int status;       /**< 0 or a CHORD_E* code */
+  const uint8_t *key; /**< popitem: the key */
+  size_t key_len;
+  const uint8_t *value; /**< get, pop, popitem: the value */
+  size_t value_len;
+  unsigned hops;    /**< routing hops taken */
+  const char *detail; /**< on failure, a one-line detail; "" otherwise */
+} chord_result;
+
+/** Completion of an async call. Runs once, on the loop thread. */
+typedef void (*chord_result_cb)(const chord_result *res, void *ud);
+
+/** Async forms: return 0 and call cb exactly once, or return an error and never call it. */
+CHORD_EXTERN int chord_get_async(chord_node *node, const uint8_t *key, size_t key_len,
+                                 int timeout_ms, chord_result_cb cb, void *ud);
+CHORD_EXTERN int chord_set_async(chord_node *node, const uint8_t *key, size_t key_len,
+                                 const uint8_t *value, size_t value_len, int timeout_ms,
+                                 chord_result_cb cb, void *ud);
+CHORD_EXTERN int chord_delete_async(chord_node *node, const uint8_t *key, size_t key_len,
+                                    int timeout_ms, chord_result_cb cb, void *ud);
+CHORD_EXTERN int chord_pop_async(chord_node *node, const uint8_t *key, size_t key_len,
+                                 int timeout_ms, chord_result_cb cb, void *ud);
+CHORD_EXTERN int chord_popitem_async(chord_node *node, int timeout_ms, chord_result_cb cb,
+                                     void *ud);
+CHORD_EXTERN int chord_update_async(chord_node *node, const chord_item *items, size_t count,
+                                    int timeout_ms, chord_result_cb cb, void *ud);
+CHORD_EXTERN int chord_node_join_async(chord_node *node, const char *addr, int timeout_ms,
+                                       chord_result_cb cb, void *ud);
+
+/* -------------------------------------------------------------- iteration */
+
+typedef struct chord_iter_s chord_iter;
+
+enum {
+  CHORD_ITER_KEYS = 0,        /**< yield keys only */
+  CHORD_ITER_VALUES = 1u << 0 /**< yield values too */
+};
+
+/**
+ * Starts a walk of the whole network's keys, owner by owner, in pages. Each
+ * live key is yielded exactly once. Returns 0, CHORD_EINVAL or CHORD_ECLOSED.
+ */
+CHORD_EXTERN int chord_iter_new(chord_iter **out, chord_node *node, unsigned flags);
+
+/**
+ * Yields the next item. Its pointers are borrowed from the iterator and valid
+ * until the next call or chord_iter_free. Returns 0, CHORD_ITEROVER at the end,
+ * CHORD_ETIMEDOUT (a page could not be fetched; calling again retries it) or
+ * CHORD_ECLOSED.
+ */
+CHORD_EXTERN int chord_iter_next(chord_item *out, chord_iter *it);
+
+/** Frees the iterator. NULL is fine. */
+CHORD_EXTERN void chord_iter_free(chord_iter *it);
+
+/* ----------------------------------------------------------------- events */
+
+/** Event types, also used as subscription mask bits. */
+enum {
+  CHORD_EV_ADD = 1u << 0,     /**< a key became present in the network */
+  CHORD_EV_DELETE = 1u << 1,  /**< a key became absent */
+  CHORD_EV_CONNECT = 1u << 2, /**< an authenticated peer link came up */
+  CHORD_EV_MESSAGE = 1u << 3, /**< a broadcast or whisper arrived */
+  CHORD_EV_ALL = 0xfu
+};
+
+/**
+ * One event. Given to a callback, every field is borrowed for the callback's
+ * duration. Taken from a queue, key and data are owned: chord_event_dispose.
+ */
+typedef struct chord_event {
+  int type;              /**< one CHORD_EV_* */
+  chord_buf key;         /**< add, delete: the key */
+  chord_buf data;        /**< message: the payload */
+  uint8_t peer_id[32];   /**< connect: the peer; message: the sender */
+  char peer_addr[64];    /**< "host:port" of that peer, NUL-terminated; may be "" */
+  int is_whisper;        /**< message: 1 for a whisper, 0 for a broadcast */
+} chord_event;
+
+/** Frees what a queue gave out. NULL is fine. */
+CHORD_EXTERN void chord_event_dispose(chord_event *ev);
+
+typedef void (*chord_event_cb)(const chord_event *ev, void *ud);
+/** Called once with the userdata when a subscription can no longer fire. */
+typedef void (*chord_release_cb)(void *ud);
+
+typedef struct chord_sub_s chord_sub;
+
+/**
+ * Calls cb on the loop thread for every event of a type in mask. Each add and
+ * delete anywhere in the network reaches every subscribed node exactly once.
+ * ud_release (may be NULL) is called with ud once the subscription is freed and
+ * cb cannot run again. Returns 0, CHORD_EINVAL or CHORD_ECLOSED.
+ */
+CHORD_EXTERN int chord_subscribe(chord_sub **out, chord_node *node, unsigned mask,
+                                 chord_event_cb cb, void *ud, chord_release_cb ud_release);
+
+/**
+ * Ends a subscription. After it returns cb is not running (unless this is
+ * called from cb itself) and will not run again. NULL is fine.
+ */
+CHORD_EXTERN void chord_sub_free(chord_sub *sub);
+
+/** A queue of events for callers that cannot take callbacks on a foreign thread. */
+typedef struct chord_queue_s chord_queue;
+
+/** Creates a queue receiving events of the types in mask. */
+CHORD_EXTERN int chord_queue_new(chord_queue **out, chord_node *node, unsigned mask);
+
+/**
+ * A file descriptor that is readable while the queue holds events (or is
+ * closed). For poll/select/IO.select; do not read or close it.
+ */
+CHORD_EXTERN int chord_queue_fd(const chord_queue *q);
+
+/**
+ * Takes the next event, waiting up to timeout_ms (0: don't wait; negative:
+ * forever). Returns 0, CHORD_ETIMEDOUT, or CHORD_ECLOSED once the queue (or its
+ * node) is closed and drained. Free the event with chord_event_dispose.
+ */
+CHORD_EXTERN int chord_queue_next(chord_event *out, chord_queue *q, int timeout_ms);
+
+/** Wakes every waiter with CHORD_ECLOSED; later events are dropped. Idempotent. */
+CHORD_EXTERN void chord_queue_close(chord_queue *q);
+
+/** Closes (if needed) and frees. No thread may still wait in it. NULL is fine. */
+CHORD_EXTERN void chord_queue_free(chord_queue *q);
+
+/* -------------------------------------------------------------- messaging */
+
+/**
+ * Sends data to every member of the network over a broadcast tree (each node
+ * gets it once, N-1 messages). Returns once sent from this node: 0, CHORD_EINVAL,
+ * CHORD_ETOOBIG, CHORD_ECLOSED.
+ */
+CHORD_EXTERN int chord_broadcast(chord_node *node, const uint8_t *data, size_t len,
+                                 int timeout_ms);
+
+/**
+ * Sends data to the node whose id is to, over a direct link or routed along the
+ * ring. Returns when that node has it: 0, CHORD_ENOTFOUND (no such node),
+ * CHORD_ETIMEDOUT, CHORD_EINVAL, CHORD_ETOOBIG, CHORD_ECLOSED.
+ */
+CHORD_EXTERN int chord_whisper(chord_node *node, const uint8_t to[32], const uint8_t *data,
+                               size_t len, int timeout_ms);
+
+/**
+ * Receives the next message (broadcast or whisper) addressed to this node,
+ * waiting up to timeout_ms (negative: forever). Messages are kept for recv
+ * whether or not anyone subscribed. Returns 0, CHORD_ETIMEDOUT, CHORD_ECLOSED.
+ */
+CHORD_EXTERN int chord_recv(chord_event *out, chord_node *node, int timeout_ms);
+
+/** Whispers data back to the sender of msg. As chord_whisper. */
+CHORD_EXTERN int chord_reply(chord_node *node, const chord_event *msg, const uint8_t *data,
+                             size_t len, int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CHORD_CHORD_H */

@@ -1,0 +1,162 @@
+// The sans-IO protocol core: one Chord node's state machine.
+//
+// The core owns no sockets, threads or clocks. Its driver (src/net over libuv in
+// production, src/sim in tests and benchmarks) hands it messages, delivery
+// failures and timer ticks, and carries out what it asks through Host. The same
+// code therefore runs over TCP and inside a deterministic simulator.
+//
+// Threading: a Node is used from one thread only, its driver's.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "wire/messages.hpp"  // wire::Message, wire::Id
+
+namespace chord::core {
+
+using Bytes = std::vector<uint8_t>;
+using Id = wire::Id;  // 32 bytes; a ring position
+
+// A peer as the core knows it: its ring id and the address it advertises.
+// An all-zero id means "not known yet" (a join seed reached only by address).
+// Light clients advertise an empty address; the driver routes to them by id
+// over the connection they opened.
+struct Peer {
+  Id id{};
+  std::string addr;
+};
+
+// Protocol options. Zero values are replaced by the defaults documented in
+// include/chord/chord.h (Options::with_defaults()).
+struct Options {
+  unsigned replicas = 3;
+  unsigned successors = 8;
+  uint32_t stabilize_ms = 250;
+  uint32_t fix_fingers_ms = 500;
+  uint32_t check_predecessor_ms = 500;
+  uint32_t rpc_timeout_ms = 1000;
+  uint32_t anti_entropy_ms = 5000;
+  uint32_t tombstone_grace_ms = 60000;
+  size_t max_key_bytes = 1024;
+  size_t max_value_bytes = 1 << 20;
+  unsigned max_pending = 4096;
+  bool client = false;  // light client: routes, stores nothing, never a member
+};
+
+// Events the core reports to its driver.
+enum class EventType : int { Add = 1, Delete = 2, Message = 8 };
+struct Event {
+  EventType type;
+  Bytes key;     // Add, Delete
+  Bytes data;    // Message
+  Peer sender;   // Message
+  bool whisper = false;
+};
+
+// The outcome of an operation. status is 0 or a CHORD_E* value (see status.hpp).
+struct Result {
+  int status = 0;
+  std::string detail;  // one line, on failure
+  Bytes key;           // popitem
+  Bytes value;         // get, pop, popitem
+  unsigned hops = 0;
+};
+using Done = std::function<void(Result&&)>;
+
+struct Item {
+  Bytes key;
+  Bytes value;
+};
+
+// Where an iteration stands. Start from IterCursor{}; feed each page's
+// returned cursor to the next iter_page call until done.
+struct IterCursor {
+  bool started = false;
+  bool done = false;
+  Id origin{};    // ring position the walk began at
+  Id position{};  // the walk has covered (origin, position]
+  Bytes after;    // inside the current owner's range: keys after this one
+};
+struct Page {
+  int status = 0;
+  std::string detail;
+  std::vector<Item> items;  // values empty unless asked for
+  IterCursor next;
+  unsigned hops = 0;
+};
+using PageDone = std::function<void(Page&&)>;
+
+// What the core asks of its driver.
+class Host {
+ public:
+  virtual ~Host() = default;
+  virtual uint64_t now_ms() = 0;     // monotonic milliseconds
+  virtual uint64_t random_u64() = 0; // seeded in the simulator
+  // Best effort: the message may be lost. If the driver knows delivery failed
+  // (connection refused or reset), it calls Node::on_unreachable(to) later,
+  // never from inside send().
+  virtual void send(const Peer& to, wire::Message&& m) = 0;
+  virtual void emit(Event&& ev) = 0;
+  virtual void log(int level, const std::string& line) = 0;  // CHORD_LOG_* levels
+};
+
+struct Stats {
+  uint64_t keys_stored = 0, keys_owned = 0, tombstones = 0;
+  uint64_t lookups = 0, lookup_hops = 0;
+  uint64_t msgs_sent = 0, msgs_received = 0;
+  bool has_predecessor = false;
+  Peer predecessor;
+  std::vector<Peer> successors;  // successor list, nearest first
+};
+
+class NodeImpl;
+
+class Node {
+ public:
+  Node(const Options& opts, const Id& self_id, std::string self_addr, Host& host);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Lifecycle. A new node is a ring of one until join() succeeds.
+  void join(const std::string& seed_addr, uint32_t timeout_ms, Done done);
+  // Hands every key to its next holders and tells the neighbours; afterwards
+  // the node is a ring of one again.
+  void leave(uint32_t timeout_ms, Done done);
+
+  // Driver input.
+  void on_message(const Peer& from, wire::Message&& m);
+  void on_unreachable(const Peer& peer);
+  void tick();                     // runs the timers that are due at now_ms()
+  uint64_t next_deadline() const;  // absolute ms of the next timer; tick() then
+
+  // The dictionary. Each completes exactly once, possibly synchronously.
+  void get(Bytes key, uint32_t timeout_ms, Done done);
+  void set(Bytes key, Bytes value, uint32_t timeout_ms, Done done);
+  void del(Bytes key, uint32_t timeout_ms, Done done);  // ENOTFOUND if absent
+  void pop(Bytes key, uint32_t timeout_ms, Done done);  // atomic at the owner
+  void popitem(uint32_t timeout_ms, Done done);
+  void update(std::vector<Item> items, uint32_t timeout_ms, Done done);
+  void iter_page(const IterCursor& cur, bool values, uint32_t timeout_ms, PageDone done);
+
+  // Messaging.
+  void broadcast(Bytes payload, Done done);
+  void whisper(const Id& to, Bytes payload, uint32_t timeout_ms, Done done);
+
+  const Id& id() const;
+  Stats stats() const;
+
+ private:
+  std::unique_ptr<NodeImpl> impl_;
+};
+
+// The ring position of a key: BLAKE2b-256 (crypto_generichash, no key) of its
+// bytes. A node's id is the same hash of its Ed25519 public key.
+Id key_id(const uint8_t* p, size_t n);
+
+}  // namespace chord::core

@@ -1,0 +1,26 @@
+// Result codes inside the library. Values equal the public CHORD_E* codes so
+// that src/capi passes them through unchanged; this header keeps the core free
+// of the public C header.
+#pragma once
+
+namespace chord {
+
+enum Status : int {
+  kOk = 0,
+  kNotFound = -1,
+  kTimedOut = -2,
+  kInval = -3,
+  kTooBig = -4,
+  kClosed = -5,
+  kNoQuorum = -6,
+  kProto = -7,
+  kNoMem = -8,
+  kInternal = -9,
+  kUnreachable = -10,
+  kRefused = -11,
+  kBusy = -12,
+  kIo = -13,
+  kIterOver = -50,
+};
+
+}  // namespace chord
