@@ -1,0 +1,33 @@
+// A node's long-term Ed25519 identity, and its ring id.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace chord::crypto {
+
+using Id = std::array<uint8_t, 32>;
+
+// sodium_init, idempotent and thread-safe. Returns 0 or kInternal.
+int init();
+
+struct Identity {
+  std::array<uint8_t, 32> public_key{};
+  std::array<uint8_t, 64> secret_key{};  // libsodium's Ed25519 secret key (seed || pk)
+  Id id{};                               // BLAKE2b-256 of public_key
+  ~Identity();                           // wipes secret_key
+};
+
+// A fresh key pair. Returns 0 or kInternal.
+int identity_generate(Identity& out);
+
+// Loads the identity stored at path, or creates it there (mode 0600) if the file
+// does not exist. Returns 0, kIo (cannot read/write, or the file is not a valid
+// identity; err says which) or kInternal.
+int identity_load_or_create(const std::string& path, Identity& out, std::string& err);
+
+// The ring id of a public key: BLAKE2b-256 (crypto_generichash, no key).
+Id id_of_public_key(const std::array<uint8_t, 32>& pk);
+
+}  // namespace chord::crypto
