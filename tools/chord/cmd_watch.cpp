@@ -1,0 +1,92 @@
+// `chord watch`: prints add and delete events of the whole network as they
+// happen, until SIGINT or SIGTERM.
+#include <chord/chord.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+
+#include "cli_args.hpp"
+#include "commands.hpp"
+#include "exit_status.hpp"
+#include "light_client.hpp"
+#include "output.hpp"
+#include "signal_pipe.hpp"
+
+namespace chord::cli {
+
+static void print_watch_help() {
+  std::printf(
+      "usage: chord watch --via HOST:PORT [options]\n\n"
+      "Prints one line per event as keys are added to and deleted from the network:\n"
+      "  add KEY\n"
+      "  delete KEY\n"
+      "KEY is raw, or hex with --hex. Runs until interrupted (Ctrl-C or SIGTERM),\n"
+      "then exits 0. The line is flushed as each event arrives.\n\n"
+      "options:\n%s  -h, --help               show this help\n\n"
+      "examples:\n"
+      "  chord watch --via 127.0.0.1:4000\n"
+      "  chord watch --hex --via 127.0.0.1:4000 | grep '^delete'\n",
+      kClientOptionsHelp);
+}
+
+int cmd_watch(int argc, char **argv) {
+  Args args;
+  std::string err;
+  if (!args.parse(argc, argv, 2, client_specs(), &err)) return report_usage("watch", err);
+  if (args.has("help")) {
+    print_watch_help();
+    return kExitOk;
+  }
+  if (!args.positionals().empty()) return report_usage("watch", "takes no arguments");
+  if (!signal_pipe_install(true)) {
+    std::fprintf(stderr, "chord watch: cannot set up signal handling\n");
+    return kExitLocal;
+  }
+  LightClient client;
+  if (int rc = client.connect("watch", args)) return rc;
+  chord_queue *q = nullptr;
+  int rc = chord_queue_new(&q, client.node(), CHORD_EV_ADD | CHORD_EV_DELETE);
+  if (rc != 0) return report_failure("watch", "cannot subscribe", rc);
+  if (isatty(STDERR_FILENO)) std::fprintf(stderr, "watching; Ctrl-C to stop\n");
+
+  bool hex = args.has("hex");
+  int code = kExitOk;
+  struct pollfd fds[2] = {{signal_pipe_fd(), POLLIN, 0}, {chord_queue_fd(q), POLLIN, 0}};
+  while (signal_pipe_signo() == 0) {
+    int n = poll(fds, 2, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      std::perror("chord watch: poll");
+      code = kExitLocal;
+      break;
+    }
+    if (fds[0].revents) break;
+    chord_event ev;
+    rc = chord_queue_next(&ev, q, 0);
+    if (rc == CHORD_ETIMEDOUT) continue;
+    if (rc != 0) {
+      code = report_failure("watch", "the event queue ended", rc);
+      break;
+    }
+    const char *type = ev.type == CHORD_EV_ADD      ? "add "
+                       : ev.type == CHORD_EV_DELETE ? "delete "
+                                                    : nullptr;
+    bool ok = true;
+    if (type) {
+      ok = std::fputs(type, stdout) >= 0 && write_field(ev.key.data, ev.key.len, hex, '\n') &&
+           flush_stdout();
+    }
+    chord_event_dispose(&ev);
+    if (!ok) {
+      code = kExitLocal;  // stdout is gone (e.g. the reader of a pipe quit)
+      break;
+    }
+  }
+  chord_queue_free(q);
+  return code;
+}
+
+}  // namespace chord::cli
