@@ -18,6 +18,20 @@
 
 namespace chord::crypto {
 
+// The largest HandshakeConfig::payload. Payloads are padded to this size on
+// the wire, so their length is not visible either.
+constexpr size_t kMaxHandshakePayload = 1024;
+// The handshake's three messages have fixed sizes (docs/protocol.md).
+constexpr size_t kHandshakeHelloBytes = 64;    // initiator -> responder
+constexpr size_t kHandshakeReplyBytes = 1170;  // responder -> initiator
+constexpr size_t kHandshakeProofBytes = 1138;  // initiator -> responder
+
+// The one-line why of a refusal, for when the peer gives none: a responder
+// that cannot authenticate our hello closes the connection without a word, so
+// an initiator that sees the connection close during the handshake reports this
+// (with kRefused). network and has_key are our own settings.
+std::string refusal_reason(const std::string& network, bool has_key);
+
 struct HandshakeConfig {
   const Identity* self = nullptr;      // borrowed; outlives the handshake
   std::string network;                 // network name
@@ -35,6 +49,9 @@ class Handshake {
   Handshake(bool initiator, HandshakeConfig cfg);
   ~Handshake();
 
+  // A config that cannot work (no identity, payload over kMaxHandshakePayload)
+  // makes a handshake that is Failed from the start: feed returns kInval.
+  //
   // Bytes to write to the peer now (the initiator has its first message ready
   // right after construction). Moves them out.
   std::vector<uint8_t> take_output();
@@ -50,7 +67,7 @@ class Handshake {
   // After Done:
   const Id& peer_id() const;
   const std::vector<uint8_t>& peer_payload() const;
-  // The encrypted channel, made once; feed it the leftover bytes returned in
+  // The encrypted channel, made once (nullptr before Done, or the second time); feed it the leftover bytes returned in
   // leftover (bytes already received after the handshake's last message).
   std::unique_ptr<Channel> make_channel(std::vector<uint8_t>& leftover);
 
