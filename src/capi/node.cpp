@@ -1,0 +1,458 @@
+// Loops and nodes: creation, joining, leaving, freeing, introspection.
+#include <sodium.h>
+
+#include <chrono>
+#include <thread>
+
+#include "capi/handles.hpp"
+#include "crypto/identity.hpp"
+#include "net/address.hpp"
+
+using chord::capi::fail;
+namespace core = chord::core;
+namespace net = chord::net;
+
+namespace chord::capi {
+
+bool run_on_loop(chord_node* n, const std::function<void()>& fn) {
+  if (n->loop->on_loop_thread()) {
+    fn();
+    return true;
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  bool posted = n->loop->post([&] {
+    fn();
+    std::lock_guard<std::mutex> lk(mu);
+    done = true;
+    cv.notify_all();
+  });
+  if (!posted) return false;
+  std::unique_lock<std::mutex> lk(mu);
+  cv.wait(lk, [&] { return done; });
+  return true;
+}
+
+namespace {
+
+unsigned or_default(unsigned v, unsigned d) { return v ? v : d; }
+
+// Finishes every pending operation with CHORD_ECLOSED, closes the host's
+// handles and destroys it. Loop thread. done runs once everything is closed.
+void teardown(chord_node* n, bool graceful, std::function<void()> done) {
+  n->hub->close();
+  auto pending = std::move(n->pending);
+  n->pending.clear();
+  for (auto& p : pending) p.second();
+  if (!n->host) {
+    done();
+    return;
+  }
+  net::Loop* loop = n->loop;
+  n->host->close(graceful, [n, loop, done]() {
+    // Destroy the host outside its own close callback.
+    loop->post([n, done] {
+      n->host.reset();
+      done();
+    });
+  });
+}
+
+void release_loop(chord_node* n) {
+  if (n->own_loop) {
+    n->own_loop.reset();  // joins the thread
+  } else {
+    n->loop->users.fetch_sub(1);
+  }
+}
+
+// The whole shutdown, off the loop thread.
+void close_node(chord_node* n, bool graceful) {
+  if (n->closed.exchange(true)) return;
+  if (graceful && n->host) {
+    uint32_t t = std::min<uint32_t>(n->default_timeout_ms, 10000);
+    // leave() hands the node's keys over; it is bounded by t.
+    std::mutex mu;
+    std::condition_variable cv;
+    bool left = false;
+    bool posted = n->loop->post([&, n] {
+      auto finish = [&]() {
+        std::lock_guard<std::mutex> lk(mu);
+        left = true;
+        cv.notify_all();
+      };
+      if (!n->host) return finish();
+      n->host->node().leave(t, [finish](core::Result&&) { finish(); });
+    });
+    if (posted) {
+      std::unique_lock<std::mutex> lk(mu);
+      cv.wait_for(lk, std::chrono::milliseconds(t + 2000), [&] { return left; });
+      // On a (buggy) missing completion we go on: the references above live
+      // until the loop runs the task, so wait for the loop to be past it.
+      if (!left) run_on_loop(n, [] {});
+    }
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  bool posted = n->loop->post([&, n] {
+    teardown(n, graceful, [&] {
+      std::lock_guard<std::mutex> lk(mu);
+      done = true;
+      cv.notify_all();
+    });
+  });
+  if (posted) {
+    std::unique_lock<std::mutex> lk(mu);
+    cv.wait(lk, [&] { return done; });
+  }
+  n->inbox->close();
+  release_loop(n);
+  delete n;
+}
+
+// chord_node_free from a callback on the loop thread: nothing may block, so
+// the leave and teardown run as loop tasks, and the node's own loop (which is
+// this very thread) is joined from a helper thread.
+void close_node_deferred(chord_node* n, bool graceful) {
+  if (n->closed.exchange(true)) return;
+  auto finish = [n] {
+    n->inbox->close();
+    if (n->own_loop) {
+      std::thread([n] {
+        release_loop(n);
+        delete n;
+      }).detach();
+    } else {
+      release_loop(n);
+      delete n;
+    }
+  };
+  n->loop->post([n, graceful, finish] {
+    if (graceful && n->host) {
+      uint32_t t = std::min<uint32_t>(n->default_timeout_ms, 10000);
+      n->host->node().leave(t, [n, finish](core::Result&&) {
+        n->loop->post([n, finish] { teardown(n, true, finish); });
+      });
+    } else {
+      teardown(n, graceful, finish);
+    }
+  });
+}
+
+}  // namespace
+}  // namespace chord::capi
+
+using namespace chord::capi;
+
+extern "C" {
+
+int chord_loop_new(chord_loop **out) {
+  if (!out) return fail(CHORD_EINVAL, "out is NULL");
+  *out = nullptr;
+  auto* l = new (std::nothrow) chord_loop_s;
+  if (!l) return fail(CHORD_ENOMEM, "cannot allocate a loop");
+  l->loop = std::make_unique<net::Loop>();
+  if (l->loop->start() != 0) {
+    delete l;
+    return fail(CHORD_EIO, "cannot start the loop thread");
+  }
+  *out = l;
+  clear_error();
+  return CHORD_OK;
+}
+
+int chord_loop_free(chord_loop *loop) {
+  if (!loop) return CHORD_OK;
+  if (loop->loop->on_loop_thread())
+    return fail(CHORD_EINVAL, "chord_loop_free called from its own loop thread");
+  if (loop->loop->users.load() > 0)
+    return fail(CHORD_EBUSY, std::to_string(loop->loop->users.load()) + " node(s) still use this loop");
+  delete loop;
+  clear_error();
+  return CHORD_OK;
+}
+
+void chord_node_opts_init(chord_node_opts *opts) {
+  if (!opts) return;
+  chord_node_opts o = CHORD_NODE_OPTS_INIT;
+  *opts = o;
+}
+
+int chord_node_new(chord_node **out, const chord_node_opts *opts) {
+  if (!out) return fail(CHORD_EINVAL, "out is NULL");
+  *out = nullptr;
+  if (!opts) return fail(CHORD_EINVAL, "opts is NULL");
+  if (opts->version == 0 || opts->version > CHORD_NODE_OPTS_VERSION)
+    return fail(CHORD_EINVAL, "opts->version " + std::to_string(opts->version) +
+                                  " is not supported; start from CHORD_NODE_OPTS_INIT");
+  if (chord::crypto::init() != 0) return fail(CHORD_EINTERNAL, "libsodium failed to initialize");
+
+  net::HostConfig cfg;
+  core::Options& co = cfg.core;
+  co.replicas = or_default(opts->replicas, 3);
+  co.successors = or_default(opts->successors, std::max(co.replicas, 8u));
+  if (co.replicas > 64) return fail(CHORD_EINVAL, "replicas must be between 1 and 64");
+  if (co.successors < co.replicas)
+    return fail(CHORD_EINVAL, "successors (" + std::to_string(co.successors) +
+                                  ") must be at least replicas (" + std::to_string(co.replicas) + ")");
+  co.stabilize_ms = or_default(opts->stabilize_ms, 250);
+  co.fix_fingers_ms = or_default(opts->fix_fingers_ms, 500);
+  co.check_predecessor_ms = or_default(opts->check_predecessor_ms, 500);
+  co.rpc_timeout_ms = or_default(opts->rpc_timeout_ms, 1000);
+  co.anti_entropy_ms = or_default(opts->anti_entropy_ms, 5000);
+  co.tombstone_grace_ms = or_default(opts->tombstone_grace_ms, 60000);
+  co.max_key_bytes = opts->max_key_bytes ? opts->max_key_bytes : 1024;
+  co.max_value_bytes = opts->max_value_bytes ? opts->max_value_bytes : (1u << 20);
+  co.max_pending = or_default(opts->max_pending, 4096);
+  co.client = (opts->flags & CHORD_NODE_CLIENT) != 0;
+  cfg.limits.max_key = co.max_key_bytes;
+  cfg.limits.max_value = co.max_value_bytes;
+  cfg.limits.max_frame =
+      opts->max_frame_bytes ? opts->max_frame_bytes : co.max_value_bytes + co.max_key_bytes + 65536;
+  if (cfg.limits.max_frame < co.max_value_bytes + co.max_key_bytes + 1024)
+    return fail(CHORD_EINVAL, "max_frame_bytes must exceed max_key_bytes + max_value_bytes + 1024");
+  cfg.max_connections = or_default(opts->max_connections, 1024);
+  cfg.handshake_timeout_ms = or_default(opts->handshake_timeout_ms, 5000);
+  cfg.network = opts->network ? opts->network : "chord";
+  if (cfg.network.empty() || cfg.network.size() > 255)
+    return fail(CHORD_EINVAL, "network name must be 1 to 255 bytes");
+  if (opts->network_key || opts->network_key_len) {
+    if (!opts->network_key || opts->network_key_len != 32)
+      return fail(CHORD_EINVAL, "network_key must be exactly 32 bytes");
+    std::array<uint8_t, 32> k;
+    std::memcpy(k.data(), opts->network_key, 32);
+    cfg.network_key = k;
+  }
+  cfg.listen = opts->listen ? opts->listen : "127.0.0.1:0";
+  std::string why;
+  net::Address parsed;
+  if (!co.client && net::parse_address(cfg.listen, true, parsed, why) != 0)
+    return fail(CHORD_EINVAL, "listen: " + why);
+  if (opts->advertise) {
+    cfg.advertise = opts->advertise;
+    if (net::parse_address(cfg.advertise, false, parsed, why) != 0)
+      return fail(CHORD_EINVAL, "advertise: " + why);
+  }
+  cfg.identity = std::make_shared<chord::crypto::Identity>();
+  if (opts->identity_file) {
+    int rc = chord::crypto::identity_load_or_create(opts->identity_file, *cfg.identity, why);
+    if (rc != 0) return fail(rc, "identity file " + std::string(opts->identity_file) + ": " + why);
+  } else if (chord::crypto::identity_generate(*cfg.identity) != 0) {
+    return fail(CHORD_EINTERNAL, "cannot generate an identity key");
+  }
+  cfg.log_level = opts->log_level;
+
+  auto* n = new (std::nothrow) chord_node_s;
+  if (!n) return fail(CHORD_ENOMEM, "cannot allocate a node");
+  n->default_timeout_ms = or_default(opts->default_timeout_ms, 5000);
+  n->max_key = co.max_key_bytes;
+  n->max_value = co.max_value_bytes;
+  n->client = co.client;
+  n->log_cb = opts->log_cb;
+  n->log_ud = opts->log_ud;
+  std::memcpy(n->id, cfg.identity->id.data(), 32);
+  static const char* hex = "0123456789abcdef";
+  for (int i = 0; i < 32; ++i) {
+    n->id_hex.push_back(hex[n->id[i] >> 4]);
+    n->id_hex.push_back(hex[n->id[i] & 15]);
+  }
+  n->inbox = std::make_shared<Queue>(CHORD_EV_MESSAGE, 10000);
+  n->hub->queues.push_back(n->inbox);
+  if (opts->loop) {
+    n->loop = opts->loop->loop.get();
+    n->loop->users.fetch_add(1);
+  } else {
+    n->own_loop = std::make_unique<net::Loop>();
+    if (n->own_loop->start() != 0) {
+      delete n;
+      return fail(CHORD_EIO, "cannot start the loop thread");
+    }
+    n->loop = n->own_loop.get();
+  }
+  if (n->log_cb) {
+    chord_log_cb cb = n->log_cb;
+    void* ud = n->log_ud;
+    cfg.log = [cb, ud](int level, const std::string& line) { cb(level, line.c_str(), ud); };
+  }
+  std::weak_ptr<Hub> hubw = n->hub;
+  cfg.on_event = [hubw](core::Event&& ev) {
+    auto hub = hubw.lock();
+    if (!hub) return;
+    chord_event ce;
+    std::memset(&ce, 0, sizeof ce);
+    ce.type = static_cast<int>(ev.type);
+    ce.key.data = ev.key.data();
+    ce.key.len = ev.key.size();
+    ce.data.data = ev.data.data();
+    ce.data.len = ev.data.size();
+    std::memcpy(ce.peer_id, ev.sender.id.data(), 32);
+    std::snprintf(ce.peer_addr, sizeof ce.peer_addr, "%s", ev.sender.addr.c_str());
+    ce.is_whisper = ev.whisper ? 1 : 0;
+    hub->dispatch(ce);
+  };
+  cfg.on_connect = [hubw](const core::Peer& p) {
+    auto hub = hubw.lock();
+    if (!hub) return;
+    chord_event ce;
+    std::memset(&ce, 0, sizeof ce);
+    ce.type = CHORD_EV_CONNECT;
+    std::memcpy(ce.peer_id, p.id.data(), 32);
+    std::snprintf(ce.peer_addr, sizeof ce.peer_addr, "%s", p.addr.c_str());
+    hub->dispatch(ce);
+  };
+
+  int rc = CHORD_OK;
+  std::string err;
+  run_on_loop(n, [&] {
+    n->host = std::make_unique<net::NodeHost>(*n->loop, std::move(cfg));
+    rc = n->host->start(err);
+    if (rc == 0) n->addr = n->host->addr();
+  });
+  if (rc != 0) {
+    // Close whatever start() opened, then free.
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    n->loop->post([&, n] {
+      teardown(n, false, [&] {
+        std::lock_guard<std::mutex> lk(mu);
+        done = true;
+        cv.notify_all();
+      });
+    });
+    {
+      std::unique_lock<std::mutex> lk(mu);
+      cv.wait(lk, [&] { return done; });
+    }
+    release_loop(n);
+    delete n;
+    return fail(rc, err);
+  }
+  *out = n;
+  clear_error();
+  return CHORD_OK;
+}
+
+static int join_start(chord_node *node, const char *addr, std::string &a) {
+  if (!node) return fail(CHORD_EINVAL, "node is NULL");
+  if (!addr) return fail(CHORD_EINVAL, "addr is NULL");
+  net::Address parsed;
+  std::string why;
+  if (net::parse_address(addr, false, parsed, why) != 0) return fail(CHORD_EINVAL, why);
+  if (node->closed.load()) return fail(CHORD_ECLOSED, "the node is closed");
+  a = parsed.text;
+  return CHORD_OK;
+}
+
+// Explains a failed join with what the transport saw when dialling.
+static std::function<void(core::Node &, std::function<void(core::Result &&)>)> join_op(
+    chord_node *node, const std::string &a, uint32_t t) {
+  return [node, a, t](core::Node &cn, std::function<void(core::Result &&)> done) {
+    cn.join(a, t, [node, a, done](core::Result &&r) {
+      if (r.status != 0 && node->host) {
+        auto f = node->host->dial_failure(a);
+        if (f && (f->first == CHORD_EREFUSED || r.status == CHORD_ETIMEDOUT ||
+                  r.status == CHORD_EUNREACHABLE)) {
+          r.status = f->first == CHORD_EINVAL ? CHORD_EUNREACHABLE : f->first;
+          r.detail = f->second;
+        }
+      }
+      done(std::move(r));
+    });
+  };
+}
+
+int chord_node_join(chord_node *node, const char *addr, int timeout_ms) {
+  std::string a;
+  if (int rc = join_start(node, addr, a)) return rc;
+  uint32_t t = timeout_of(node, timeout_ms);
+  core::Result r = run_blocking<core::Result>(node, t, join_op(node, a, t));
+  if (r.status != 0) return fail(r.status, r.detail.empty() ? "join failed" : r.detail);
+  clear_error();
+  return CHORD_OK;
+}
+
+int chord_node_join_async(chord_node *node, const char *addr, int timeout_ms, chord_result_cb cb,
+                          void *ud) {
+  std::string a;
+  if (int rc = join_start(node, addr, a)) return rc;
+  if (!cb) return fail(CHORD_EINVAL, "cb is NULL");
+  uint32_t t = timeout_of(node, timeout_ms);
+  bool ok = submit<core::Result>(node, join_op(node, a, t), [cb, ud](core::Result &&r) {
+    chord_result res{};
+    res.status = r.status;
+    res.hops = r.hops;
+    res.detail = r.detail.c_str();
+    cb(&res, ud);
+  });
+  if (!ok) return fail(CHORD_ECLOSED, "the node is closed");
+  clear_error();
+  return CHORD_OK;
+}
+
+int chord_node_leave(chord_node *node, int timeout_ms) {
+  if (!node) return fail(CHORD_EINVAL, "node is NULL");
+  uint32_t t = timeout_of(node, timeout_ms);
+  core::Result r = run_blocking<core::Result>(
+      node, t, [t](core::Node &cn, std::function<void(core::Result &&)> done) { cn.leave(t, done); });
+  if (r.status != 0) return fail(r.status, r.detail.empty() ? "leave failed" : r.detail);
+  clear_error();
+  return CHORD_OK;
+}
+
+void chord_node_free(chord_node *node) {
+  if (!node) return;
+  if (node->loop->on_loop_thread()) close_node_deferred(node, true);
+  else close_node(node, true);
+}
+
+void chord_node_abort(chord_node *node) {
+  if (!node) return;
+  if (node->loop->on_loop_thread()) close_node_deferred(node, false);
+  else close_node(node, false);
+}
+
+const char *chord_node_addr(const chord_node *node) { return node ? node->addr.c_str() : ""; }
+
+int chord_node_id(uint8_t out[32], const chord_node *node) {
+  if (!out || !node) return fail(CHORD_EINVAL, out ? "node is NULL" : "out is NULL");
+  std::memcpy(out, node->id, 32);
+  return CHORD_OK;
+}
+
+const char *chord_node_id_hex(const chord_node *node) { return node ? node->id_hex.c_str() : ""; }
+
+int chord_node_stats_get(chord_node_stats *out, chord_node *node) {
+  if (!out || !node) return fail(CHORD_EINVAL, out ? "node is NULL" : "out is NULL");
+  std::memset(out, 0, sizeof *out);
+  if (node->closed.load()) return fail(CHORD_ECLOSED, "the node is closed");
+  bool have = false;
+  bool ok = run_on_loop(node, [&] {
+    if (!node->host) return;
+    core::Stats s = node->host->node().stats();
+    net::HostStats hs = node->host->stats();
+    out->keys_stored = s.keys_stored;
+    out->keys_owned = s.keys_owned;
+    out->tombstones = s.tombstones;
+    out->msgs_sent = s.msgs_sent;
+    out->msgs_received = s.msgs_received;
+    out->bytes_sent = hs.bytes_sent;
+    out->bytes_received = hs.bytes_received;
+    out->connections = hs.connections;
+    out->successors = static_cast<unsigned>(s.successors.size());
+    out->has_predecessor = s.has_predecessor ? 1 : 0;
+    if (!s.successors.empty()) std::memcpy(out->successor_id, s.successors[0].id.data(), 32);
+    else std::memcpy(out->successor_id, node->id, 32);
+    if (s.has_predecessor) std::memcpy(out->predecessor_id, s.predecessor.id.data(), 32);
+    out->lookups = s.lookups;
+    out->lookup_hops = s.lookup_hops;
+    have = true;
+  });
+  if (!ok || !have) return fail(CHORD_ECLOSED, "the node is closed");
+  clear_error();
+  return CHORD_OK;
+}
+
+}  // extern "C"

@@ -1,0 +1,40 @@
+// One TCP link to a peer: the handshake, then encrypted frames.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/node.hpp"
+#include "crypto/channel.hpp"
+#include "crypto/handshake.hpp"
+
+namespace chord::net {
+
+class NodeHost;
+
+struct Connection {
+  enum class State { Connecting, Handshaking, Open, Closing };
+
+  NodeHost* host = nullptr;
+  uv_tcp_t tcp{};
+  uv_connect_t connect_req{};
+  State state = State::Connecting;
+  bool outbound = false;
+  bool dirty = false;        // has bytes waiting in outbuf, listed for flush
+  bool got_bytes = false;    // the peer sent anything at all
+  uint64_t opened_ms = 0;    // for the handshake deadline
+  std::string dial_addr;     // outbound: the address dialled (key of by_addr)
+  std::string remote;        // the socket's remote address, for logs
+  core::Peer peer;           // id once authenticated; addr as advertised
+  std::unique_ptr<crypto::Handshake> hs;
+  std::unique_ptr<crypto::Channel> channel;
+  std::vector<uint8_t> outbuf;  // sealed bytes not yet handed to the kernel
+  size_t writes_in_flight = 0;
+  // Messages queued while connecting; sent once the channel is up.
+  std::vector<std::pair<core::Peer, wire::Message>> pending;
+};
+
+}  // namespace chord::net

@@ -1,0 +1,604 @@
+#include "net/node_host.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/status.hpp"
+#include "crypto/handshake.hpp"
+
+namespace chord::net {
+
+namespace {
+
+bool is_zero(const core::Id& id) {
+  for (uint8_t b : id)
+    if (b) return false;
+  return true;
+}
+
+Connection* conn_of(void* handle_data) { return static_cast<Connection*>(handle_data); }
+
+bool has_fd(Connection* c) {
+  uv_os_fd_t fd;
+  return uv_fileno(reinterpret_cast<uv_handle_t*>(&c->tcp), &fd) == 0;
+}
+
+struct WriteReq {
+  uv_write_t req;
+  std::vector<uint8_t> buf;
+  Connection* conn;
+};
+
+constexpr size_t kReadBuf = 64 * 1024;
+
+}  // namespace
+
+NodeHost::NodeHost(Loop& loop, HostConfig cfg) : loop_(loop), cfg_(std::move(cfg)) {
+  randombytes_buf(&rng_state_, sizeof rng_state_);
+}
+
+NodeHost::~NodeHost() = default;
+
+int NodeHost::start(std::string& why) {
+  uv_loop_t* l = loop_.uv();
+  if (!cfg_.core.client) {
+    Address bind_addr;
+    if (int rc = parse_address(cfg_.listen, true, bind_addr, why)) return rc;
+    uv_tcp_init(l, &server_);
+    server_.data = this;
+    server_inited_ = true;
+    ++open_handles_;
+    int rc = uv_tcp_bind(&server_, reinterpret_cast<sockaddr*>(&bind_addr.ss), 0);
+    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&server_), 511, on_connection);
+    if (rc != 0) {
+      why = "cannot listen on " + bind_addr.text + ": " + uv_strerror(rc);
+      return kIo;
+    }
+    listening_ = true;
+    sockaddr_storage ss{};
+    int len = sizeof ss;
+    uv_tcp_getsockname(&server_, reinterpret_cast<sockaddr*>(&ss), &len);
+    std::string bound = format_address(reinterpret_cast<sockaddr*>(&ss));
+    if (!cfg_.advertise.empty()) {
+      Address adv;
+      if (int prc = parse_address(cfg_.advertise, false, adv, why)) return prc;
+      self_addr_ = adv.text;
+    } else {
+      Address b;
+      parse_address(bound, false, b, why);
+      if (is_unspecified(b)) {
+        why = "listening on an unspecified address (" + bound +
+              "): set an advertise address peers can dial";
+        return kInval;
+      }
+      self_addr_ = bound;
+    }
+  }
+  uv_timer_init(l, &timer_);
+  timer_.data = this;
+  uv_timer_init(l, &sweep_);
+  sweep_.data = this;
+  uv_prepare_init(l, &prepare_);
+  prepare_.data = this;
+  uv_check_init(l, &check_);
+  check_.data = this;
+  open_handles_ += 4;
+  timers_inited_ = true;
+  uv_prepare_start(&prepare_, on_flush);
+  uv_check_start(&check_, on_flush_check);
+  uv_timer_start(&sweep_, on_sweep, 500, 500);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&sweep_));
+  node_ = std::make_unique<core::Node>(cfg_.core, cfg_.identity->id, self_addr_, *this);
+  after_core_call();
+  return kOk;
+}
+
+HostStats NodeHost::stats() const {
+  HostStats s = stats_;
+  s.connections = 0;
+  for (auto* c : conns_)
+    if (c->state == Connection::State::Open) ++s.connections;
+  return s;
+}
+
+std::optional<std::pair<int, std::string>> NodeHost::dial_failure(const std::string& addr) const {
+  auto it = dial_failures_.find(addr);
+  if (it == dial_failures_.end()) {
+    Address a;
+    std::string why;
+    if (parse_address(addr, false, a, why) == kOk) it = dial_failures_.find(a.text);
+  }
+  if (it == dial_failures_.end()) return std::nullopt;
+  return it->second;
+}
+
+uint64_t NodeHost::now_ms() { return uv_hrtime() / 1000000; }
+
+uint64_t NodeHost::random_u64() {
+  uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+void NodeHost::log(int level, const std::string& line) {
+  if (level <= cfg_.log_level && cfg_.log) cfg_.log(level, line);
+}
+
+void NodeHost::emit(core::Event&& ev) {
+  if (cfg_.on_event) cfg_.on_event(std::move(ev));
+}
+
+// ------------------------------------------------------------------ sending
+
+void NodeHost::send(const core::Peer& to, wire::Message&& m) {
+  if (closing_) return;
+  ++stats_.msgs_sent;
+  Connection* c = nullptr;
+  if (!is_zero(to.id)) {
+    auto it = by_id_.find(to.id);
+    if (it != by_id_.end()) c = it->second;
+  }
+  if (!c && !to.addr.empty()) {
+    auto it = by_addr_.find(to.addr);
+    if (it != by_addr_.end()) {
+      c = it->second;
+      if (c->state == Connection::State::Open && !is_zero(to.id) && c->peer.id != to.id) {
+        // Another identity answers at that address now: to is gone.
+        unreachable_.push_back(to);
+        return;
+      }
+    } else {
+      c = dial(to.addr, to.id);
+    }
+  }
+  if (!c) {
+    unreachable_.push_back(to);
+    return;
+  }
+  if (c->state == Connection::State::Open) {
+    send_on(c, m);
+  } else {
+    c->pending.emplace_back(to, std::move(m));
+  }
+}
+
+void NodeHost::send_on(Connection* c, const wire::Message& m) {
+  scratch_.clear();
+  wire::encode(m, scratch_);
+  int rc = c->channel->seal(scratch_.data(), scratch_.size(), c->outbuf);
+  if (rc != kOk) {
+    log(1, "dropping an oversized message to " + c->remote);
+    return;
+  }
+  if (!c->dirty) {
+    c->dirty = true;
+    dirty_.push_back(c);
+  }
+}
+
+void NodeHost::flush(Connection* c) {
+  c->dirty = false;
+  if (c->outbuf.empty() || c->state == Connection::State::Closing) return;
+  size_t off = 0;
+  if (c->writes_in_flight == 0) {
+    uv_buf_t b = uv_buf_init(reinterpret_cast<char*>(c->outbuf.data()),
+                             static_cast<unsigned>(c->outbuf.size()));
+    int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&c->tcp), &b, 1);
+    if (n > 0) off = static_cast<size_t>(n);
+    else if (n < 0 && n != UV_EAGAIN) {
+      fail(c, kUnreachable, std::string("write failed: ") + uv_strerror(n), false);
+      return;
+    }
+  }
+  stats_.bytes_sent += off;
+  if (off == c->outbuf.size()) {
+    c->outbuf.clear();
+    return;
+  }
+  auto* w = new WriteReq;
+  w->conn = c;
+  w->buf.assign(c->outbuf.begin() + static_cast<ptrdiff_t>(off), c->outbuf.end());
+  c->outbuf.clear();
+  w->req.data = w;
+  uv_buf_t b = uv_buf_init(reinterpret_cast<char*>(w->buf.data()),
+                           static_cast<unsigned>(w->buf.size()));
+  ++c->writes_in_flight;
+  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c->tcp), &b, 1, on_write);
+  if (rc != 0) {
+    --c->writes_in_flight;
+    delete w;
+    fail(c, kUnreachable, std::string("write failed: ") + uv_strerror(rc), false);
+  }
+}
+
+void NodeHost::on_write(uv_write_t* req, int status) {
+  auto* w = static_cast<WriteReq*>(req->data);
+  Connection* c = w->conn;
+  --c->writes_in_flight;
+  c->host->stats_.bytes_sent += w->buf.size();
+  delete w;
+  if (status < 0 && status != UV_ECANCELED && c->state != Connection::State::Closing) {
+    c->host->fail(c, kUnreachable, std::string("write failed: ") + uv_strerror(status), false);
+  }
+}
+
+void NodeHost::flush_all() {
+  // Sending may dirty more connections; loop until quiet.
+  while (!dirty_.empty() || !unreachable_.empty()) {
+    std::vector<Connection*> batch;
+    batch.swap(dirty_);
+    for (auto* c : batch) flush(c);
+    run_deferred();
+  }
+}
+
+void NodeHost::run_deferred() {
+  if (unreachable_.empty()) return;
+  std::vector<core::Peer> peers;
+  peers.swap(unreachable_);
+  if (!node_ || closing_) return;
+  for (auto& p : peers) node_->on_unreachable(p);
+}
+
+void NodeHost::on_flush(uv_prepare_t* p) {
+  auto* h = static_cast<NodeHost*>(p->data);
+  h->flush_all();
+  h->after_core_call();
+}
+
+void NodeHost::on_flush_check(uv_check_t* c) {
+  auto* h = static_cast<NodeHost*>(c->data);
+  h->flush_all();
+}
+
+void NodeHost::after_core_call() {
+  if (!node_ || closing_) return;
+  uint64_t d = node_->next_deadline();
+  if (d == armed_deadline_ && uv_is_active(reinterpret_cast<uv_handle_t*>(&timer_))) return;
+  armed_deadline_ = d;
+  uint64_t now = now_ms();
+  uv_timer_start(&timer_, on_timer, d > now ? d - now : 0, 0);
+}
+
+void NodeHost::on_timer(uv_timer_t* t) {
+  auto* h = static_cast<NodeHost*>(t->data);
+  if (!h->node_ || h->closing_) return;
+  h->armed_deadline_ = 0;
+  h->node_->tick();
+  h->after_core_call();
+}
+
+void NodeHost::on_sweep(uv_timer_t* t) {
+  auto* h = static_cast<NodeHost*>(t->data);
+  uint64_t now = h->now_ms();
+  std::vector<Connection*> late;
+  for (auto* c : h->conns_) {
+    if ((c->state == Connection::State::Connecting || c->state == Connection::State::Handshaking) &&
+        now - c->opened_ms > h->cfg_.handshake_timeout_ms)
+      late.push_back(c);
+  }
+  for (auto* c : late)
+    h->fail(c, kTimedOut, "handshake with " + c->remote + " did not finish in time", true);
+}
+
+// -------------------------------------------------------------- connections
+
+Connection* NodeHost::dial(const std::string& addr, const core::Id& expect) {
+  Address a;
+  std::string why;
+  if (parse_address(addr, false, a, why) != kOk) {
+    dial_failures_[addr] = {kInval, why};
+    return nullptr;
+  }
+  if (conns_.size() >= cfg_.max_connections) {
+    dial_failures_[a.text] = {kBusy, "connection limit reached"};
+    return nullptr;
+  }
+  auto* c = new Connection;
+  c->host = this;
+  c->outbound = true;
+  c->dial_addr = addr;
+  c->remote = a.text;
+  c->peer.id = expect;
+  c->peer.addr = addr;
+  c->opened_ms = now_ms();
+  uv_tcp_init(loop_.uv(), &c->tcp);
+  c->tcp.data = c;
+  ++open_handles_;
+  conns_.push_back(c);
+  by_addr_[addr] = c;
+  c->connect_req.data = c;
+  int rc = uv_tcp_connect(&c->connect_req, &c->tcp, reinterpret_cast<sockaddr*>(&a.ss), on_connect);
+  if (rc != 0) {
+    fail(c, kUnreachable, "cannot connect to " + a.text + ": " + uv_strerror(rc), false);
+    return nullptr;
+  }
+  return c;
+}
+
+void NodeHost::on_connect(uv_connect_t* req, int status) {
+  Connection* c = conn_of(req->data);
+  NodeHost* h = c->host;
+  if (status == UV_ECANCELED || c->state == Connection::State::Closing) return;
+  if (status < 0) {
+    h->fail(c, kUnreachable, "cannot connect to " + c->remote + ": " + uv_strerror(status), false);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  h->begin_handshake(c);
+}
+
+void NodeHost::on_connection(uv_stream_t* server, int status) {
+  auto* h = static_cast<NodeHost*>(server->data);
+  if (status < 0 || h->closing_) return;
+  auto* c = new Connection;
+  c->host = h;
+  c->opened_ms = h->now_ms();
+  uv_tcp_init(h->loop_.uv(), &c->tcp);
+  c->tcp.data = c;
+  ++h->open_handles_;
+  h->conns_.push_back(c);
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
+    h->fail(c, kIo, "accept failed", true);
+    return;
+  }
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&ss), &len);
+  c->remote = format_address(reinterpret_cast<sockaddr*>(&ss));
+  if (h->conns_.size() > h->cfg_.max_connections) {
+    h->fail(c, kBusy, "refusing " + c->remote + ": connection limit reached", true);
+    return;
+  }
+  // Unauthenticated connections are cheap to open and dear to hold. Past a
+  // bound the oldest gives way, so that a flood cannot starve honest peers
+  // of handshake slots for longer than it takes them to retry.
+  size_t max_hs = std::max<size_t>(8, h->cfg_.max_connections / 4);
+  size_t hs = 0;
+  Connection* oldest = nullptr;
+  for (auto* o : h->conns_) {
+    if (o->outbound || o == c || o->state != Connection::State::Handshaking) continue;
+    ++hs;
+    if (!oldest || o->opened_ms < oldest->opened_ms) oldest = o;
+  }
+  if (hs >= max_hs && oldest)
+    h->fail(oldest, kBusy, "dropping the oldest pending handshake from " + oldest->remote, true);
+  uv_tcp_nodelay(&c->tcp, 1);
+  h->begin_handshake(c);
+}
+
+void NodeHost::begin_handshake(Connection* c) {
+  crypto::HandshakeConfig hc;
+  hc.self = cfg_.identity.get();
+  hc.network = cfg_.network;
+  hc.network_key = cfg_.network_key;
+  hc.payload.assign(self_addr_.begin(), self_addr_.end());
+  if (c->outbound && !is_zero(c->peer.id)) hc.expected_peer = c->peer.id;
+  hc.max_frame = cfg_.limits.max_frame + 1024;
+  c->hs = std::make_unique<crypto::Handshake>(c->outbound, std::move(hc));
+  c->state = Connection::State::Handshaking;
+  c->opened_ms = now_ms();
+  int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), on_alloc, on_read);
+  if (rc != 0) {
+    fail(c, kIo, std::string("read failed: ") + uv_strerror(rc), true);
+    return;
+  }
+  std::vector<uint8_t> out = c->hs->take_output();
+  if (!out.empty()) {
+    c->outbuf.insert(c->outbuf.end(), out.begin(), out.end());
+    flush(c);
+  }
+}
+
+void NodeHost::on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) {
+  static thread_local std::vector<char> rbuf(kReadBuf);
+  *buf = uv_buf_init(rbuf.data(), static_cast<unsigned>(rbuf.size()));
+}
+
+void NodeHost::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  Connection* c = conn_of(s->data);
+  NodeHost* h = c->host;
+  if (c->state == Connection::State::Closing) return;
+  if (nread < 0) {
+    if (c->state == Connection::State::Handshaking && c->outbound) {
+      // A responder that cannot authenticate our hello just hangs up.
+      h->fail(c, kRefused,
+              "peer " + c->remote + " closed the handshake: " +
+                  crypto::refusal_reason(h->cfg_.network, h->cfg_.network_key.has_value()),
+              false);
+    } else {
+      h->fail(c, kUnreachable,
+              "connection to " + c->remote + " closed: " +
+                  (nread == UV_EOF ? std::string("end of stream") : uv_strerror(static_cast<int>(nread))),
+              false);
+    }
+    return;
+  }
+  if (nread == 0) return;
+  h->stats_.bytes_received += static_cast<uint64_t>(nread);
+  c->got_bytes = true;
+  h->handle_bytes(c, reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
+}
+
+void NodeHost::handle_bytes(Connection* c, const uint8_t* p, size_t n) {
+  if (c->state == Connection::State::Handshaking) {
+    std::string why;
+    int rc = c->hs->feed(p, n, why);
+    std::vector<uint8_t> out = c->hs->take_output();
+    if (!out.empty()) {
+      c->outbuf.insert(c->outbuf.end(), out.begin(), out.end());
+      flush(c);
+      if (c->state == Connection::State::Closing) return;
+    }
+    if (rc != kOk || c->hs->state() == crypto::Handshake::State::Failed) {
+      fail(c, rc ? rc : kProto, "handshake with " + c->remote + " failed: " + why, false);
+      return;
+    }
+    if (c->hs->state() != crypto::Handshake::State::Done) return;
+    handshake_done(c);
+    return;
+  }
+  if (c->state != Connection::State::Open) return;
+  deliver(c, p, n);
+}
+
+void NodeHost::handshake_done(Connection* c) {
+  std::vector<uint8_t> leftover;
+  c->channel = c->hs->make_channel(leftover);
+  const auto& payload = c->hs->peer_payload();
+  c->peer.id = c->hs->peer_id();
+  c->peer.addr.assign(payload.begin(), payload.end());
+  c->hs.reset();
+  c->state = Connection::State::Open;
+  if (c->outbound) dial_failures_.erase(c->dial_addr);
+  by_id_[c->peer.id] = c;
+  if (c->outbound && !c->peer.addr.empty() && c->peer.addr != c->dial_addr) {
+    // Reachable under its advertised address too.
+    by_addr_.emplace(c->peer.addr, c);
+  }
+  auto pending = std::move(c->pending);
+  c->pending.clear();
+  for (auto& pm : pending) send_on(c, pm.second);
+  if (cfg_.on_connect) cfg_.on_connect(c->peer);
+  if (!leftover.empty() && c->state == Connection::State::Open)
+    deliver(c, leftover.data(), leftover.size());
+}
+
+void NodeHost::deliver(Connection* c, const uint8_t* p, size_t n) {
+  std::string why;
+  bool bad = false;
+  std::string bad_why;
+  int rc = c->channel->open(
+      p, n,
+      [&](const uint8_t* f, size_t fn) {
+        if (bad || c->state != Connection::State::Open || !node_ || closing_) return;
+        wire::Message m;
+        std::string dwhy;
+        int drc = wire::decode(f, fn, cfg_.limits, m, dwhy);
+        if (drc != kOk) {
+          bad = true;
+          bad_why = "undecodable message from " + c->remote + ": " + dwhy;
+          return;
+        }
+        ++stats_.msgs_received;
+        node_->on_message(c->peer, std::move(m));
+      },
+      why);
+  if (bad) {
+    fail(c, kProto, bad_why, true);
+    return;
+  }
+  if (rc != kOk && c->state == Connection::State::Open) {
+    fail(c, rc, "bad frame from " + c->remote + ": " + why, true);
+  }
+}
+
+void NodeHost::forget(Connection* c) {
+  auto it = by_id_.find(c->peer.id);
+  if (it != by_id_.end() && it->second == c) by_id_.erase(it);
+  for (auto a = by_addr_.begin(); a != by_addr_.end();) {
+    if (a->second == c) a = by_addr_.erase(a);
+    else ++a;
+  }
+  // Another live connection to the same peer may take over its id.
+  for (auto* o : conns_) {
+    if (o != c && o->state == Connection::State::Open && o->peer.id == c->peer.id) {
+      by_id_[o->peer.id] = o;
+      break;
+    }
+  }
+}
+
+void NodeHost::fail(Connection* c, int code, const std::string& why, bool reset) {
+  if (c->state == Connection::State::Closing) return;
+  bool was_open = c->state == Connection::State::Open;
+  c->state = Connection::State::Closing;
+  if (c->outbound && !was_open) dial_failures_[c->remote] = {code, why};
+  if (c->outbound && !was_open && c->dial_addr != c->remote)
+    dial_failures_[c->dial_addr] = {code, why};
+  log(was_open || c->outbound ? 2 : 3, "closing connection: " + why);
+  forget(c);
+  // Whatever was queued for this link did not go out; tell the core once per peer.
+  for (auto& pm : c->pending) {
+    bool seen = false;
+    for (auto& u : unreachable_)
+      if (u.id == pm.first.id && u.addr == pm.first.addr) seen = true;
+    if (!seen) unreachable_.push_back(pm.first);
+  }
+  c->pending.clear();
+  if (was_open && !closing_) unreachable_.push_back(c->peer);
+  auto* h = reinterpret_cast<uv_handle_t*>(&c->tcp);
+  if (reset && !uv_is_closing(h) && has_fd(c) &&
+      uv_tcp_close_reset(&c->tcp, on_closed) == 0)
+    return;
+  if (!uv_is_closing(h)) uv_close(h, on_closed);
+}
+
+void NodeHost::on_closed(uv_handle_t* handle) {
+  Connection* c = conn_of(handle->data);
+  NodeHost* h = c->host;
+  auto& v = h->conns_;
+  v.erase(std::remove(v.begin(), v.end(), c), v.end());
+  auto& d = h->dirty_;
+  d.erase(std::remove(d.begin(), d.end(), c), d.end());
+  delete c;
+  h->handle_closed();
+}
+
+void NodeHost::handle_closed() {
+  if (--open_handles_ == 0 && close_done_) {
+    auto done = std::move(close_done_);
+    close_done_ = nullptr;
+    done();  // may destroy this
+  }
+}
+
+void NodeHost::close(bool graceful, std::function<void()> done) {
+  if (closing_) return;
+  if (graceful) flush_all();
+  closing_ = true;
+  node_.reset();
+  close_done_ = std::move(done);
+  auto own_closed = [](uv_handle_t* hd) { static_cast<NodeHost*>(hd->data)->handle_closed(); };
+  if (open_handles_ == 0) {
+    auto d = std::move(close_done_);
+    d();
+    return;
+  }
+  std::vector<Connection*> all = conns_;
+  for (auto* c : all) {
+    if (c->state == Connection::State::Closing) continue;
+    c->state = Connection::State::Closing;
+    auto* hd = reinterpret_cast<uv_handle_t*>(&c->tcp);
+    if (graceful && c->writes_in_flight == 0 && c->outbuf.empty()) {
+      uv_close(hd, on_closed);
+    } else if (graceful) {
+      // Let queued writes finish: a shutdown waits for them, then close.
+      auto* sd = new uv_shutdown_t;
+      sd->data = c;
+      int rc = uv_shutdown(sd, reinterpret_cast<uv_stream_t*>(&c->tcp), [](uv_shutdown_t* r, int) {
+        auto* cc = conn_of(r->data);
+        delete r;
+        uv_close(reinterpret_cast<uv_handle_t*>(&cc->tcp), on_closed);
+      });
+      if (rc != 0) {
+        delete sd;
+        uv_close(hd, on_closed);
+      }
+    } else if (!has_fd(c) || uv_tcp_close_reset(&c->tcp, on_closed) != 0) {
+      uv_close(hd, on_closed);
+    }
+  }
+  if (server_inited_) uv_close(reinterpret_cast<uv_handle_t*>(&server_), own_closed);
+  if (timers_inited_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), own_closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sweep_), own_closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), own_closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&check_), own_closed);
+  }
+}
+
+}  // namespace chord::net

@@ -1,0 +1,146 @@
+// Runs one core::Node on a libuv loop: the listener, the connections, the
+// handshake and encryption, write batching, and the node's timer. This is the
+// production driver of the sans-IO core (src/sim is the other one).
+//
+// Every method runs on the loop thread.
+#pragma once
+
+#include <uv.h>
+
+#include <array>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/node.hpp"
+#include "crypto/identity.hpp"
+#include "net/address.hpp"
+#include "net/connection.hpp"
+#include "net/loop.hpp"
+#include "wire/messages.hpp"
+
+namespace chord::net {
+
+struct IdHash {
+  size_t operator()(const core::Id& id) const {
+    size_t h;
+    static_assert(sizeof h <= sizeof(core::Id));
+    std::memcpy(&h, id.data(), sizeof h);
+    return h;
+  }
+};
+
+struct HostConfig {
+  core::Options core;
+  std::string listen = "127.0.0.1:0";
+  std::string advertise;  // empty: the bound address
+  std::string network = "chord";
+  std::optional<std::array<uint8_t, 32>> network_key;
+  std::shared_ptr<crypto::Identity> identity;
+  wire::Limits limits;
+  unsigned max_connections = 1024;
+  uint32_t handshake_timeout_ms = 5000;
+  int log_level = 2;
+  std::function<void(int, const std::string&)> log;
+  std::function<void(core::Event&&)> on_event;
+  std::function<void(const core::Peer&)> on_connect;
+};
+
+struct HostStats {
+  uint64_t bytes_sent = 0, bytes_received = 0;
+  uint64_t msgs_sent = 0, msgs_received = 0;
+  unsigned connections = 0;
+};
+
+class NodeHost final : public core::Host {
+ public:
+  NodeHost(Loop& loop, HostConfig cfg);
+  ~NodeHost() override;
+
+  // Binds and listens (unless a light client), then creates the core node.
+  // Returns 0, kInval or kIo with why.
+  int start(std::string& why);
+
+  core::Node& node() { return *node_; }
+  const std::string& addr() const { return self_addr_; }
+  const core::Id& id() const { return cfg_.identity->id; }
+  HostStats stats() const;
+
+  // Why the last dial of addr failed, if it did: kRefused (handshake refused),
+  // kUnreachable (connect failed). Used to explain a failed join.
+  std::optional<std::pair<int, std::string>> dial_failure(const std::string& addr) const;
+
+  // Closes the listener and every connection, then calls done once all
+  // handles are closed. graceful: flush pending writes first; otherwise reset
+  // connections as a crash would. The core node is destroyed before done.
+  void close(bool graceful, std::function<void()> done);
+
+  // core::Host
+  uint64_t now_ms() override;
+  uint64_t random_u64() override;
+  void send(const core::Peer& to, wire::Message&& m) override;
+  void emit(core::Event&& ev) override;
+  void log(int level, const std::string& line) override;
+
+  // Called by the connection callbacks (connection.cpp-level statics).
+  void after_core_call();  // re-arms the node's timer
+
+ private:
+  static void on_connection(uv_stream_t* server, int status);
+  static void on_connect(uv_connect_t* req, int status);
+  static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void on_write(uv_write_t* req, int status);
+  static void on_closed(uv_handle_t* h);
+  static void on_timer(uv_timer_t* t);
+  static void on_sweep(uv_timer_t* t);
+  static void on_flush(uv_prepare_t* p);
+  static void on_flush_check(uv_check_t* c);
+
+  Connection* dial(const std::string& addr, const core::Id& expect);
+  void begin_handshake(Connection* c);
+  void handle_bytes(Connection* c, const uint8_t* p, size_t n);
+  void handshake_done(Connection* c);
+  void deliver(Connection* c, const uint8_t* p, size_t n);
+  void send_on(Connection* c, const wire::Message& m);
+  void flush(Connection* c);
+  void flush_all();
+  void fail(Connection* c, int code, const std::string& why, bool reset);
+  void forget(Connection* c);
+  void run_deferred();
+  void handle_closed();  // one of our handles finished closing
+
+  Loop& loop_;
+  HostConfig cfg_;
+  std::unique_ptr<core::Node> node_;
+  std::string self_addr_;
+  bool listening_ = false;
+  bool server_inited_ = false;
+  bool timers_inited_ = false;
+  uv_tcp_t server_{};
+  uv_timer_t timer_{};
+  uv_timer_t sweep_{};
+  uv_prepare_t prepare_{};
+  uv_check_t check_{};
+  uint64_t armed_deadline_ = 0;
+  bool closing_ = false;
+  int open_handles_ = 0;
+  std::function<void()> close_done_;
+
+  std::vector<Connection*> conns_;
+  std::unordered_map<core::Id, Connection*, IdHash> by_id_;
+  std::unordered_map<std::string, Connection*> by_addr_;
+  std::vector<Connection*> dirty_;
+  std::vector<core::Peer> unreachable_;  // to report outside send()
+  std::map<std::string, std::pair<int, std::string>> dial_failures_;
+  std::vector<uint8_t> scratch_;
+  HostStats stats_;
+  uint64_t rng_state_;
+};
+
+}  // namespace chord::net
