@@ -197,6 +197,38 @@ TEST(Handshake, expected_peer_match_completes) {
   EXPECT_EQ(res.resp_rc, kOk) << res.resp_why;
 }
 
+// Mallory knows the network and bob's public key, but not bob's secret key.
+const Identity& mallory_as_bob() {
+  static Identity id = [] {
+    Identity i;
+    identity_generate(i);
+    i.public_key = bob().public_key;
+    i.id = bob().id;
+    return i;
+  }();
+  return id;
+}
+
+TEST(Handshake, a_responder_without_the_secret_key_of_its_claimed_id_is_refused) {
+  auto c = config(alice());
+  c.expected_peer = bob().id;
+  Handshake i(true, c);
+  Handshake r(false, config(mallory_as_bob()));
+  auto res = run_pair(i, r);
+  EXPECT_EQ(res.init_rc, kRefused);
+  EXPECT_NE(res.init_why.find("prove its identity"), std::string::npos) << res.init_why;
+  EXPECT_NE(r.state(), Handshake::State::Done);
+}
+
+TEST(Handshake, an_initiator_without_the_secret_key_of_its_claimed_id_is_refused) {
+  Handshake i(true, config(mallory_as_bob()));
+  Handshake r(false, config(alice()));
+  auto res = run_pair(i, r);
+  EXPECT_EQ(res.resp_rc, kRefused);
+  EXPECT_NE(res.resp_why.find("prove its identity"), std::string::npos) << res.resp_why;
+  EXPECT_EQ(r.state(), Handshake::State::Failed);
+}
+
 TEST(Handshake, flipping_any_byte_of_any_message_fails_the_receiver) {
   const size_t sizes[] = {kHandshakeHelloBytes, kHandshakeReplyBytes, kHandshakeProofBytes};
   int failures = 0;
