@@ -1,0 +1,259 @@
+"""Tests of the Python binding against real nodes on 127.0.0.1 in this process."""
+import collections.abc
+import threading
+import time
+
+import pytest
+
+import chord
+
+FAST = dict(stabilize_ms=50, fix_fingers_ms=100, check_predecessor_ms=100, rpc_timeout=0.3,
+            timeout=5.0)
+
+
+def eventually(pred, limit=15.0):
+    """Polls pred until it holds: rings converge in the background. Bounded."""
+    end = time.monotonic() + limit
+    while True:
+        try:
+            if pred():
+                return True
+        except chord.ChordError:
+            pass
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def ring():
+    nodes = [chord.ChordSocket('127.0.0.1', 0, **FAST) for _ in range(3)]
+    host, port = nodes[0].addr
+    for n in nodes[1:]:
+        n.connect(host, port)
+    yield nodes
+    for n in nodes:
+        n.close()
+
+
+def test_socket_is_a_mutable_mapping_with_bound_address_and_id():
+    with chord.ChordSocket('127.0.0.1', 0, **FAST) as sock:
+        assert isinstance(sock, collections.abc.MutableMapping)
+        assert sock.addr[0] == '127.0.0.1' and sock.addr[1] > 0
+        assert isinstance(sock.id, bytes) and len(sock.id) == 32
+        assert sock.id.hex() == sock.id_hex
+    assert sock.closed
+
+
+def test_set_on_one_node_is_read_on_the_others(ring):
+    a, b, c = ring
+    a['k'] = 'v'
+    assert b['k'] == b'v'
+    assert c.get(b'k') == b'v'
+    assert c[u'k'] == b'v'
+    b.set(b'k', b'w')
+    assert a['k'] == b'w'
+
+
+def test_str_keys_and_values_are_utf8_bytes(ring):
+    a, b, _ = ring
+    a['clé'] = 'välue'
+    assert b['clé'.encode('utf-8')] == 'välue'.encode('utf-8')
+
+
+def test_binary_keys_and_values_survive_and_empty_differs_from_missing(ring):
+    a, b, c = ring
+    key = b'\x00k\xff\x00'
+    value = bytes(range(256)) + b'\x00'
+    a[key] = value
+    assert b[key] == value
+    assert b.get(b'\x00k\xff') is None  # a prefix is another key
+    a[b'empty'] = b''
+    assert c.get(b'empty', b'default') == b''
+    assert c.get(b'missing', b'default') == b'default'
+    assert b'empty' in c and b'missing' not in c
+
+
+def test_missing_keys_raise_key_error(ring):
+    a, b, _ = ring
+    assert a.get('nope') is None
+    with pytest.raises(KeyError):
+        a['nope']
+    with pytest.raises(KeyError):
+        del b['nope']
+    with pytest.raises(KeyError):
+        a.pop('nope')
+    assert a.pop('nope', 7) == 7
+
+
+def test_delete_is_seen_by_every_node(ring):
+    a, b, c = ring
+    a['gone'] = 'x'
+    assert c['gone'] == b'x'
+    del b['gone']
+    assert a.get('gone') is None
+    assert 'gone' not in c
+
+
+def test_update_iteration_and_copy_see_every_key_once(ring):
+    a, b, c = ring
+    want = {('key%d' % i).encode(): ('value%d' % i).encode() for i in range(20)}
+    a.update({k.decode(): v for k, v in want.items()})
+    assert sorted(b.keys()) == sorted(want)
+    assert sorted(iter(c)) == sorted(want)
+    assert sorted(c.values()) == sorted(want.values())
+    assert dict(b.items()) == want
+    assert a.copy() == want
+    assert len(c) == 20
+
+
+def test_pop_and_popitem_remove_what_they_return(ring):
+    a, b, c = ring
+    a.update(x='1', y='2')
+    assert b.pop('x') == b'1'
+    assert 'x' not in a
+    k, v = c.popitem()
+    assert (k, v) == (b'y', b'2')
+    with pytest.raises(KeyError):
+        a.popitem()
+
+
+def test_add_and_delete_events_reach_handlers(ring):
+    a, b, c = ring
+    added, deleted = [], []
+    got_add, got_delete = threading.Event(), threading.Event()
+
+    @c.on('add')
+    def on_add(sock, key):
+        assert sock is c
+        added.append(key)
+        got_add.set()
+
+    def on_delete(sock, key):
+        deleted.append(key)
+        got_delete.set()
+
+    c.on('delete', on_delete)
+    a['evt\x00'] = 'v'
+    assert got_add.wait(10)
+    del b['evt\x00']
+    assert got_delete.wait(10)
+    assert added == [b'evt\x00']
+    assert deleted == [b'evt\x00']
+
+
+def test_once_fires_once_and_a_raising_handler_does_not_stop_events(ring, capsys):
+    a, _, c = ring
+    seen, once_seen = [], []
+    done = threading.Event()
+
+    def boom(sock, key):
+        raise RuntimeError('handler failure is contained')
+
+    def record(sock, key):
+        seen.append(key)
+        if len(seen) == 2:
+            done.set()
+
+    c.on('add', boom)
+    c.once('add', lambda sock, key: once_seen.append(key))
+    c.on('add', record)
+    a['one'] = '1'
+    a['two'] = '2'
+    assert done.wait(10)
+    assert sorted(seen) == [b'one', b'two']
+    assert len(once_seen) == 1
+    assert 'handler failure is contained' in capsys.readouterr().err
+
+
+def test_broadcast_whisper_and_reply(ring):
+    a, b, c = ring
+    a.send('hello', b'\x00bin')
+    m = b.recv(timeout=10)
+    assert m.packets == (b'hello', b'\x00bin')
+    assert m.sender == a.id and not m.is_whisper
+    m.reply('back')
+    r = a.recv(timeout=10)
+    assert r.packets == (b'back',) and r.sender == b.id and r.is_whisper
+    assert c.recv(timeout=10).packets == (b'hello', b'\x00bin')
+    c.whisper(a.id, 'psst', b'')
+    w = a.recv(timeout=10)
+    assert w.packets == (b'psst', b'') and w.sender == c.id
+
+
+def test_message_event_then_recv(ring):
+    a, b, _ = ring
+    got = []
+    ready = threading.Event()
+
+    @b.on('message')
+    def on_message(sock):
+        got.append(sock.recv(timeout=5).packets)
+        ready.set()
+
+    a.send('ping')
+    assert ready.wait(10)
+    assert got == [(b'ping',)]
+
+
+def test_recv_timeout_raises_timeout_error_and_no_wait_returns_none(ring):
+    a = ring[0]
+    assert a.recv() is None
+    with pytest.raises(TimeoutError) as e:
+        a.recv(timeout=0.2)
+    assert isinstance(e.value, chord.ChordError)
+    assert e.value.name == 'CHORD_ETIMEDOUT'
+
+
+def test_close_wakes_a_thread_blocked_in_recv():
+    sock = chord.ChordSocket('127.0.0.1', 0, **FAST)
+    result = []
+    started = threading.Event()
+
+    def waiter():
+        started.set()
+        try:
+            sock.recv(timeout=-1)
+            result.append('returned')
+        except chord.ClosedError as e:
+            result.append(e.code)
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    started.wait(5)
+    time.sleep(0.2)  # let it block; the assertion holds either way
+    sock.close()
+    t.join(10)
+    assert not t.is_alive()
+    assert result == [chord.chord_native.CHORD_ECLOSED]
+    with pytest.raises(chord.ClosedError):
+        sock['k']
+
+
+def test_close_stops_the_event_dispatcher():
+    sock = chord.ChordSocket('127.0.0.1', 0, **FAST)
+    sock.on('add', lambda s, k: None)
+    dispatcher = sock._dispatcher
+    assert dispatcher.is_alive()
+    sock.close()
+    assert not dispatcher.is_alive()
+    sock.close()  # idempotent
+
+
+def test_failures_raise_chord_errors_with_detail():
+    with chord.ChordSocket('127.0.0.1', 0, **FAST) as sock:
+        with pytest.raises(chord.ChordError) as e:
+            sock.connect('not an address', -1)
+        assert e.value.code < 0 and e.value.name.startswith('CHORD_E')
+        with pytest.raises(TypeError):
+            sock['k'] = 3
+    with pytest.raises(TypeError):
+        chord.ChordSocket('127.0.0.1', 0, no_such_option=1)
+
+
+def test_packets_format_is_length_prefixed():
+    payload = chord.pack_packets(['a', b'', b'\x00\xff'])
+    assert payload == b'\x00\x00\x00\x01a\x00\x00\x00\x00\x00\x00\x00\x02\x00\xff'
+    assert chord.unpack_packets(payload) == (b'a', b'', b'\x00\xff')
+    with pytest.raises(ValueError):
+        chord.unpack_packets(b'\x00\x00\x00\x05ab')
