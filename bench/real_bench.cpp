@@ -1,0 +1,309 @@
+#include "real_bench.hpp"
+
+#include <chord/chord.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "async_window.hpp"
+#include "bench_data.hpp"
+#include "bench_ring.hpp"
+#include "latency_stats.hpp"
+#include "process_usage.hpp"
+#include "progress.hpp"
+#include "ring_stability.hpp"
+
+namespace chord::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kOpTimeoutMs = 5000;
+constexpr int kRepairOpTimeoutMs = 2000;
+constexpr int kBootstrapDeadlineMs = 90000;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+void phase(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  std::fputs("chord-bench: ", stderr);
+  std::vfprintf(stderr, fmt, ap);
+  std::fputc('\n', stderr);
+  va_end(ap);
+}
+
+// The tally of a batch of async operations.
+struct Batch {
+  std::mutex mu;
+  uint64_t ok = 0, failed = 0, hops = 0;
+  std::vector<size_t> failed_keys;
+};
+
+struct AsyncOp {
+  Batch *batch;
+  AsyncWindow *window;
+  size_t key;
+  bool is_get;
+  uint64_t seed;
+  size_t value_bytes;
+};
+
+void on_op_done(const chord_result *res, void *ud) {
+  auto *op = static_cast<AsyncOp *>(ud);
+  bool ok = res->status == 0 &&
+            (!op->is_get ||
+             bench_value_matches(res->value, res->value_len, op->key, op->seed, op->value_bytes));
+  AsyncWindow *window = op->window;
+  {
+    std::lock_guard<std::mutex> lock(op->batch->mu);
+    op->batch->hops += res->hops;
+    if (ok) {
+      ++op->batch->ok;
+    } else {
+      ++op->batch->failed;
+      op->batch->failed_keys.push_back(op->key);
+    }
+  }
+  delete op;
+  window->release();
+}
+
+struct BatchSpec {
+  bool is_get;
+  unsigned concurrency;
+  uint64_t seed;
+  size_t value_bytes;
+  int timeout_ms;
+  Clock::time_point deadline;  // stop issuing new operations after it
+  const char *label;
+};
+
+// Runs one async get or set per key, through random nodes of via, with at most
+// spec.concurrency in flight. Keys not issued by the deadline count as failed.
+void run_batch(Batch *batch, const std::vector<size_t> &keys, const std::vector<chord_node *> &via,
+               std::mt19937_64 *rng, const BatchSpec &spec) {
+  AsyncWindow window(spec.concurrency);
+  cli::Progress progress(spec.label, keys.size());
+  for (size_t n = 0; n < keys.size(); ++n) {
+    size_t k = keys[n];
+    if (Clock::now() > spec.deadline) {
+      std::lock_guard<std::mutex> lock(batch->mu);
+      batch->failed += keys.size() - n;
+      batch->failed_keys.insert(batch->failed_keys.end(), keys.begin() + n, keys.end());
+      break;
+    }
+    window.acquire();
+    auto *op = new AsyncOp{batch, &window, k, spec.is_get, spec.seed, spec.value_bytes};
+    chord_node *node = via[(*rng)() % via.size()];
+    std::string key = bench_key(k);
+    const auto *kp = reinterpret_cast<const uint8_t *>(key.data());
+    int rc;
+    if (spec.is_get) {
+      rc = chord_get_async(node, kp, key.size(), spec.timeout_ms, on_op_done, op);
+    } else {
+      std::vector<uint8_t> v = bench_value(k, spec.seed, spec.value_bytes);
+      rc = chord_set_async(node, kp, key.size(), v.data(), v.size(), spec.timeout_ms, on_op_done,
+                           op);
+    }
+    if (rc != 0) {  // the callback will never run
+      delete op;
+      window.release();
+      std::lock_guard<std::mutex> lock(batch->mu);
+      ++batch->failed;
+      batch->failed_keys.push_back(k);
+    }
+    progress.update(n + 1);
+  }
+  window.drain();
+}
+
+BatchSpec batch_spec(const BenchArgs &a, bool is_get, int timeout_ms, double deadline_ms,
+                     const char *label) {
+  return {is_get,     a.concurrency,
+          a.seed,     a.value_bytes,
+          timeout_ms, Clock::now() + std::chrono::milliseconds(static_cast<long>(deadline_ms)),
+          label};
+}
+
+bool wait_stable(const std::vector<chord_node *> &nodes, double deadline_ms) {
+  auto t0 = Clock::now();
+  while (!cli::ring_is_stable(nodes)) {
+    if (ms_since(t0) > deadline_ms) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+}  // namespace
+
+int run_real_bench(const BenchArgs &args, BenchReport *r) {
+  auto t_start = Clock::now();
+  report_set_args(r, args);
+  std::mt19937_64 rng(args.seed);
+  const size_t K = args.keys, B = args.value_bytes;
+  std::vector<size_t> all_keys(K);
+  std::iota(all_keys.begin(), all_keys.end(), 0);
+
+  // Bootstrap: create and join every node, then wait for the ideal ring.
+  uint64_t rss_before = rss_now_kb();
+  BenchRing ring;
+  phase(
+      "starting %u nodes on %u loop threads (stabilize %u ms, fix_fingers %u ms, "
+      "check_predecessor %u ms, rpc timeout %u ms, anti-entropy %u ms)",
+      args.nodes, args.loops, args.stabilize_ms, args.fix_fingers_ms, args.check_predecessor_ms,
+      args.rpc_timeout_ms, args.anti_entropy_ms);
+  auto t_boot = Clock::now();
+  if (ring.start(args, &rng) != 0) return 3;
+  phase("all nodes joined after %.0f ms; waiting for every successor to be right",
+        ms_since(t_boot));
+  std::vector<chord_node *> nodes = ring.alive();
+  if (!wait_stable(nodes, kBootstrapDeadlineMs)) {
+    phase("the ring did not stabilize within %d ms (%zu successors wrong)", kBootstrapDeadlineMs,
+          cli::ring_misplaced_successors(nodes));
+    return 3;
+  }
+  r->bootstrap_ms = ms_since(t_boot);
+  uint64_t rss_ring = rss_now_kb();
+  r->rss_per_node_kb = static_cast<double>(rss_ring - std::min(rss_before, rss_ring)) / args.nodes;
+  phase("ring stable after %.0f ms", r->bootstrap_ms);
+
+  // Puts: a sample one at a time for latency, the rest with async concurrency.
+  size_t samples = std::min<size_t>(args.latency_samples, K);
+  cli::LatencyStats put_lat, get_lat;
+  uint64_t put_hops = 0;
+  phase("timing %zu puts one at a time", samples);
+  {
+    cli::Progress progress("chord-bench: puts", samples);
+    for (size_t i = 0; i < samples; ++i) {
+      std::string key = bench_key(i);
+      std::vector<uint8_t> v = bench_value(i, args.seed, B);
+      chord_node *via = nodes[rng() % nodes.size()];
+      auto t0 = Clock::now();
+      int rc = chord_set(via, reinterpret_cast<const uint8_t *>(key.data()), key.size(), v.data(),
+                         v.size(), kOpTimeoutMs);
+      put_lat.add(ms_since(t0) * 1000);
+      put_hops += chord_last_hops();
+      if (rc != 0) ++r->put_errors;
+      progress.update(i + 1);
+    }
+  }
+  if (samples < K) {
+    phase("loading the other %zu keys, %u in flight", K - samples, args.concurrency);
+    Batch load;
+    std::vector<size_t> rest(all_keys.begin() + samples, all_keys.end());
+    run_batch(&load, rest, nodes, &rng,
+              batch_spec(args, false, kOpTimeoutMs, 1e9, "chord-bench: loading"));
+    r->put_errors += load.failed;
+  }
+  r->put_p50_us = put_lat.percentile(50);
+  r->put_p99_us = put_lat.percentile(99);
+  r->put_mean_hops = samples ? static_cast<double>(put_hops) / samples : 0;
+
+  // Gets: a sample one at a time for latency.
+  phase("timing %zu gets one at a time", samples);
+  uint64_t get_hops = 0, get_count = 0;
+  {
+    cli::Progress progress("chord-bench: gets", samples);
+    for (size_t n = 0; n < samples; ++n) {
+      size_t i = rng() % K;
+      std::string key = bench_key(i);
+      chord_node *via = nodes[rng() % nodes.size()];
+      chord_buf v = {nullptr, 0};
+      auto t0 = Clock::now();
+      int rc = chord_get(&v, via, reinterpret_cast<const uint8_t *>(key.data()), key.size(),
+                         kOpTimeoutMs);
+      get_lat.add(ms_since(t0) * 1000);
+      get_hops += chord_last_hops();
+      ++get_count;
+      if (rc != 0 || !bench_value_matches(v.data, v.len, i, args.seed, B)) ++r->get_errors;
+      chord_buf_dispose(&v);
+      progress.update(n + 1);
+    }
+  }
+  r->get_p50_us = get_lat.percentile(50);
+  r->get_p99_us = get_lat.percentile(99);
+
+  // Throughput: every key once, in random order, C async gets in flight.
+  phase("reading all %zu keys with %u async gets in flight", K, args.concurrency);
+  std::vector<size_t> order = all_keys;
+  std::shuffle(order.begin(), order.end(), rng);
+  Batch pass;
+  auto t_pass = Clock::now();
+  run_batch(&pass, order, nodes, &rng,
+            batch_spec(args, true, kOpTimeoutMs, 1e9, "chord-bench: reading"));
+  double pass_s = ms_since(t_pass) / 1000;
+  r->get_ops_per_s = pass_s > 0 ? static_cast<double>(K) / pass_s : 0;
+  r->get_errors += pass.failed;
+  r->keys_readable_before_kill = static_cast<double>(pass.ok) / K;
+  get_hops += pass.hops;
+  get_count += K;
+  r->mean_hops = get_count ? static_cast<double>(get_hops) / get_count : 0;
+
+  // Idle CPU: nothing but maintenance for a while.
+  phase("measuring idle CPU over %u ms", args.idle_ms);
+  double cpu0 = cpu_seconds();
+  auto t_idle = Clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(args.idle_ms));
+  double idle_s = ms_since(t_idle) / 1000;
+  r->idle_cpu_pct = (cpu_seconds() - cpu0) / idle_s * 100 / args.nodes;
+
+  // Crash a fraction of the nodes, then wait for every key to be readable.
+  unsigned kill = static_cast<unsigned>(args.kill * args.nodes + 0.5);
+  kill = std::min(kill, args.nodes - 1);
+  r->killed_nodes = kill;
+  r->killed_fraction = static_cast<double>(kill) / args.nodes;
+  std::vector<size_t> victims(args.nodes);
+  std::iota(victims.begin(), victims.end(), 0);
+  std::shuffle(victims.begin(), victims.end(), rng);
+  victims.resize(kill);
+  phase("crashing %u of %u nodes", kill, args.nodes);
+  auto t_kill = Clock::now();
+  for (size_t v : victims) ring.crash(v);
+  std::vector<chord_node *> survivors = ring.alive();
+  std::vector<size_t> pending = all_keys;
+  double deadline_ms = args.repair_deadline_ms;
+  for (;;) {
+    bool stable = cli::ring_is_stable(survivors);
+    if (!pending.empty()) {
+      Batch check;
+      run_batch(&check, pending, survivors, &rng,
+                batch_spec(args, true, kRepairOpTimeoutMs, deadline_ms - ms_since(t_kill),
+                           "chord-bench: checking"));
+      pending = std::move(check.failed_keys);
+    }
+    if (pending.empty() && stable) {
+      r->repaired = true;
+      break;
+    }
+    if (ms_since(t_kill) > deadline_ms) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  r->repair_ms = ms_since(t_kill);
+  if (r->repaired) {
+    phase("repaired after %.0f ms", r->repair_ms);
+  } else {
+    phase("not repaired within %u ms: %zu keys unreadable, %zu successors wrong",
+          args.repair_deadline_ms, pending.size(), cli::ring_misplaced_successors(survivors));
+  }
+  phase("reading all %zu keys through the survivors", K);
+  Batch after;
+  run_batch(&after, all_keys, survivors, &rng,
+            batch_spec(args, true, kRepairOpTimeoutMs, 1e9, "chord-bench: final check"));
+  r->keys_readable_after_kill = static_cast<double>(after.ok) / K;
+  r->rss_kb = rss_peak_kb();
+  r->elapsed_ms = ms_since(t_start);
+  return 0;
+}
+
+}  // namespace chord::bench
