@@ -1,0 +1,292 @@
+"""End-to-end tests of the `chord` program.
+
+Starts real `chord node` processes on 127.0.0.1 and uses the dictionary
+commands through --via, checking values, exit codes and the graceful leave on
+SIGTERM. Every process is bounded by a timeout and killed at the end.
+
+Run: CHORD_BIN=build/tools/chord /usr/bin/python3 tests/tools/test_cli.py -v
+"""
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+CHORD = os.environ.get("CHORD_BIN", "build/tools/chord")
+CMD_TIMEOUT = 30  # seconds for one short command
+_procs = []
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def chord(*args, stdin=None, timeout=CMD_TIMEOUT):
+    """Runs `chord ARGS`; returns (exit code, stdout bytes, stderr text)."""
+    p = subprocess.run([CHORD] + list(args), input=stdin, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+class Node:
+    """One `chord node` process, its stdout lines collected by a thread."""
+
+    def __init__(self, join=None, extra=()):
+        self.port = free_port()
+        self.addr = "127.0.0.1:%d" % self.port
+        args = [CHORD, "node", "--listen", self.addr] + list(extra)
+        for j in join or []:
+            args += ["--join", j]
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log)
+        _procs.append(self.proc)
+        self.lines = queue.Queue()
+        self.seen = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.decode(errors="replace").rstrip("\n"))
+        self.lines.put(None)
+
+    def wait_line(self, prefix, timeout=CMD_TIMEOUT):
+        """Waits for a stdout line starting with prefix; returns it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no %r line from node %s; saw %r; stderr:\n%s"
+                                     % (prefix, self.addr, self.seen, self.stderr()))
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise AssertionError("node %s exited (%s) before %r; saw %r; stderr:\n%s"
+                                     % (self.addr, self.proc.poll(), prefix, self.seen,
+                                        self.stderr()))
+            self.seen.append(line)
+            if line.startswith(prefix):
+                return line
+
+    def stderr(self):
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-4000:]
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=CMD_TIMEOUT)
+
+
+def kill_all():
+    for p in _procs:
+        if p.poll() is None:
+            p.kill()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def eventually(check, timeout=20, what="condition"):
+    """Retries check() until it returns a true value; returns it."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+class ChordCommandTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.a = Node()
+        cls.a.wait_line("ready")
+        cls.b = Node(join=[cls.a.addr])
+        cls.b.wait_line("ready")
+        # The first --join address is dead: the node must fall back to the next.
+        cls.c = Node(join=["127.0.0.1:%d" % free_port(), cls.a.addr])
+        cls.c.wait_line("ready")
+        cls.nodes = [cls.a, cls.b, cls.c]
+        # Every node can serve a write and a read once the ring has settled.
+        for n in cls.nodes:
+            eventually(lambda: chord("set", "probe-" + n.addr, "x", "--via", n.addr)[0] == 0,
+                       what="a write through " + n.addr)
+            for m in cls.nodes:
+                eventually(lambda: chord("get", "probe-" + n.addr, "--via", m.addr)[:2]
+                           == (0, b"x"), what="a read through " + m.addr)
+
+    @classmethod
+    def tearDownClass(cls):
+        for n in cls.nodes:
+            n.kill()
+
+    def test_node_prints_its_address_and_id(self):
+        self.assertIn("address " + self.a.addr, self.a.seen)
+        ids = [l for l in self.a.seen if l.startswith("id ")]
+        self.assertEqual(len(ids), 1)
+        self.assertRegex(ids[0], r"^id [0-9a-f]{64}$")
+        self.assertIn("started a new ring", self.a.seen)
+        self.assertIn("joined via " + self.a.addr, self.b.seen)
+        self.assertIn("joined via " + self.a.addr, self.c.seen)
+
+    def test_set_through_one_node_is_read_through_the_others(self):
+        rc, out, err = chord("set", "colour", "blue", "--via", self.a.addr)
+        self.assertEqual((rc, out), (0, b""), err)
+        for n in (self.b, self.c):
+            self.assertEqual(chord("get", "colour", "--via", n.addr)[:2], (0, b"blue"))
+
+    def test_get_of_an_absent_key_exits_1_and_prints_nothing(self):
+        rc, out, _ = chord("get", "no-such-key", "--via", self.b.addr)
+        self.assertEqual((rc, out), (1, b""))
+
+    def test_malformed_address_exits_2_with_one_line_on_stderr(self):
+        for bad in ("nonsense", "127.0.0.1", "127.0.0.1:99999", ":4000", "127.0.0.1:port"):
+            rc, out, err = chord("get", "k", "--via", bad)
+            self.assertEqual(rc, 2, bad)
+            self.assertEqual(out, b"")
+            self.assertEqual(len(err.strip().splitlines()), 1, err)
+            self.assertIn(bad, err)
+
+    def test_unreachable_address_exits_3_naming_the_code(self):
+        rc, _, err = chord("get", "k", "--via", "127.0.0.1:%d" % free_port())
+        self.assertEqual(rc, 3, err)
+        self.assertTrue(err.startswith("chord get: "), err)
+        self.assertIn("CHORD_E", err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+
+    def test_usage_errors_exit_2(self):
+        self.assertEqual(chord("get", "--via", self.a.addr)[0], 2)  # no key
+        self.assertEqual(chord("get", "k", "--via", self.a.addr, "--bogus")[0], 2)
+        self.assertEqual(chord("nosuchcommand")[0], 2)
+        self.assertEqual(chord()[0], 2)
+
+    def test_del_removes_the_key_and_exits_1_when_absent(self):
+        self.assertEqual(chord("set", "doomed", "v", "--via", self.a.addr)[0], 0)
+        self.assertEqual(chord("del", "doomed", "--via", self.b.addr)[0], 0)
+        self.assertEqual(chord("get", "doomed", "--via", self.c.addr)[0], 1)
+        self.assertEqual(chord("del", "doomed", "--via", self.a.addr)[0], 1)
+
+    def test_pop_returns_the_value_once(self):
+        self.assertEqual(chord("set", "job", "payload", "--via", self.a.addr)[0], 0)
+        self.assertEqual(chord("pop", "job", "--via", self.c.addr)[:2], (0, b"payload"))
+        self.assertEqual(chord("pop", "job", "--via", self.b.addr)[:2], (1, b""))
+        self.assertEqual(chord("get", "job", "--via", self.a.addr)[0], 1)
+
+    def test_keys_and_items_list_what_was_set(self):
+        want = {b"list-%d" % i: b"v%d" % i for i in range(10)}
+        for k, v in want.items():
+            self.assertEqual(chord("set", k.decode(), v.decode(), "--via", self.b.addr)[0], 0)
+        rc, out, err = chord("keys", "--via", self.c.addr)
+        self.assertEqual(rc, 0, err)
+        keys = out.splitlines()
+        self.assertEqual(len(keys), len(set(keys)), "a key was listed twice")
+        self.assertTrue(set(want) <= set(keys), keys)
+        rc, out, err = chord("items", "--via", self.a.addr)
+        self.assertEqual(rc, 0, err)
+        items = dict(line.split(b"\t", 1) for line in out.splitlines())
+        for k, v in want.items():
+            self.assertEqual(items.get(k), v)
+
+    def test_set_dash_reads_binary_value_from_stdin_and_hex_prints_it(self):
+        value = bytes(range(256)) + b"\n\x00tail"
+        rc, _, err = chord("set", "blob", "-", "--via", self.a.addr, stdin=value)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(chord("get", "blob", "--via", self.b.addr)[:2], (0, value))
+        rc, out, _ = chord("get", "blob", "--hex", "--via", self.c.addr)
+        self.assertEqual((rc, out), (0, value.hex().encode() + b"\n"))
+
+    def test_every_subcommand_has_help_with_examples(self):
+        for sub in ("node", "get", "set", "del", "pop", "keys", "items", "watch", "demo"):
+            rc, out, _ = chord(sub, "--help")
+            self.assertEqual(rc, 0, sub)
+            self.assertIn(b"usage: chord " + sub.encode(), out)
+            self.assertIn(b"examples:", out)
+
+    def test_watch_prints_add_and_delete_events(self):
+        w = subprocess.Popen([CHORD, "watch", "--via", self.b.addr], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        _procs.append(w)
+        lines = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(l) for l in w.stdout], daemon=True).start()
+        try:
+            # The subscription is live once an add shows up; keep writing until then.
+            deadline = time.monotonic() + 20
+            seen = None
+            i = 0
+            while seen is None and time.monotonic() < deadline:
+                key = "watched-%d" % i
+                i += 1
+                self.assertEqual(chord("set", key, "v", "--via", self.c.addr)[0], 0)
+                try:
+                    seen = lines.get(timeout=0.5).rstrip(b"\n")
+                except queue.Empty:
+                    pass
+            self.assertIsNotNone(seen, "watch printed no event")
+            self.assertRegex(seen, rb"^add watched-\d+$")
+            key = seen.split(b" ", 1)[1].decode()
+            self.assertEqual(chord("del", key, "--via", self.a.addr)[0], 0)
+            deadline = time.monotonic() + 20
+            want = b"delete " + key.encode()
+            got = []
+            while want not in got and time.monotonic() < deadline:
+                try:
+                    got.append(lines.get(timeout=0.5).rstrip(b"\n"))
+                except queue.Empty:
+                    pass
+            self.assertIn(want, got)
+            w.send_signal(signal.SIGINT)
+            self.assertEqual(w.wait(timeout=CMD_TIMEOUT), 0)
+        finally:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+
+    def test_sigterm_leaves_gracefully_and_keeps_its_data(self):
+        d = Node(join=[self.b.addr])
+        try:
+            d.wait_line("ready")
+            eventually(lambda: chord("set", "via-d", "x", "--via", d.addr)[0] == 0,
+                       what="a write through the new node")
+            keys = {"leaver-%d" % i: "value-%d" % i for i in range(30)}
+            for k, v in keys.items():
+                rc, _, err = chord("set", k, v, "--via", d.addr)
+                self.assertEqual(rc, 0, err)
+            d.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(d.proc.wait(timeout=CMD_TIMEOUT), 0, d.stderr())
+            d.wait_line("left the ring")
+            for i, (k, v) in enumerate(sorted(keys.items())):
+                via = self.nodes[i % 3].addr
+                self.assertEqual(chord("get", k, "--via", via)[:2], (0, v.encode()), k)
+        finally:
+            d.kill()
+
+
+class ChordDemoTest(unittest.TestCase):
+    def test_demo_exits_0_and_reports_that_the_data_survived(self):
+        rc, out, err = chord("demo", timeout=120)
+        text = out.decode(errors="replace")
+        self.assertEqual(rc, 0, text + err)
+        self.assertIn("All data survived the crash", text)
+        self.assertRegex(text, r"(\d+)/\1 keys, and \"hello\", survived with their values")
+        self.assertIn("saw: add \"hello\"", text)
+        self.assertIn("p50", text)
+        self.assertIn("hops", text)
+
+
+if __name__ == "__main__":
+    try:
+        unittest.main()
+    finally:
+        kill_all()
