@@ -38,7 +38,6 @@ constexpr size_t kBoxBytes = kIdentityBytes + crypto_aead_chacha20poly1305_ietf_
 static_assert(kHandshakeHelloBytes == 32 + 32);
 static_assert(kHandshakeReplyBytes == 32 + kBoxBytes);
 static_assert(kHandshakeProofBytes == kBoxBytes);
-constexpr size_t kLabelMax = 32;
 
 template <size_t N>
 void wipe(std::array<uint8_t, N>& a) {
