@@ -1,0 +1,3 @@
+module libchord.org/chord
+
+go 1.19
