@@ -1,0 +1,116 @@
+/* Data survives crashes of fewer than r replicas and every graceful leave. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capi_test.h"
+
+#define NODES 8
+#define KEYS 60
+
+static size_t value_of(uint8_t *v, size_t cap, int key, int gen) {
+  return (size_t)snprintf((char *)v, cap, "key %d, generation %d", key, gen);
+}
+
+/* Writes KEYS keys through every node, then a second generation of a third of them. */
+static void write_keys(ring *r) {
+  for (int i = 0; i < KEYS; i++) {
+    uint8_t k[32], v[64];
+    size_t kl = test_key(k, sizeof k, "durable", i), vl = value_of(v, sizeof v, i, 1);
+    assert_int_equal(chord_set(r->node[(size_t)i % r->n], k, kl, v, vl, RING_CALL_MS), 0);
+  }
+  for (int i = 0; i < KEYS; i += 3) {
+    uint8_t k[32], v[64];
+    size_t kl = test_key(k, sizeof k, "durable", i), vl = value_of(v, sizeof v, i, 2);
+    assert_int_equal(chord_set(r->node[(size_t)(i + 1) % r->n], k, kl, v, vl, RING_CALL_MS), 0);
+  }
+}
+
+/* Number of (key, live node) reads that returned the latest value. */
+static int latest_values_read(ring *r, int verbose) {
+  int good = 0;
+  for (int i = 0; i < KEYS; i++) {
+    uint8_t k[32], v[64];
+    size_t kl = test_key(k, sizeof k, "durable", i), vl = value_of(v, sizeof v, i, i % 3 ? 1 : 2);
+    for (size_t n = 0; n < r->n; n++) {
+      if (!r->node[n]) continue;
+      chord_buf b = {NULL, 0};
+      int rc = chord_get(&b, r->node[n], k, kl, RING_CALL_MS);
+      if (rc == 0 && b.len == vl && memcmp(b.data, v, vl) == 0)
+        good++;
+      else if (verbose)
+        fprintf(stderr, "durable-%d via node %zu: %s, \"%.*s\"\n", i, n, chord_err_name(rc),
+                (int)b.len, b.data ? (const char *)b.data : "");
+      chord_buf_dispose(&b);
+    }
+  }
+  return good;
+}
+
+static uint64_t copies_stored(ring *r) {
+  uint64_t stored = 0;
+  for (size_t n = 0; n < r->n; n++) {
+    chord_node_stats st;
+    if (r->node[n] && chord_node_stats_get(&st, r->node[n]) == 0) stored += st.keys_stored;
+  }
+  return stored;
+}
+
+static void crash_of_two_adjacent_nodes_of_eight_loses_no_key(void **state) {
+  static ring r;
+  chord_node_opts o;
+  ring_test_opts(&o);
+  o.replicas = 3;
+  assert_int_equal(ring_start(&r, NODES, &o, 1), 0);
+  assert_int_equal(ring_wait_stable(&r, RING_STABLE_MS), 0);
+  write_keys(&r);
+  /* Neighbours on the ring: for the keys they both held, one replica of three is left. */
+  size_t order[RING_MAX];
+  assert_int_equal(ring_order(&r, order), NODES);
+  ring_abort_node(&r, order[2]);
+  ring_abort_node(&r, order[3]);
+  assert_int_equal(ring_wait_stable(&r, RING_STABLE_MS), 0);
+  int want = KEYS * (NODES - 2), got = 0;
+  int64_t deadline = now_ms() + RING_STABLE_MS;
+  while ((got = latest_values_read(&r, 0)) < want && now_ms() < deadline) sleep_ms(100);
+  if (got < want) latest_values_read(&r, 1);
+  assert_int_equal(got, want);
+  /* Re-replication brings every key back to three copies on the survivors. */
+  deadline = now_ms() + RING_STABLE_MS;
+  while (copies_stored(&r) != 3 * KEYS && now_ms() < deadline) sleep_ms(100);
+  assert_int_equal(copies_stored(&r), 3 * KEYS);
+  /* And the ring still takes writes. */
+  size_t live = ring_live_from(&r, 0);
+  assert_int_equal(chord_set(r.node[live], K("after-crash"), K("ok"), RING_CALL_MS), 0);
+  for (size_t n = 0; n < r.n; n++)
+    if (r.node[n]) assert_true(get_equals(r.node[n], K("after-crash"), K("ok"), RING_CALL_MS));
+  ring_stop(&r);
+}
+
+static void graceful_leave_of_half_the_nodes_loses_nothing(void **state) {
+  static ring r;
+  assert_int_equal(ring_start(&r, NODES, NULL, 0), 0); /* a private loop per node */
+  assert_int_equal(ring_wait_stable(&r, RING_STABLE_MS), 0);
+  write_keys(&r);
+  for (size_t leaver = 1; leaver < NODES; leaver += 2) {
+    ring_free_node(&r, leaver); /* leaves gracefully, then frees */
+    assert_int_equal(ring_wait_stable(&r, RING_STABLE_MS), 0);
+    int want = KEYS * (int)ring_live_count(&r);
+    int got = latest_values_read(&r, 1);
+    if (got != want) fprintf(stderr, "after node %zu left: %d of %d reads\n", leaver, got, want);
+    assert_int_equal(got, want);
+  }
+  int64_t deadline = now_ms() + RING_STABLE_MS;
+  while (copies_stored(&r) != 3 * KEYS && now_ms() < deadline) sleep_ms(100);
+  assert_int_equal(copies_stored(&r), 3 * KEYS);
+  ring_stop(&r);
+}
+
+int main(void) {
+  test_watchdog(170);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(crash_of_two_adjacent_nodes_of_eight_loses_no_key),
+      cmocka_unit_test(graceful_leave_of_half_the_nodes_loses_nothing),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
