@@ -34,9 +34,9 @@ ChannelKey key_of(uint8_t b) {
 }
 
 // Opens wire in chunks into frames; returns the first error (0 if none).
-int open_all(AeadChannel& ch, const std::vector<uint8_t>& wire, size_t chunk,
-             std::vector<std::vector<uint8_t>>& frames) {
-  std::function<void(const uint8_t*, size_t)> fn = [&](const uint8_t* p, size_t n) {
+int open_all(AeadChannel &ch, const std::vector<uint8_t> &wire, size_t chunk,
+             std::vector<std::vector<uint8_t>> &frames) {
+  std::function<void(const uint8_t *, size_t)> fn = [&](const uint8_t *p, size_t n) {
     check(n <= kMaxFrame);
     frames.emplace_back(p, p + n);
   };
@@ -54,7 +54,7 @@ int open_all(AeadChannel& ch, const std::vector<uint8_t>& wire, size_t chunk,
   return kOk;
 }
 
-std::vector<std::vector<uint8_t>> cut(const uint8_t* p, size_t n) {
+std::vector<std::vector<uint8_t>> cut(const uint8_t *p, size_t n) {
   std::vector<std::vector<uint8_t>> frames;
   size_t off = 0;
   while (off < n) {
@@ -67,11 +67,11 @@ std::vector<std::vector<uint8_t>> cut(const uint8_t* p, size_t n) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
   uint8_t mode = data[0] & 7;
   size_t chunk = static_cast<size_t>(data[0] >> 3) + 1;
-  const uint8_t* p = data + 1;
+  const uint8_t *p = data + 1;
   size_t n = size - 1;
   AeadChannel tx(key_of(1), key_of(2), kMaxFrame);
   AeadChannel rx(key_of(2), key_of(1), kMaxFrame);
@@ -82,16 +82,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else if (mode == 1) {
     std::vector<std::vector<uint8_t>> sent = cut(p, n);
     std::vector<uint8_t> wire;
-    for (const auto& f : sent) check(tx.seal(f.data(), f.size(), wire) == kOk);
+    for (const auto &f : sent) check(tx.seal(f.data(), f.size(), wire) == kOk);
     check(open_all(rx, wire, chunk, got) == kOk);
     check(got == sent);
   } else if (mode == 2) {
-    static const std::vector<std::vector<uint8_t>> sent = {
-        {}, std::vector<uint8_t>(1, 'a'), std::vector<uint8_t>(100, 'b'),
-        std::vector<uint8_t>(kMaxFrame, 'c'), std::vector<uint8_t>(7, 'd')};
+    static const std::vector<std::vector<uint8_t>> sent = {{},
+                                                           std::vector<uint8_t>(1, 'a'),
+                                                           std::vector<uint8_t>(100, 'b'),
+                                                           std::vector<uint8_t>(kMaxFrame, 'c'),
+                                                           std::vector<uint8_t>(7, 'd')};
     std::vector<uint8_t> wire;
     std::vector<size_t> ends;
-    for (const auto& f : sent) {
+    for (const auto &f : sent) {
       check(tx.seal(f.data(), f.size(), wire) == kOk);
       ends.push_back(wire.size());
     }

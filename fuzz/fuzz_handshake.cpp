@@ -22,7 +22,7 @@ using namespace chord::crypto;
 
 namespace {
 
-const Identity& identity(uint8_t which) {
+const Identity &identity(uint8_t which) {
   static Identity ids[2];
   static bool made = [] {
     for (uint8_t i = 0; i < 2; ++i) {
@@ -50,7 +50,7 @@ void check(bool ok) {
 }
 
 // Feeds p in chunks; returns the first error (0 if none).
-int feed(Handshake& h, const uint8_t* p, size_t n, size_t chunk) {
+int feed(Handshake &h, const uint8_t *p, size_t n, size_t chunk) {
   std::string why;
   for (size_t off = 0; off < n; off += chunk) {
     int rc = h.feed(p + off, std::min(chunk, n - off), why);
@@ -64,7 +64,7 @@ int feed(Handshake& h, const uint8_t* p, size_t n, size_t chunk) {
   return kOk;
 }
 
-void feed_garbage(bool initiator, const uint8_t* p, size_t n, size_t chunk, bool hello_first) {
+void feed_garbage(bool initiator, const uint8_t *p, size_t n, size_t chunk, bool hello_first) {
   Handshake victim(initiator, config(initiator ? 0 : 1));
   victim.take_output();
   if (hello_first) {
@@ -78,7 +78,7 @@ void feed_garbage(bool initiator, const uint8_t* p, size_t n, size_t chunk, bool
 }
 
 // Runs an honest handshake; mask (may be empty) is XORed over the transcript.
-void honest_pair(const std::vector<uint8_t>& payload, const uint8_t* mask, size_t mask_len,
+void honest_pair(const std::vector<uint8_t> &payload, const uint8_t *mask, size_t mask_len,
                  size_t chunk) {
   Handshake i(true, config(0, payload));
   Handshake r(false, config(1));
@@ -86,8 +86,8 @@ void honest_pair(const std::vector<uint8_t>& payload, const uint8_t* mask, size_
   bool changed = false;
   bool failed = false;
   for (int msg = 0; msg < 3 && !failed; ++msg) {
-    Handshake& from = msg == 1 ? r : i;
-    Handshake& to = msg == 1 ? i : r;
+    Handshake &from = msg == 1 ? r : i;
+    Handshake &to = msg == 1 ? i : r;
     std::vector<uint8_t> m = from.take_output();
     check(!m.empty());
     for (size_t k = 0; k < m.size(); ++k, ++pos) {
@@ -108,11 +108,11 @@ void honest_pair(const std::vector<uint8_t>& payload, const uint8_t* mask, size_
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
   uint8_t mode = data[0] & 7;
   size_t chunk = static_cast<size_t>(data[0] >> 3) + 1;
-  const uint8_t* p = data + 1;
+  const uint8_t *p = data + 1;
   size_t n = size - 1;
   switch (mode) {
     case 0:

@@ -27,18 +27,18 @@ Nonce make_nonce(uint8_t domain, uint64_t counter) {
   return n;
 }
 
-void put_u32(uint8_t* p, uint32_t v) {
+void put_u32(uint8_t *p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
 }
 
-uint32_t get_u32(const uint8_t* p) {
+uint32_t get_u32(const uint8_t *p) {
   return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
          static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
 }
 
 }  // namespace
 
-void seal_frame_header(const ChannelKey& key, uint64_t counter, uint32_t len,
+void seal_frame_header(const ChannelKey &key, uint64_t counter, uint32_t len,
                        uint8_t out[kFrameHeaderBytes]) {
   uint8_t plain[4];
   put_u32(plain, len);
@@ -47,7 +47,7 @@ void seal_frame_header(const ChannelKey& key, uint64_t counter, uint32_t len,
                                                      nullptr, n.data(), key.data());
 }
 
-AeadChannel::AeadChannel(const ChannelKey& send, const ChannelKey& recv, size_t max_frame)
+AeadChannel::AeadChannel(const ChannelKey &send, const ChannelKey &recv, size_t max_frame)
     : send_key_(send), recv_key_(recv), max_frame_(std::min(max_frame, kFrameLengthMax)) {}
 
 AeadChannel::~AeadChannel() {
@@ -56,14 +56,14 @@ AeadChannel::~AeadChannel() {
   if (!plain_.empty()) sodium_memzero(plain_.data(), plain_.size());
 }
 
-int AeadChannel::seal(const uint8_t* p, size_t n, std::vector<uint8_t>& out) {
+int AeadChannel::seal(const uint8_t *p, size_t n, std::vector<uint8_t> &out) {
   if (n > max_frame_) return kTooBig;
   if (send_ctr_ == UINT64_MAX) return kInternal;  // 2^64 frames: never in practice
   size_t off = out.size();
   out.resize(off + kFrameOverhead + n);
-  uint8_t* hdr = out.data() + off;
+  uint8_t *hdr = out.data() + off;
   seal_frame_header(send_key_, send_ctr_, static_cast<uint32_t>(n), hdr);
-  uint8_t* body = hdr + kFrameHeaderBytes;
+  uint8_t *body = hdr + kFrameHeaderBytes;
   Nonce nb = make_nonce(kNonceBody, send_ctr_);
   crypto_aead_chacha20poly1305_ietf_encrypt_detached(body, body + n, nullptr, p, n, nullptr, 0,
                                                      nullptr, nb.data(), send_key_.data());
@@ -71,15 +71,15 @@ int AeadChannel::seal(const uint8_t* p, size_t n, std::vector<uint8_t>& out) {
   return kOk;
 }
 
-int AeadChannel::fail(int rc, std::string msg, std::string& why) {
+int AeadChannel::fail(int rc, std::string msg, std::string &why) {
   dead_rc_ = rc;
   dead_why_ = std::move(msg);
   why = dead_why_;
   return rc;
 }
 
-bool AeadChannel::open_body(const uint8_t* c,
-                            const std::function<void(const uint8_t*, size_t)>& on_frame) {
+bool AeadChannel::open_body(const uint8_t *c,
+                            const std::function<void(const uint8_t *, size_t)> &on_frame) {
   if (plain_.size() < std::max<size_t>(body_len_, 1)) plain_.resize(std::max<size_t>(body_len_, 1));
   Nonce nb = make_nonce(kNonceBody, recv_ctr_);
   if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(plain_.data(), nullptr, c, body_len_,
@@ -92,9 +92,9 @@ bool AeadChannel::open_body(const uint8_t* c,
   return true;
 }
 
-int AeadChannel::open(const uint8_t* p, size_t n,
-                      const std::function<void(const uint8_t*, size_t)>& on_frame,
-                      std::string& why) {
+int AeadChannel::open(const uint8_t *p, size_t n,
+                      const std::function<void(const uint8_t *, size_t)> &on_frame,
+                      std::string &why) {
   if (dead_rc_ != 0) {
     why = dead_why_;
     return dead_rc_;
@@ -108,21 +108,22 @@ int AeadChannel::open(const uint8_t* p, size_t n,
       n -= take;
       if (hdr_have_ < kFrameHeaderBytes) break;
       hdr_have_ = 0;
-      if (recv_ctr_ == UINT64_MAX)
-        return fail(kProto, "channel: frame counter exhausted", why);
+      if (recv_ctr_ == UINT64_MAX) return fail(kProto, "channel: frame counter exhausted", why);
       uint8_t len_bytes[4];
       Nonce nh = make_nonce(kNonceHeader, recv_ctr_);
       if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(len_bytes, nullptr, hdr_.data(), 4,
-                                                             hdr_.data() + 4, nullptr, 0,
-                                                             nh.data(), recv_key_.data()) != 0)
-        return fail(kProto, "channel: frame " + std::to_string(recv_ctr_) +
-                                " failed authentication (altered, replayed, reordered or "
-                                "sealed with another key)",
+                                                             hdr_.data() + 4, nullptr, 0, nh.data(),
+                                                             recv_key_.data()) != 0)
+        return fail(kProto,
+                    "channel: frame " + std::to_string(recv_ctr_) +
+                        " failed authentication (altered, replayed, reordered or "
+                        "sealed with another key)",
                     why);
       uint32_t len = get_u32(len_bytes);
       if (len > max_frame_)
-        return fail(kTooBig, "channel: frame of " + std::to_string(len) +
-                                 " bytes exceeds the limit of " + std::to_string(max_frame_),
+        return fail(kTooBig,
+                    "channel: frame of " + std::to_string(len) + " bytes exceeds the limit of " +
+                        std::to_string(max_frame_),
                     why);
       body_len_ = len;
       in_body_ = true;
@@ -130,7 +131,7 @@ int AeadChannel::open(const uint8_t* p, size_t n,
       continue;
     }
     size_t need = body_len_ + kFrameTagBytes;
-    const uint8_t* sealed = nullptr;
+    const uint8_t *sealed = nullptr;
     if (body_.empty() && n >= need) {
       sealed = p;  // the whole body is in this read: open it in place, no copy
       p += need;
@@ -145,8 +146,9 @@ int AeadChannel::open(const uint8_t* p, size_t n,
       sealed = body_.data();
     }
     if (!open_body(sealed, on_frame))
-      return fail(kProto, "channel: frame " + std::to_string(recv_ctr_) +
-                              " body failed authentication (altered or truncated)",
+      return fail(kProto,
+                  "channel: frame " + std::to_string(recv_ctr_) +
+                      " body failed authentication (altered or truncated)",
                   why);
     body_.clear();
   }

@@ -18,31 +18,30 @@ namespace chord::crypto {
 
 using ChannelKey = std::array<uint8_t, 32>;
 
-constexpr size_t kFrameTagBytes = 16;                       // Poly1305
-constexpr size_t kFrameHeaderBytes = 4 + kFrameTagBytes;    // sealed u32 length
+constexpr size_t kFrameTagBytes = 16;                     // Poly1305
+constexpr size_t kFrameHeaderBytes = 4 + kFrameTagBytes;  // sealed u32 length
 constexpr size_t kFrameOverhead = kFrameHeaderBytes + kFrameTagBytes;
-constexpr size_t kFrameLengthMax = 0xffffffffu;             // what the header can say
+constexpr size_t kFrameLengthMax = 0xffffffffu;  // what the header can say
 
 class AeadChannel final : public Channel {
  public:
   // send seals our frames, recv opens the peer's. max_frame bounds both
   // directions' plaintext (clamped to kFrameLengthMax).
-  AeadChannel(const ChannelKey& send, const ChannelKey& recv, size_t max_frame);
+  AeadChannel(const ChannelKey &send, const ChannelKey &recv, size_t max_frame);
   ~AeadChannel() override;
-  AeadChannel(const AeadChannel&) = delete;
-  AeadChannel& operator=(const AeadChannel&) = delete;
+  AeadChannel(const AeadChannel &) = delete;
+  AeadChannel &operator=(const AeadChannel &) = delete;
 
   // p must not point into out.
-  int seal(const uint8_t* p, size_t n, std::vector<uint8_t>& out) override;
+  int seal(const uint8_t *p, size_t n, std::vector<uint8_t> &out) override;
   // on_frame's pointer is valid during the call only. on_frame may call seal()
   // but must not destroy the channel or call open().
-  int open(const uint8_t* p, size_t n,
-           const std::function<void(const uint8_t*, size_t)>& on_frame,
-           std::string& why) override;
+  int open(const uint8_t *p, size_t n, const std::function<void(const uint8_t *, size_t)> &on_frame,
+           std::string &why) override;
 
  private:
-  int fail(int rc, std::string msg, std::string& why);
-  bool open_body(const uint8_t* c, const std::function<void(const uint8_t*, size_t)>& on_frame);
+  int fail(int rc, std::string msg, std::string &why);
+  bool open_body(const uint8_t *c, const std::function<void(const uint8_t *, size_t)> &on_frame);
 
   ChannelKey send_key_;
   ChannelKey recv_key_;
@@ -63,7 +62,7 @@ class AeadChannel final : public Channel {
 // The wire form of the header of frame number counter announcing len bytes,
 // sealed under key. seal() is built on it; tests use it to forge lengths that a
 // sender would refuse to seal.
-void seal_frame_header(const ChannelKey& key, uint64_t counter, uint32_t len,
+void seal_frame_header(const ChannelKey &key, uint64_t counter, uint32_t len,
                        uint8_t out[kFrameHeaderBytes]);
 
 }  // namespace chord::crypto

@@ -40,35 +40,39 @@ static_assert(kHandshakeReplyBytes == 32 + kBoxBytes);
 static_assert(kHandshakeProofBytes == kBoxBytes);
 
 template <size_t N>
-void wipe(std::array<uint8_t, N>& a) {
+void wipe(std::array<uint8_t, N> &a) {
   sodium_memzero(a.data(), a.size());
 }
 
 // BLAKE2b-256 of the concatenation of parts, optionally keyed.
 struct Part {
-  const void* p;
+  const void *p;
   size_t n;
 };
-Key hash(const Key* key, std::initializer_list<Part> parts) {
+Key hash(const Key *key, std::initializer_list<Part> parts) {
   crypto_generichash_state st;
   crypto_generichash_init(&st, key ? key->data() : nullptr, key ? key->size() : 0, 32);
-  for (const Part& part : parts)
-    crypto_generichash_update(&st, static_cast<const uint8_t*>(part.p), part.n);
+  for (const Part &part : parts)
+    crypto_generichash_update(&st, static_cast<const uint8_t *>(part.p), part.n);
   Key out{};
   crypto_generichash_final(&st, out.data(), out.size());
   sodium_memzero(&st, sizeof st);
   return out;
 }
-Part label(const char* s) { return {s, std::strlen(s)}; }
-Part bytes(const Key& k) { return {k.data(), k.size()}; }
+Part label(const char *s) {
+  return {s, std::strlen(s)};
+}
+Part bytes(const Key &k) {
+  return {k.data(), k.size()};
+}
 
-Key kdf(const Key& master, uint64_t id, const char* ctx) {
+Key kdf(const Key &master, uint64_t id, const char *ctx) {
   Key out{};
   crypto_kdf_derive_from_key(out.data(), out.size(), id, ctx, master.data());
   return out;
 }
 
-std::string short_hex(const Id& id) {
+std::string short_hex(const Id &id) {
   char hex[2 * 8 + 1];
   sodium_bin2hex(hex, sizeof hex, id.data(), 8);
   return std::string(hex) + "...";
@@ -76,7 +80,7 @@ std::string short_hex(const Id& id) {
 
 }  // namespace
 
-std::string refusal_reason(const std::string& network, bool has_key) {
+std::string refusal_reason(const std::string &network, bool has_key) {
   return "handshake refused: the peer is not of network '" + network + "' or " +
          (has_key ? "holds another network key" : "requires a network key");
 }
@@ -91,7 +95,7 @@ struct Handshake::Impl {
   Key psk{};
   Key e_pk{}, e_sk{};  // our ephemeral X25519 pair
   Key peer_e{};
-  Key h{};             // transcript hash so far
+  Key h{};                 // transcript hash so far
   Key k_send{}, k_recv{};  // channel keys, once Done
   bool channel_made = false;
 
@@ -126,9 +130,9 @@ struct Handshake::Impl {
   int on_hello();
   int on_reply();
   int on_proof();
-  void seal_identity(const char* sig_label, const Key& key, uint8_t* box);
-  int open_identity(const char* sig_label, const Key& key, const uint8_t* box);
-  int derive_handshake_keys(Key& k_responder, Key& k_initiator);
+  void seal_identity(const char *sig_label, const Key &key, uint8_t *box);
+  int open_identity(const char *sig_label, const Key &key, const uint8_t *box);
+  int derive_handshake_keys(Key &k_responder, Key &k_initiator);
   void finish();
 };
 
@@ -142,8 +146,8 @@ void Handshake::Impl::start() {
     return;
   }
   if (cfg.payload.size() > kMaxHandshakePayload) {
-    fail(kInval, "handshake: payload of " + std::to_string(cfg.payload.size()) +
-                     " bytes exceeds " + std::to_string(kMaxHandshakePayload));
+    fail(kInval, "handshake: payload of " + std::to_string(cfg.payload.size()) + " bytes exceeds " +
+                     std::to_string(kMaxHandshakePayload));
     return;
   }
   // Keyed BLAKE2b differs from unkeyed even for an all-zero key, so "no key"
@@ -171,7 +175,7 @@ void Handshake::Impl::start() {
 
 // Both sides, once peer_e is known and h covers e_r: the keys that seal the
 // identity messages. They depend on the ephemerals and the psk only.
-int Handshake::Impl::derive_handshake_keys(Key& k_responder, Key& k_initiator) {
+int Handshake::Impl::derive_handshake_keys(Key &k_responder, Key &k_initiator) {
   Key ss{};
   if (crypto_scalarmult(ss.data(), e_sk.data(), peer_e.data()) != 0)
     return fail(kProto, "handshake: the peer's ephemeral key is invalid");
@@ -186,7 +190,7 @@ int Handshake::Impl::derive_handshake_keys(Key& k_responder, Key& k_initiator) {
   return kOk;
 }
 
-void Handshake::Impl::seal_identity(const char* sig_label, const Key& key, uint8_t* box) {
+void Handshake::Impl::seal_identity(const char *sig_label, const Key &key, uint8_t *box) {
   std::array<uint8_t, kIdentityBytes> plain{};
   std::memcpy(plain.data(), cfg.self->public_key.data(), kPkBytes);
   plain[kPkBytes] = static_cast<uint8_t>(cfg.payload.size());
@@ -201,7 +205,7 @@ void Handshake::Impl::seal_identity(const char* sig_label, const Key& key, uint8
                                             h.size(), nullptr, nonce, key.data());
 }
 
-int Handshake::Impl::open_identity(const char* sig_label, const Key& key, const uint8_t* box) {
+int Handshake::Impl::open_identity(const char *sig_label, const Key &key, const uint8_t *box) {
   std::array<uint8_t, kIdentityBytes> plain{};
   uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES] = {0};
   if (crypto_aead_chacha20poly1305_ietf_decrypt(plain.data(), nullptr, nullptr, box, kBoxBytes,
@@ -229,7 +233,7 @@ int Handshake::Impl::on_message() {
 }
 
 int Handshake::Impl::on_hello() {
-  const uint8_t* e_i = in.data();
+  const uint8_t *e_i = in.data();
   Key expect = hash(&psk, {label(kHelloLabel), {e_i, 32}});
   bool ok = sodium_memcmp(expect.data(), in.data() + 32, 32) == 0;
   if (!ok) return fail(kRefused, refused());  // say nothing: the peer learns nothing
@@ -308,10 +312,12 @@ Handshake::Handshake(bool initiator, HandshakeConfig cfg) : impl_(new Impl{}) {
 
 Handshake::~Handshake() = default;
 
-std::vector<uint8_t> Handshake::take_output() { return std::move(impl_->out); }
+std::vector<uint8_t> Handshake::take_output() {
+  return std::move(impl_->out);
+}
 
-int Handshake::feed(const uint8_t* p, size_t n, std::string& why) {
-  Impl& s = *impl_;
+int Handshake::feed(const uint8_t *p, size_t n, std::string &why) {
+  Impl &s = *impl_;
   while (n > 0 && s.state == State::InProgress) {
     size_t take = std::min(s.in_need - s.in_have, n);
     std::memcpy(s.in.data() + s.in_have, p, take);
@@ -330,12 +336,18 @@ int Handshake::feed(const uint8_t* p, size_t n, std::string& why) {
   return kOk;
 }
 
-Handshake::State Handshake::state() const { return impl_->state; }
-const Id& Handshake::peer_id() const { return impl_->peer_id; }
-const std::vector<uint8_t>& Handshake::peer_payload() const { return impl_->peer_payload; }
+Handshake::State Handshake::state() const {
+  return impl_->state;
+}
+const Id &Handshake::peer_id() const {
+  return impl_->peer_id;
+}
+const std::vector<uint8_t> &Handshake::peer_payload() const {
+  return impl_->peer_payload;
+}
 
-std::unique_ptr<Channel> Handshake::make_channel(std::vector<uint8_t>& leftover) {
-  Impl& s = *impl_;
+std::unique_ptr<Channel> Handshake::make_channel(std::vector<uint8_t> &leftover) {
+  Impl &s = *impl_;
   if (s.state != State::Done || s.channel_made) return nullptr;
   s.channel_made = true;
   auto ch = std::make_unique<AeadChannel>(s.k_send, s.k_recv, s.cfg.max_frame);

@@ -30,16 +30,16 @@ constexpr size_t kHandshakeProofBytes = 1138;  // initiator -> responder
 // that cannot authenticate our hello closes the connection without a word, so
 // an initiator that sees the connection close during the handshake reports this
 // (with kRefused). network and has_key are our own settings.
-std::string refusal_reason(const std::string& network, bool has_key);
+std::string refusal_reason(const std::string &network, bool has_key);
 
 struct HandshakeConfig {
-  const Identity* self = nullptr;      // borrowed; outlives the handshake
-  std::string network;                 // network name
+  const Identity *self = nullptr;  // borrowed; outlives the handshake
+  std::string network;             // network name
   std::optional<std::array<uint8_t, 32>> network_key;
-  std::vector<uint8_t> payload;        // sent to the peer once it is authenticated
-                                       // (the advertised address); <= 1024 bytes
-  std::optional<Id> expected_peer;     // initiator: fail unless the responder has this id
-  size_t max_frame = 1 << 21;          // for the Channel made at the end
+  std::vector<uint8_t> payload;     // sent to the peer once it is authenticated
+                                    // (the advertised address); <= 1024 bytes
+  std::optional<Id> expected_peer;  // initiator: fail unless the responder has this id
+  size_t max_frame = 1 << 21;       // for the Channel made at the end
 };
 
 class Handshake {
@@ -58,18 +58,20 @@ class Handshake {
 
   // Feeds bytes read from the peer, in any chunking. Returns 0 (progress, or
   // done), or kRefused (the peer is of another network, lacks the network key,
-  // or is not expected_peer) or kProto (malformed) with a one-line why. After a
+  // or is not expected_peer), kProto (malformed) or kInval (unusable config)
+  // with a one-line why. After a
   // failure the handshake is dead. Bytes past the end of the handshake are
   // kept and handed to the channel.
-  int feed(const uint8_t* p, size_t n, std::string& why);
+  int feed(const uint8_t *p, size_t n, std::string &why);
 
   State state() const;
   // After Done:
-  const Id& peer_id() const;
-  const std::vector<uint8_t>& peer_payload() const;
-  // The encrypted channel, made once (nullptr before Done, or the second time); feed it the leftover bytes returned in
-  // leftover (bytes already received after the handshake's last message).
-  std::unique_ptr<Channel> make_channel(std::vector<uint8_t>& leftover);
+  const Id &peer_id() const;
+  const std::vector<uint8_t> &peer_payload() const;
+  // The encrypted channel, made once (nullptr before Done, or the second time); feed it the
+  // leftover bytes returned in leftover (bytes already received after the handshake's last
+  // message).
+  std::unique_ptr<Channel> make_channel(std::vector<uint8_t> &leftover);
 
  private:
   struct Impl;

@@ -12,16 +12,18 @@ int init() {
   return sodium_init() < 0 ? kInternal : kOk;
 }
 
-Identity::~Identity() { sodium_memzero(secret_key.data(), secret_key.size()); }
+Identity::~Identity() {
+  sodium_memzero(secret_key.data(), secret_key.size());
+}
 
-int identity_generate(Identity& out) {
+int identity_generate(Identity &out) {
   if (init() != kOk) return kInternal;
   if (crypto_sign_keypair(out.public_key.data(), out.secret_key.data()) != 0) return kInternal;
   out.id = id_of_public_key(out.public_key);
   return kOk;
 }
 
-int identity_from_seed(const std::array<uint8_t, 32>& seed, Identity& out) {
+int identity_from_seed(const std::array<uint8_t, 32> &seed, Identity &out) {
   if (init() != kOk) return kInternal;
   if (crypto_sign_seed_keypair(out.public_key.data(), out.secret_key.data(), seed.data()) != 0)
     return kInternal;
@@ -29,7 +31,7 @@ int identity_from_seed(const std::array<uint8_t, 32>& seed, Identity& out) {
   return kOk;
 }
 
-Id id_of_public_key(const std::array<uint8_t, 32>& pk) {
+Id id_of_public_key(const std::array<uint8_t, 32> &pk) {
   Id id{};
   crypto_generichash(id.data(), id.size(), pk.data(), pk.size(), nullptr, 0);
   return id;

@@ -20,19 +20,19 @@ struct Identity {
 };
 
 // A fresh key pair. Returns 0 or kInternal.
-int identity_generate(Identity& out);
+int identity_generate(Identity &out);
 
 // The key pair whose Ed25519 seed is seed (deterministic). Returns 0 or kInternal.
-int identity_from_seed(const std::array<uint8_t, 32>& seed, Identity& out);
+int identity_from_seed(const std::array<uint8_t, 32> &seed, Identity &out);
 
 // Loads the identity stored at path, or creates it there (mode 0600) if the file
 // does not exist. The file is "CHORDID1" || seed (32) || public key (32): 72
 // bytes, written to a temporary file and linked into place, so a reader never
-// sees a partial file and two creators agree on one key. Returns 0, kIo (cannot read/write, or the file is not a valid
-// identity; err says which) or kInternal.
-int identity_load_or_create(const std::string& path, Identity& out, std::string& err);
+// sees a partial file and two creators agree on one key. Returns 0, kIo (cannot read/write, or the
+// file is not a valid identity; err says which) or kInternal.
+int identity_load_or_create(const std::string &path, Identity &out, std::string &err);
 
 // The ring id of a public key: BLAKE2b-256 (crypto_generichash, no key).
-Id id_of_public_key(const std::array<uint8_t, 32>& pk);
+Id id_of_public_key(const std::array<uint8_t, 32> &pk);
 
 }  // namespace chord::crypto

@@ -33,18 +33,18 @@ struct SecretBuf {
   ~SecretBuf() { sodium_memzero(b.data(), b.size()); }
 };
 
-std::string sys_error(const std::string& path, const char* what) {
+std::string sys_error(const std::string &path, const char *what) {
   return "identity file '" + path + "': " + what + ": " + std::strerror(errno);
 }
 
-std::string dir_of(const std::string& path) {
+std::string dir_of(const std::string &path) {
   size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
 }
 
-bool write_all(int fd, const uint8_t* p, size_t n) {
+bool write_all(int fd, const uint8_t *p, size_t n) {
   while (n > 0) {
     ssize_t w = ::write(fd, p, n);
     if (w < 0) {
@@ -59,7 +59,7 @@ bool write_all(int fd, const uint8_t* p, size_t n) {
 
 // Reads the whole file into buf if it has exactly kFileLen bytes.
 // Returns kOk, kNotFound (no such file) or kIo.
-int read_file(const std::string& path, SecretBuf<kFileLen>& buf, std::string& err) {
+int read_file(const std::string &path, SecretBuf<kFileLen> &buf, std::string &err) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return kNotFound;
@@ -95,8 +95,8 @@ int read_file(const std::string& path, SecretBuf<kFileLen>& buf, std::string& er
   return kOk;
 }
 
-int parse(const std::string& path, const SecretBuf<kFileLen>& buf, Identity& out,
-          std::string& err) {
+int parse(const std::string &path, const SecretBuf<kFileLen> &buf, Identity &out,
+          std::string &err) {
   if (std::memcmp(buf.b.data(), kMagic, kVersionPrefixLen) != 0) {
     err = "identity file '" + path + "' is not a libchord identity (bad magic)";
     return kIo;
@@ -117,7 +117,7 @@ int parse(const std::string& path, const SecretBuf<kFileLen>& buf, Identity& out
 
 // Writes a new identity to path, unless another process got there first.
 // Returns kOk (written), kNotFound (path appeared meanwhile: load it) or kIo.
-int create_file(const std::string& path, const Identity& id, std::string& err) {
+int create_file(const std::string &path, const Identity &id, std::string &err) {
   SecretBuf<kFileLen> buf;
   std::memcpy(buf.b.data(), kMagic, kMagicLen);
   std::memcpy(buf.b.data() + kMagicLen, id.secret_key.data(), 32);  // the seed
@@ -167,7 +167,7 @@ int create_file(const std::string& path, const Identity& id, std::string& err) {
 
 }  // namespace
 
-int identity_load_or_create(const std::string& path, Identity& out, std::string& err) {
+int identity_load_or_create(const std::string &path, Identity &out, std::string &err) {
   if (init() != kOk) return kInternal;
   for (int attempt = 0; attempt < 2; ++attempt) {
     SecretBuf<kFileLen> buf;

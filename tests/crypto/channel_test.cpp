@@ -30,7 +30,7 @@ struct Pair {
 
 struct Sink {
   std::vector<std::vector<uint8_t>> frames;
-  std::function<void(const uint8_t*, size_t)> fn = [this](const uint8_t* p, size_t n) {
+  std::function<void(const uint8_t *, size_t)> fn = [this](const uint8_t *p, size_t n) {
     frames.emplace_back(p, p + n);
   };
 };
@@ -78,7 +78,7 @@ TEST(Channel, plaintext_does_not_appear_on_the_wire) {
   Pair p;
   std::string text = "a secret value that must not leak";
   std::vector<uint8_t> wire;
-  ASSERT_EQ(p.a.seal(reinterpret_cast<const uint8_t*>(text.data()), text.size(), wire), kOk);
+  ASSERT_EQ(p.a.seal(reinterpret_cast<const uint8_t *>(text.data()), text.size(), wire), kOk);
   std::string w(wire.begin(), wire.end());
   EXPECT_EQ(w.find("secret"), std::string::npos);
 }
@@ -246,7 +246,7 @@ TEST(Channel, open_does_not_allocate_per_frame_once_warm) {
   for (int i = 0; i < 200; ++i) ASSERT_EQ(p.a.seal(m.data(), m.size(), wire), kOk);
   size_t frame = kFrameOverhead + m.size();
   size_t frames = 0;
-  std::function<void(const uint8_t*, size_t)> fn = [&](const uint8_t*, size_t) { ++frames; };
+  std::function<void(const uint8_t *, size_t)> fn = [&](const uint8_t *, size_t) { ++frames; };
   std::string why;
   // Warm up: the first whole frame and the first split frame size the buffers.
   ASSERT_EQ(p.b.open(wire.data(), frame + 500, fn, why), kOk);

@@ -15,7 +15,7 @@ namespace {
 
 using testing::run_pair;
 
-const Identity& alice() {
+const Identity &alice() {
   static Identity id = [] {
     Identity i;
     identity_generate(i);
@@ -23,7 +23,7 @@ const Identity& alice() {
   }();
   return id;
 }
-const Identity& bob() {
+const Identity &bob() {
   static Identity id = [] {
     Identity i;
     identity_generate(i);
@@ -38,7 +38,7 @@ std::array<uint8_t, 32> key_of(uint8_t b) {
   return k;
 }
 
-HandshakeConfig config(const Identity& self, std::string network = "net",
+HandshakeConfig config(const Identity &self, std::string network = "net",
                        std::optional<std::array<uint8_t, 32>> key = std::nullopt,
                        std::string payload = "") {
   HandshakeConfig c;
@@ -49,14 +49,16 @@ HandshakeConfig config(const Identity& self, std::string network = "net",
   return c;
 }
 
-std::vector<uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
+std::vector<uint8_t> bytes_of(const std::string &s) {
+  return {s.begin(), s.end()};
+}
 
 // Sends count frames each way over the two channels and checks each arrives
 // intact and in order.
-void expect_channels_agree(Channel& a, Channel& b, int count) {
+void expect_channels_agree(Channel &a, Channel &b, int count) {
   for (int dir = 0; dir < 2; ++dir) {
-    Channel& from = dir == 0 ? a : b;
-    Channel& to = dir == 0 ? b : a;
+    Channel &from = dir == 0 ? a : b;
+    Channel &to = dir == 0 ? b : a;
     std::vector<uint8_t> wire;
     for (int i = 0; i < count; ++i) {
       std::vector<uint8_t> msg(static_cast<size_t>(i * 7 % 300), static_cast<uint8_t>(i));
@@ -64,14 +66,15 @@ void expect_channels_agree(Channel& a, Channel& b, int count) {
     }
     int got = 0;
     std::string why;
-    int rc = to.open(wire.data(), wire.size(),
-                     [&](const uint8_t* p, size_t n) {
-                       std::vector<uint8_t> expect(static_cast<size_t>(got * 7 % 300),
-                                                   static_cast<uint8_t>(got));
-                       EXPECT_EQ(std::vector<uint8_t>(p, p + n), expect) << "frame " << got;
-                       ++got;
-                     },
-                     why);
+    int rc = to.open(
+        wire.data(), wire.size(),
+        [&](const uint8_t *p, size_t n) {
+          std::vector<uint8_t> expect(static_cast<size_t>(got * 7 % 300),
+                                      static_cast<uint8_t>(got));
+          EXPECT_EQ(std::vector<uint8_t>(p, p + n), expect) << "frame " << got;
+          ++got;
+        },
+        why);
     ASSERT_EQ(rc, kOk) << why;
     EXPECT_EQ(got, count);
   }
@@ -81,7 +84,7 @@ TEST(Handshake, messages_have_the_documented_fixed_sizes) {
   Handshake i(true, config(alice(), "net", std::nullopt, "short"));
   Handshake r(false, config(bob(), "net", std::nullopt, std::string(1000, 'x')));
   std::vector<size_t> sizes;
-  auto res = run_pair(i, r, 0, [&](int, std::vector<uint8_t>& m) { sizes.push_back(m.size()); });
+  auto res = run_pair(i, r, 0, [&](int, std::vector<uint8_t> &m) { sizes.push_back(m.size()); });
   ASSERT_EQ(res.resp_rc, kOk) << res.resp_why;
   ASSERT_EQ(res.init_rc, kOk) << res.init_why;
   EXPECT_EQ(sizes, (std::vector<size_t>{kHandshakeHelloBytes, kHandshakeReplyBytes,
@@ -157,10 +160,10 @@ TEST(Handshake, wrong_network_key_is_refused) {
 
 TEST(Handshake, missing_network_key_is_refused_either_way) {
   for (bool initiator_has_key : {false, true}) {
-    Handshake i(true, config(alice(), "net",
-                             initiator_has_key ? std::optional(key_of(3)) : std::nullopt));
-    Handshake r(false, config(bob(), "net",
-                              initiator_has_key ? std::nullopt : std::optional(key_of(3))));
+    Handshake i(
+        true, config(alice(), "net", initiator_has_key ? std::optional(key_of(3)) : std::nullopt));
+    Handshake r(false,
+                config(bob(), "net", initiator_has_key ? std::nullopt : std::optional(key_of(3))));
     auto res = run_pair(i, r);
     EXPECT_EQ(res.resp_rc, kRefused);
     EXPECT_NE(i.state(), Handshake::State::Done);
@@ -198,7 +201,7 @@ TEST(Handshake, expected_peer_match_completes) {
 }
 
 // Mallory knows the network and bob's public key, but not bob's secret key.
-const Identity& mallory_as_bob() {
+const Identity &mallory_as_bob() {
   static Identity id = [] {
     Identity i;
     identity_generate(i);
@@ -236,11 +239,11 @@ TEST(Handshake, flipping_any_byte_of_any_message_fails_the_receiver) {
     for (size_t pos = 0; pos < sizes[msg]; ++pos) {
       Handshake i(true, config(alice(), "net", key_of(9), "x"));
       Handshake r(false, config(bob(), "net", key_of(9), "y"));
-      auto res = run_pair(i, r, 0, [&](int index, std::vector<uint8_t>& m) {
+      auto res = run_pair(i, r, 0, [&](int index, std::vector<uint8_t> &m) {
         if (index == msg) m[pos] ^= static_cast<uint8_t>(1u << (pos % 8));
       });
       int rc = msg == 1 ? res.init_rc : res.resp_rc;
-      Handshake& receiver = msg == 1 ? i : r;
+      Handshake &receiver = msg == 1 ? i : r;
       if (rc != kRefused && rc != kProto) {
         ADD_FAILURE() << "message " << msg << " byte " << pos << ": rc " << rc;
         if (++failures > 5) return;
@@ -255,18 +258,17 @@ TEST(Handshake, identities_and_payloads_are_never_sent_in_clear) {
   Handshake i(true, config(alice(), "net", std::nullopt, "initiator-address"));
   Handshake r(false, config(bob(), "net", std::nullopt, "responder-address"));
   std::vector<uint8_t> all;
-  auto res = run_pair(i, r, 0, [&](int, std::vector<uint8_t>& m) {
-    all.insert(all.end(), m.begin(), m.end());
-  });
+  auto res = run_pair(
+      i, r, 0, [&](int, std::vector<uint8_t> &m) { all.insert(all.end(), m.begin(), m.end()); });
   ASSERT_EQ(res.resp_rc, kOk);
-  auto contains = [&](const uint8_t* p, size_t n) {
+  auto contains = [&](const uint8_t *p, size_t n) {
     return std::search(all.begin(), all.end(), p, p + n) != all.end();
   };
   EXPECT_FALSE(contains(alice().public_key.data(), 32));
   EXPECT_FALSE(contains(bob().public_key.data(), 32));
-  EXPECT_FALSE(contains(reinterpret_cast<const uint8_t*>("initiator-address"), 17));
-  EXPECT_FALSE(contains(reinterpret_cast<const uint8_t*>("responder-address"), 17));
-  EXPECT_FALSE(contains(reinterpret_cast<const uint8_t*>("net"), 3));
+  EXPECT_FALSE(contains(reinterpret_cast<const uint8_t *>("initiator-address"), 17));
+  EXPECT_FALSE(contains(reinterpret_cast<const uint8_t *>("responder-address"), 17));
+  EXPECT_FALSE(contains(reinterpret_cast<const uint8_t *>("net"), 3));
 }
 
 TEST(Handshake, fresh_session_keys_for_every_connection) {
@@ -290,8 +292,8 @@ TEST(Handshake, fresh_session_keys_for_every_connection) {
   // A frame of one connection does not open on the other.
   std::string why;
   int frames = 0;
-  EXPECT_EQ(responders[1]->open(wires[0].data(), wires[0].size(),
-                                [&](const uint8_t*, size_t) { ++frames; }, why),
+  EXPECT_EQ(responders[1]->open(
+                wires[0].data(), wires[0].size(), [&](const uint8_t *, size_t) { ++frames; }, why),
             kProto);
   EXPECT_EQ(frames, 0);
 }
@@ -315,9 +317,10 @@ TEST(Handshake, bytes_after_the_last_message_go_to_the_channel) {
   auto cr = r.make_channel(left);
   ASSERT_EQ(left.size(), kFrameOverhead + sizeof early);
   std::vector<uint8_t> got;
-  ASSERT_EQ(cr->open(left.data(), left.size(),
-                     [&](const uint8_t* p, size_t n) { got.assign(p, p + n); }, why),
-            kOk)
+  ASSERT_EQ(
+      cr->open(
+          left.data(), left.size(), [&](const uint8_t *p, size_t n) { got.assign(p, p + n); }, why),
+      kOk)
       << why;
   EXPECT_EQ(got, std::vector<uint8_t>(early, early + sizeof early));
 }

@@ -27,7 +27,7 @@ class IdentityFile : public ::testing::Test {
     std::remove(path_.c_str());
     rmdir(dir_.c_str());
   }
-  void write_raw(const std::string& bytes) {
+  void write_raw(const std::string &bytes) {
     std::ofstream f(path_, std::ios::binary | std::ios::trunc);
     f << bytes;
   }

@@ -18,10 +18,10 @@ struct Result {
 // chunk bytes at a time (0: everything at once). mutate (may be empty) sees
 // each message before delivery: (message index, bytes).
 template <class Mutate>
-Result run_pair(Handshake& init, Handshake& resp, size_t chunk, Mutate mutate) {
+Result run_pair(Handshake &init, Handshake &resp, size_t chunk, Mutate mutate) {
   Result r;
   int index = 0;
-  auto deliver = [&](Handshake& to, std::vector<uint8_t> msg, int& rc, std::string& why) {
+  auto deliver = [&](Handshake &to, std::vector<uint8_t> msg, int &rc, std::string &why) {
     mutate(index++, msg);
     size_t step = chunk == 0 ? msg.size() : chunk;
     for (size_t off = 0; off < msg.size() && rc == 0; off += step)
@@ -39,8 +39,8 @@ Result run_pair(Handshake& init, Handshake& resp, size_t chunk, Mutate mutate) {
   return r;
 }
 
-inline Result run_pair(Handshake& init, Handshake& resp, size_t chunk = 0) {
-  return run_pair(init, resp, chunk, [](int, std::vector<uint8_t>&) {});
+inline Result run_pair(Handshake &init, Handshake &resp, size_t chunk = 0) {
+  return run_pair(init, resp, chunk, [](int, std::vector<uint8_t> &) {});
 }
 
 }  // namespace chord::crypto::testing
