@@ -59,9 +59,8 @@ class Handshake {
   // Feeds bytes read from the peer, in any chunking. Returns 0 (progress, or
   // done), or kRefused (the peer is of another network, lacks the network key,
   // or is not expected_peer), kProto (malformed) or kInval (unusable config)
-  // with a one-line why. After a
-  // failure the handshake is dead. Bytes past the end of the handshake are
-  // kept and handed to the channel.
+  // with a one-line why. After a failure the handshake is dead. Bytes past the
+  // end of the handshake are kept and handed to the channel.
   int feed(const uint8_t *p, size_t n, std::string &why);
 
   State state() const;
