@@ -114,6 +114,7 @@ struct Handshake::Impl {
     wipe(k_send);
     wipe(k_recv);
     sodium_memzero(in.data(), in.size());
+    if (cfg.network_key) wipe(*cfg.network_key);
   }
 
   int fail(int code, std::string msg) {

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/status.hpp"
 
@@ -103,6 +105,27 @@ TEST_F(IdentityFile, leaves_no_temporary_file_behind) {
   std::remove(path_.c_str());
   EXPECT_EQ(rmdir(dir_.c_str()), 0) << "directory not empty";
   ASSERT_EQ(mkdir(dir_.c_str(), 0700), 0);
+}
+
+TEST_F(IdentityFile, concurrent_creators_agree_on_one_identity) {
+  constexpr int kThreads = 8;
+  std::vector<Identity> ids(kThreads);
+  std::vector<int> rcs(kThreads, -1);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      std::string err;
+      rcs[t] = identity_load_or_create(path_, ids[t], err);
+    });
+  for (auto &th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_EQ(rcs[t], kOk) << "thread " << t;
+    EXPECT_EQ(ids[t].id, ids[0].id) << "thread " << t;
+  }
+  Identity reloaded;
+  std::string err;
+  ASSERT_EQ(identity_load_or_create(path_, reloaded, err), kOk) << err;
+  EXPECT_EQ(reloaded.id, ids[0].id);
 }
 
 TEST_F(IdentityFile, garbage_file_is_refused_with_kio) {
