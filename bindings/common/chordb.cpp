@@ -60,7 +60,7 @@ struct chordb_slot_s {
 
 struct chordb_queue_s {
   chordb_node *n = nullptr;
-  chord_queue *q = nullptr;  // nullptr once freed by node close
+  chord_queue *q = nullptr;  // closed, never freed, by node close
   int fd = -1;
   int waiters = 0;
 };
@@ -288,11 +288,9 @@ void chordb_node_close(chordb_node *n, int abort) {
     chord_iter_free(it->it);
     it->it = nullptr;
   }
-  for (chordb_queue *q : n->queues) {
-    chord_queue_free(q->q);
-    q->q = nullptr;
-    q->fd = -1;
-  }
+  // Queues stay allocated (closed) until chordb_queue_free: their fd stays valid
+  // for a binding that still polls it (chord.h: a queue reports CHORD_ECLOSED
+  // once its node is closed).
   chord_node *node = n->node;
   n->node = nullptr;
   g.unlock();

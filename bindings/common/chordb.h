@@ -5,8 +5,9 @@
  *  - Shutdown safety. A binding object may be closed by one thread while others
  *    are blocked in it. chordb_node counts the calls in flight; close marks the
  *    node closed, wakes queue waiters and recv (both return CHORD_ECLOSED), waits
- *    for the calls in flight to return, and only then frees the queues,
- *    iterators and the node. A call made after close returns CHORD_ECLOSED.
+ *    for the calls in flight to return, and only then frees the iterators and
+ *    the node. Queues stay allocated, closed, until chordb_queue_free, so their
+ *    fd stays valid for a poller. A call made after close returns CHORD_ECLOSED.
  *  - One result shape for four languages. A call returns its int code and puts
  *    what it produced (bytes, an event, the error detail) in a chordb_slot the
  *    caller owns, so no language needs out-parameter typemaps, and the detail of
@@ -132,7 +133,7 @@ int chordb_reply(chordb_node *n, const chordb_slot *msg, chordb_slot *st, const 
 
 /** An event queue of node n for the CHORD_EV_* bits in mask. NULL on failure. */
 chordb_queue *chordb_queue_new(chordb_node *n, chordb_slot *st, unsigned mask);
-/** Readable while events wait or once the queue is closed; -1 once freed. */
+/** Readable while events wait or once the queue (or its node) is closed. */
 int chordb_queue_fd(const chordb_queue *q);
 /** Takes the next event into st: 0, CHORD_ETIMEDOUT or CHORD_ECLOSED. */
 int chordb_queue_next(chordb_queue *q, chordb_slot *st, int timeout_ms);

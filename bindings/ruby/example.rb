@@ -1,0 +1,27 @@
+# A three-node ring in one process: the dictionary, an event and a message.
+require 'chord'
+
+opts = { stabilize_ms: 50, rpc_timeout: 0.3 }
+a, b, c = Array.new(3) { Chord::ChordSocket.new('127.0.0.1', 0, **opts) }
+begin
+  b.connect(*a.addr)
+  c.connect(*a.addr)
+
+  added = Queue.new
+  c.on(:add) { |key| added << key }
+
+  a['greeting'] = 'hello'
+  puts "b reads #{b['greeting'].inspect}"
+  puts "c saw a new key: #{added.pop.inspect}"
+
+  a.broadcast('ping', "\x00binary")
+  msg = b.recv(timeout: 10)
+  puts "b got #{msg.packets.inspect} from #{msg.addr}"
+  msg.reply('pong')
+  puts "a got #{a.recv(timeout: 10).packets.inspect}"
+
+  c.delete('greeting')
+  puts "after delete: #{a.fetch('greeting', 'absent')}"
+ensure
+  [a, b, c].each { |s| s&.close }
+end

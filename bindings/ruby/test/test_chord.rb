@@ -1,0 +1,197 @@
+# frozen_string_literal: true
+
+# Tests of the Ruby binding against real nodes on 127.0.0.1 in this process.
+require 'minitest/autorun'
+require 'chord'
+
+class ChordSocketTest < Minitest::Test
+  FAST = { stabilize_ms: 50, fix_fingers_ms: 100, check_predecessor_ms: 100,
+           rpc_timeout: 0.3, timeout: 5.0 }.freeze
+
+  def new_socket
+    s = Chord::ChordSocket.new('127.0.0.1', 0, **FAST)
+    (@sockets ||= []) << s
+    s
+  end
+
+  def ring
+    nodes = Array.new(3) { new_socket }
+    nodes[1..].each { |n| n.connect(*nodes[0].addr) }
+    nodes
+  end
+
+  def teardown
+    (@sockets || []).each(&:close)
+  end
+
+  # Waits for a value pushed by the event thread; bounded.
+  def pop_within(queue, seconds = 10)
+    deadline = Time.now + seconds
+    loop do
+      return queue.pop(true)
+    rescue ThreadError
+      flunk 'nothing arrived in time' if Time.now > deadline
+      sleep 0.02
+    end
+  end
+
+  def test_socket_has_a_bound_address_and_an_id
+    s = new_socket
+    assert_equal '127.0.0.1', s.host
+    assert_operator s.port, :>, 0
+    assert_equal 32, s.id.bytesize
+    assert_equal s.id.unpack1('H*'), s.id_hex
+  end
+
+  def test_set_on_one_node_is_read_on_the_others
+    a, b, c = ring
+    a['k'] = 'v'
+    assert_equal 'v', b['k']
+    assert_equal Encoding::ASCII_8BIT, c['k'].encoding
+    assert_equal 'v'.b, c.fetch('k')
+  end
+
+  def test_binary_safety_and_empty_differs_from_missing
+    a, b, c = ring
+    key = "\x00k\xFF\x00".b
+    value = (0..255).map(&:chr).join.b
+    a[key] = value
+    assert_equal value, b[key]
+    assert_nil c[key[0, 3]]
+    a['empty'] = ''
+    assert_equal '', c['empty']
+    refute_nil c['empty']
+    assert_nil c['missing']
+    assert c.key?('empty')
+    refute c.key?('missing')
+  end
+
+  def test_fetch_raises_key_error_and_delete_returns_the_value
+    a, b, c = ring
+    assert_raises(KeyError) { a.fetch('nope') }
+    err = assert_raises(Chord::Error) { a.fetch('nope') }
+    assert_equal 'CHORD_ENOTFOUND', err.name
+    assert_equal 7, a.fetch('nope', 7)
+    assert_equal 'nope!', a.fetch('nope') { |k| "#{k}!" }
+    a['gone'] = 'x'
+    assert_equal 'x', b.delete('gone')
+    assert_nil c['gone']
+    assert_nil c.delete('gone')
+    assert_equal :absent, c.delete('gone') { :absent }
+  end
+
+  def test_each_keys_and_to_h_see_every_key_once
+    a, b, c = ring
+    want = (0...20).to_h { |i| ["key#{i}".b, "value#{i}".b] }
+    a.update(want)
+    assert_equal want.keys.sort, b.keys.sort
+    assert_equal want, c.to_h
+    seen = []
+    b.each { |k, v| seen << [k, v] }
+    assert_equal want.to_a.sort, seen.sort
+    assert_equal 20, c.size
+    assert_equal want.values.sort, a.values.sort
+  end
+
+  def test_shift_removes_what_it_returns
+    a, _, c = ring
+    a['y'] = '2'
+    assert_equal %w[y 2], c.shift
+    assert_nil c.shift
+  end
+
+  def test_add_and_delete_events_arrive_on_a_ruby_thread
+    a, b, c = ring
+    seen = Queue.new
+    threads = Queue.new
+    c.on(:add) do |key|
+      threads << Thread.current
+      seen << [:add, key]
+    end
+    c.on(:delete) { |key| seen << [:delete, key] }
+    c.on(:add) { |_| raise 'a failing listener is contained' }
+    a["evt\x00"] = 'v'
+    assert_equal [:add, "evt\x00".b], pop_within(seen)
+    b.delete("evt\x00")
+    assert_equal [:delete, "evt\x00".b], pop_within(seen)
+    t = pop_within(threads)
+    refute_equal Thread.current, t
+    assert_match(/chord-events/, t.name)
+  end
+
+  def test_once_fires_for_one_event
+    a, _, c = ring
+    seen = Queue.new
+    c.once(:add) { |key| seen << key }
+    c.on(:add) { |key| seen << "all:#{key}" }
+    a['one'] = '1'
+    a['two'] = '2'
+    got = [pop_within(seen), pop_within(seen), pop_within(seen)]
+    assert_equal 1, got.count { |k| !k.start_with?('all:') }
+  end
+
+  def test_broadcast_reply_and_whisper
+    a, b, c = ring
+    a.broadcast('hello', "\x00\xFF".b)
+    m = b.recv(timeout: 10)
+    assert_equal ['hello', "\x00\xFF".b], m.packets
+    assert_equal a.id, m.sender
+    refute m.whisper?
+    m.reply('back')
+    r = a.recv(timeout: 10)
+    assert_equal ['back'], r.packets
+    assert r.whisper?
+    assert_equal b.id, r.sender
+    c.whisper(a.id, 'psst')
+    assert_equal ['psst'], a.recv(timeout: 10).packets
+  end
+
+  def test_recv_times_out_with_a_timeout_error
+    s = new_socket
+    assert_nil s.recv
+    err = assert_raises(Timeout::Error) { s.recv(timeout: 0.2) }
+    assert_kind_of Chord::Error, err
+    assert_equal 'CHORD_ETIMEDOUT', err.name
+  end
+
+  def test_close_wakes_a_thread_blocked_in_recv
+    s = Chord::ChordSocket.new('127.0.0.1', 0, **FAST)
+    s.on(:add) { |_| nil }
+    events = s.instance_variable_get(:@events)
+    waiter = Thread.new do
+      s.recv(timeout: -1)
+      :returned
+    rescue Chord::ClosedError => e
+      e.code
+    end
+    sleep 0.2 # let it block; the assertions hold either way
+    s.close
+    assert_equal Chord::Native::CHORD_ECLOSED, waiter.join(10)&.value
+    refute events.alive?
+    assert_raises(Chord::ClosedError) { s['k'] }
+    s.close
+  end
+
+  def test_other_threads_run_while_a_call_blocks
+    s = new_socket
+    ticks = 0
+    ticker = Thread.new { 20.times { ticks += 1; sleep 0.01 } }
+    assert_raises(Chord::TimeoutError) { s.recv(timeout: 0.5) }
+    ticker.join
+    assert_equal 20, ticks
+  end
+
+  def test_failures_carry_code_and_detail
+    s = new_socket
+    err = assert_raises(Chord::Error) { s.connect('not an address', -1) }
+    assert_operator err.code, :<, 0
+    assert_raises(ArgumentError) { Chord::ChordSocket.new('127.0.0.1', 0, no_such_option: 1) }
+  end
+
+  def test_packets_are_length_prefixed
+    p = Chord.pack(['a', '', "\x00\xFF".b])
+    assert_equal "\x00\x00\x00\x01a\x00\x00\x00\x00\x00\x00\x00\x02\x00\xFF".b, p
+    assert_equal ['a', '', "\x00\xFF".b], Chord.unpack(p)
+    assert_raises(ArgumentError) { Chord.unpack("\x00\x00\x00\x05ab".b) }
+  end
+end
