@@ -22,14 +22,12 @@ namespace chord::core {
 using Bytes = std::vector<uint8_t>;
 using Id = wire::Id;  // 32 bytes; a ring position
 
-// A peer as the core knows it: its ring id and the address it advertises.
+// A peer as the core knows it (wire::Peer): its ring id and the address it
+// advertises.
 // An all-zero id means "not known yet" (a join seed reached only by address).
 // Light clients advertise an empty address; the driver routes to them by id
 // over the connection they opened.
-struct Peer {
-  Id id{};
-  std::string addr;
-};
+using Peer = wire::Peer;
 
 // Protocol options. Zero values are replaced by the defaults documented in
 // include/chord/chord.h (Options::with_defaults()).
@@ -78,9 +76,10 @@ struct Item {
 struct IterCursor {
   bool started = false;
   bool done = false;
-  Id origin{};    // ring position the walk began at
-  Id position{};  // the walk has covered (origin, position]
-  Bytes after;    // inside the current owner's range: keys after this one
+  Id origin{};             // ring position the walk began at
+  Id position{};           // the walk has covered (origin, position]
+  bool has_after = false;  // keys at exactly position up to after are covered too
+  Bytes after;
 };
 struct Page {
   int status = 0;
@@ -115,6 +114,7 @@ struct Stats {
 };
 
 class NodeImpl;
+class Store;
 
 class Node {
  public:
@@ -150,6 +150,13 @@ class Node {
 
   const Id& id() const;
   Stats stats() const;
+
+  // Inspection, for the simulator's invariant checker and tests (cheap).
+  bool is_client() const;
+  const std::vector<Peer>& successor_list() const;  // empty in a ring of one
+  bool predecessor(Peer* out) const;                // false if none known
+  // The node's records: the simulator copies them into a restarted node.
+  Store& store();
 
  private:
   std::unique_ptr<NodeImpl> impl_;

@@ -1,15 +1,22 @@
 // Protocol messages and their encoding. Decoding never trusts its input: every
 // length is checked against Limits before anything is allocated.
+//
+// A frame is one Message: [u8 type][u64 rid][body]. Integers are little-endian
+// and fixed width; byte strings and lists carry a u32 length or count. rid
+// correlates a reply with its request (0: a one-way message). docs/design-core.md
+// describes what each message means.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace chord::wire {
 
 using Id = std::array<uint8_t, 32>;
+using Bytes = std::vector<uint8_t>;
 
 struct Limits {
   size_t max_key = 1024;
@@ -17,8 +24,180 @@ struct Limits {
   size_t max_frame = (1 << 20) + (1 << 16);
 };
 
-// TODO(core): the message structs and `struct Message` (a tagged union of them).
-struct Message;
+// The longest advertised address accepted on the wire.
+constexpr size_t kMaxAddr = 255;
+
+// A node as other nodes know it: ring id and advertised address ("" for a
+// light client, reached by id over the connection it opened).
+struct Peer {
+  Id id{};
+  std::string addr;
+};
+
+// One stored version of a key. A tombstone has tomb set and an empty value.
+// (hlc, writer) is the version: the higher one wins.
+struct Record {
+  Bytes key;
+  Bytes value;
+  uint64_t hlc = 0;
+  Id writer{};
+  bool tomb = false;
+};
+
+struct KeyValue {
+  Bytes key;
+  Bytes value;
+};
+
+// ---------------------------------------------------------------- maintenance
+
+// "Tell me your predecessor and successor list." Reply: StateResp.
+struct StateReq {};
+struct StateResp {
+  bool busy = false;  // the node is waiting on a query that may change its state
+  bool has_pred = false;
+  Peer pred;
+  std::vector<Peer> succs;
+};
+// "I believe I am your predecessor." One-way.
+struct Notify {};
+// Liveness probe (check_predecessor). Reply: Pong.
+struct Ping {};
+struct Pong {};
+// A graceful leave, sent by the leaving node to its predecessor (to_pred) and
+// its successor. Reply: Ack.
+struct Leave {
+  bool to_pred = false;
+  bool has_pred = false;
+  Peer pred;                // for the successor: the leaver's predecessor
+  std::vector<Peer> succs;  // for the predecessor: the leaver's successor list
+};
+
+// ----------------------------------------------------------------- operations
+
+enum class Op : uint8_t {
+  FindSucc = 1,  // who owns target? reply peers = [owner] + its successors
+  Get = 2,
+  Set = 3,
+  Del = 4,
+  Pop = 5,
+  Whisper = 6,  // deliver value to the node whose id is target
+  Iter = 7,     // one page of keys after pos, up to end
+};
+constexpr uint8_t kOpMax = 7;
+
+// Flags of OpReq.
+enum : uint8_t {
+  kFlagValues = 1u << 0,    // Iter: include values
+  kFlagHasAfter = 1u << 1,  // Iter: key is the last key already seen at pos
+};
+
+// An operation sent to the node believed closest to target. The receiver
+// either executes it (it owns target) or answers Redirect.
+struct OpReq {
+  Op op = Op::Get;
+  uint8_t flags = 0;
+  uint64_t opid = 0;  // with the sender's id: makes retries idempotent
+  Id target{};
+  Bytes key;
+  Bytes value;
+  Id pos{};  // Iter: the walk has covered (end, pos]
+  Id end{};  // Iter: where the walk stops
+  uint32_t limit = 0;
+};
+
+// Flags of OpResp.
+enum : uint8_t {
+  kFlagDone = 1u << 0,      // Iter: the walk reached end
+  kFlagHasPred = 1u << 1,   // FindSucc: pred is valid
+  kFlagMore = 1u << 2,      // Iter: key is the last key returned at pos
+};
+
+struct OpResp {
+  int32_t status = 0;
+  uint8_t flags = 0;
+  Bytes key;                    // Iter: last key returned
+  Bytes value;                  // Get, Pop
+  std::string detail;
+  std::vector<KeyValue> items;  // Iter
+  std::vector<Peer> peers;      // FindSucc: [owner] + successor list
+  Peer pred;                    // FindSucc: owner's predecessor
+  Id pos{};                     // Iter: new covered position
+};
+
+// "Not mine: ask these." peers[0] is the best next hop; owner says that the
+// sender believes peers[0] owns the target.
+struct Redirect {
+  bool owner = false;
+  std::vector<Peer> peers;
+};
+
+// ---------------------------------------------------------------- replication
+
+// Records to apply (higher version wins). Reply: Ack.
+struct Replicate {
+  bool handoff = false;  // from a leaving node: the receiver takes them over
+  std::vector<Record> recs;
+};
+struct Ack {
+  int32_t status = 0;
+};
+// Anti-entropy: per-bucket digests of the sender's records in (lo, hi].
+// Reply: DigestResp with the versions (no values) of the mismatched buckets.
+struct Digest {
+  Id lo{};
+  Id hi{};
+  std::vector<uint64_t> buckets;
+};
+struct DigestResp {
+  std::vector<uint32_t> mismatched;  // bucket indexes whose digests differ
+  std::vector<Record> entries;       // values empty
+};
+// "Send me these records." Reply: Records.
+struct Pull {
+  std::vector<Bytes> keys;
+};
+// "Send me your records with position in (lo, hi]", paged. Reply: Records.
+struct RangeReq {
+  Id lo{};
+  Id hi{};
+  bool has_after = false;  // resume after (after_pos, after_key)
+  Id after_pos{};
+  Bytes after_key;
+};
+struct Records {
+  bool more = false;  // RangeReq: more follow; resume after the last one
+  std::vector<Record> recs;
+};
+
+// ------------------------------------------------------------------ broadcast
+
+enum class Cast : uint8_t { Add = 1, Delete = 2, Message = 8 };
+
+// One step of a broadcast tree: deliver, then cover (receiver, limit).
+// Reply: Ack.
+struct Broadcast {
+  uint64_t bid = 0;  // with origin.id: the dedup key
+  Peer origin;
+  Id limit{};
+  Cast kind = Cast::Message;
+  Bytes key;   // Add, Delete
+  Bytes data;  // Message
+};
+
+using Body = std::variant<StateReq, StateResp, Notify, Ping, Pong, Leave, OpReq, OpResp,
+                          Redirect, Replicate, Ack, Digest, DigestResp, Pull, RangeReq, Records,
+                          Broadcast>;
+
+struct Message {
+  uint64_t rid = 0;
+  Body body;
+};
+
+// The wire tag of a body: its index in Body plus one.
+inline uint8_t type_of(const Message& m) { return static_cast<uint8_t>(m.body.index() + 1); }
+// Whether a message answers a request (it is matched to one by rid).
+bool is_reply(const Message& m);
 
 // Appends the encoding of m to out.
 void encode(const Message& m, std::vector<uint8_t>& out);

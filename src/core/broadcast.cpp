@@ -1,0 +1,111 @@
+// The broadcast tree (El-Ansary et al.): a node responsible for (self, limit)
+// sends to each known node n_i in that interval, in ring order, the interval
+// (n_i, n_{i+1}). Every member is reached once if successors are right: N-1
+// messages, O(log N) depth over fingers. Duplicates are dropped by id.
+#include <algorithm>
+
+#include "core/node_impl.hpp"
+
+namespace chord::core {
+
+namespace {
+constexpr size_t kSeenKept = 1 << 16;
+constexpr uint64_t kSeenMs = 600000;
+}  // namespace
+
+void NodeImpl::broadcast(wire::Cast kind, Bytes key, Bytes data) {
+  wire::Broadcast m;
+  m.bid = host_.random_u64();
+  m.origin = self_;
+  m.limit = self_.id;
+  m.kind = kind;
+  m.key = std::move(key);
+  m.data = std::move(data);
+  if (!opts_.client) {
+    auto k = std::make_pair(self_.id, m.bid);
+    seen_.insert(k);
+    seen_order_.emplace_back(now(), k);
+    deliver(m);
+  }
+  fan_out(m);
+}
+
+void NodeImpl::handle_broadcast(const Peer& from, uint64_t rid, wire::Broadcast&& m) {
+  if (rid) send(from, rid, wire::Ack{});
+  auto k = std::make_pair(m.origin.id, m.bid);
+  if (seen_.count(k)) return;
+  seen_.insert(k);
+  seen_order_.emplace_back(now(), k);
+  while (seen_order_.size() > kSeenKept ||
+         (!seen_order_.empty() && seen_order_.front().first + kSeenMs < now())) {
+    seen_.erase(seen_order_.front().second);
+    seen_order_.pop_front();
+  }
+  deliver(m);
+  fan_out(m);
+}
+
+void NodeImpl::deliver(const wire::Broadcast& m) {
+  Event ev;
+  switch (m.kind) {
+    case wire::Cast::Add:
+      ev.type = EventType::Add;
+      ev.key = m.key;
+      break;
+    case wire::Cast::Delete:
+      ev.type = EventType::Delete;
+      ev.key = m.key;
+      break;
+    case wire::Cast::Message:
+      ev.type = EventType::Message;
+      ev.data = m.data;
+      ev.sender = m.origin;
+      break;
+  }
+  host_.emit(std::move(ev));
+}
+
+void NodeImpl::fan_out(const wire::Broadcast& m) {
+  std::vector<std::pair<Id, Peer>> kids;  // (distance from us, node)
+  auto consider = [&](const Peer& p) {
+    if (p.id == self_.id || p.addr.empty()) return;
+    if (!in_open(p.id, self_.id, m.limit)) return;
+    kids.emplace_back(distance(self_.id, p.id), p);
+  };
+  for (const Finger& f : fingers_) consider(f.peer);
+  for (const Peer& p : succs_) consider(p);
+  std::sort(kids.begin(), kids.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  kids.erase(std::unique(kids.begin(), kids.end(),
+                         [](const auto& a, const auto& b) { return a.first == b.first; }),
+             kids.end());
+  for (size_t i = 0; i < kids.size(); i++) {
+    wire::Broadcast c = m;
+    c.limit = i + 1 < kids.size() ? kids[i + 1].second.id : m.limit;
+    const Peer to = kids[i].second;
+    const Id lim = c.limit;
+    rpc(to, std::move(c), opts_.rpc_timeout_ms, [this, m, to, lim](int rc, wire::Message*) {
+      if (rc == kOk) return;
+      // That child is gone or silent: hand its interval to the next node we
+      // know inside it.
+      const Peer* next = nullptr;
+      Id best{};
+      auto consider2 = [&](const Peer& p) {
+        if (p.id == to.id || p.addr.empty() || !in_open(p.id, to.id, lim)) return;
+        Id d = distance(to.id, p.id);
+        if (!next || d < best) {
+          next = &p;
+          best = d;
+        }
+      };
+      for (const Finger& f : fingers_) consider2(f.peer);
+      for (const Peer& p : succs_) consider2(p);
+      if (!next) return;
+      wire::Broadcast again = m;
+      again.limit = lim;
+      send(*next, 0, std::move(again));
+    });
+  }
+}
+
+}  // namespace chord::core

@@ -1,0 +1,396 @@
+// Ring maintenance: join, leave, stabilize, notify, check_predecessor and
+// fix_fingers, with Zave's corrections (docs/design-core.md).
+#include <algorithm>
+
+#include "core/node_impl.hpp"
+
+namespace chord::core {
+
+bool NodeImpl::owns(const Id& t) const {
+  if (opts_.client || leaving_) return false;
+  if (has_pred_) return in_open_closed(t, pred_.id, self_.id);
+  return succs_.empty();  // a ring of one owns everything
+}
+
+std::vector<Peer> NodeImpl::replica_targets() const {
+  std::vector<Peer> out;
+  for (const Peer& p : succs_) {
+    if (out.size() + 1 >= opts_.replicas) break;
+    out.push_back(p);
+  }
+  return out;
+}
+
+void NodeImpl::set_successors(std::vector<Peer> list) {
+  bool changed = list.size() != succs_.size();
+  for (size_t i = 0; !changed && i < list.size(); i++) changed = list[i].id != succs_[i].id;
+  if (!changed) {
+    succs_ = std::move(list);  // addresses may have been refreshed
+    return;
+  }
+  bool first_changed = list.empty() != succs_.empty() ||
+                       (!list.empty() && list[0].id != succs_[0].id);
+  succs_ = std::move(list);
+  if (first_changed)
+    log(3, "successor of " + name(self_) + " is now " +
+               (succs_.empty() ? std::string("itself") : name(succs_[0])));
+  anti_entropy_soon();
+}
+
+void NodeImpl::adopt_successors(const Peer& s, const std::vector<Peer>& list) {
+  // Zave: [s] + s.list, cut where it wraps back to us, without duplicates,
+  // truncated to the configured length.
+  std::vector<Peer> out;
+  out.push_back(s);
+  for (const Peer& p : list) {
+    if (out.size() >= opts_.successors) break;
+    if (p.id == self_.id) break;
+    if (p.addr.empty()) continue;
+    bool dup = false;
+    for (const Peer& q : out) dup = dup || q.id == p.id;
+    if (dup) break;  // the list wrapped around a small ring
+    // Keep the list ordered clockwise from us.
+    if (!in_open(p.id, out.back().id, self_.id)) break;
+    out.push_back(p);
+  }
+  set_successors(std::move(out));
+}
+
+void NodeImpl::set_predecessor(const Peer& p, const char* why) {
+  bool changed = !has_pred_ || pred_.id != p.id;
+  has_pred_ = true;
+  pred_ = p;
+  if (changed) {
+    log(3, "predecessor of " + name(self_) + " is now " + name(p) + " (" + why + ")");
+    anti_entropy_soon();
+  }
+}
+
+void NodeImpl::clear_predecessor(const char* why) {
+  if (!has_pred_) return;
+  log(2, "node " + name(self_) + " lost predecessor " + name(pred_) + " (" + why + ")");
+  has_pred_ = false;
+}
+
+void NodeImpl::forget(const Id& id) {
+  fingers_.erase(std::remove_if(fingers_.begin(), fingers_.end(),
+                                [&](const Finger& f) { return f.peer.id == id; }),
+                 fingers_.end());
+  if (!succs_.empty() && succs_[0].id == id) {
+    log(2, "node " + name(self_) + ": successor " + short_hex(id) + " is unreachable");
+    after(0, [this] { stabilize_once(); });
+  }
+  std::vector<Peer> rest;
+  for (const Peer& p : succs_)
+    if (p.id != id) rest.push_back(p);
+  set_successors(std::move(rest));
+}
+
+// --------------------------------------------------------------------- join
+
+void NodeImpl::join(const std::string& seed_addr, uint32_t timeout_ms, Done done) {
+  if (joining_ || leaving_) {
+    Result r;
+    r.status = kBusy;
+    r.detail = "a join or leave is already running";
+    done(std::move(r));
+    return;
+  }
+  if (!timeout_ms) timeout_ms = 5000;
+  joining_ = true;
+  const uint64_t deadline = now() + timeout_ms;
+  wire::OpReq req;
+  req.op = wire::Op::FindSucc;
+  req.target = self_.id;
+  Peer seed;
+  seed.addr = seed_addr;
+  auto fail = [this, done](int rc, std::string why, unsigned hops) {
+    joining_ = false;
+    log(1, "node " + name(self_) + " failed to join: " + why);
+    Result r;
+    r.status = rc;
+    r.detail = std::move(why);
+    r.hops = hops;
+    done(std::move(r));
+  };
+  start_op(
+      std::move(req), timeout_ms, false,
+      [this, done, deadline, fail](int rc, wire::OpResp&& resp, unsigned hops) {
+        if (rc != kOk) return fail(rc, "no member answered at the seed address", hops);
+        std::vector<Peer> peers;
+        for (Peer& p : resp.peers)
+          if (p.id != self_.id && !p.addr.empty()) peers.push_back(std::move(p));
+        if (peers.empty()) return fail(kProto, "the seed gave no successor", hops);
+        Peer s = peers[0];
+        std::vector<Peer> rest(peers.begin() + 1, peers.end());
+        bool has_p = (resp.flags & wire::kFlagHasPred) && resp.pred.id != self_.id &&
+                     !resp.pred.addr.empty();
+        Peer p = resp.pred;
+        auto finish = [this, done, hops, s, rest] {
+          adopt_successors(s, rest);
+          if (!opts_.client) send(s, 0, wire::Notify{});
+          joining_ = false;
+          log(2, std::string(opts_.client ? "client " : "node ") + name(self_) +
+                     " joined; successor " + name(s));
+          Result r;
+          r.hops = hops;
+          done(std::move(r));
+        };
+        if (opts_.client) return finish();
+        // Take over our range: everything our successor holds outside
+        // (self, s] is ours as owner or replica. Then, if the successor's
+        // predecessor answers us, it is ours (Zave: only a node that has just
+        // answered).
+        pull_range(s, s.id, self_.id, deadline, [this, has_p, p, finish, fail, hops](int prc) {
+          if (prc != kOk) return fail(prc, "taking over the range failed", hops);
+          if (!has_p) return finish();
+          rpc(p, wire::Ping{}, opts_.rpc_timeout_ms,
+              [this, p, finish](int rrc, wire::Message*) {
+                if (rrc == kOk && !has_pred_) set_predecessor(p, "join");
+                finish();
+              });
+        });
+      },
+      &seed);
+}
+
+// -------------------------------------------------------------------- leave
+
+void NodeImpl::leave(uint32_t timeout_ms, Done done) {
+  if (!timeout_ms) timeout_ms = 5000;
+  if (opts_.client || succs_.empty()) {
+    succs_.clear();
+    fingers_.clear();
+    has_pred_ = false;
+    done(Result{});
+    return;
+  }
+  if (leaving_ || joining_) {
+    Result r;
+    r.status = kBusy;
+    r.detail = "a join or leave is already running";
+    done(std::move(r));
+    return;
+  }
+  leaving_ = true;
+  log(2, "node " + name(self_) + " leaving; handing its keys to " + name(succs_[0]));
+  auto recs = std::make_shared<std::vector<wire::Record>>();
+  store_->scan(self_.id, self_.id, nullptr,
+               [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
+                 recs->push_back(to_wire(pos, key, r));
+                 return true;
+               });
+  handoff_then_leave(recs, 0, 0, now() + timeout_ms, std::move(done));
+}
+
+void NodeImpl::handoff_then_leave(std::shared_ptr<std::vector<wire::Record>> recs, size_t at,
+                                  size_t succ_index, uint64_t deadline, Done done) {
+  if (at >= recs->size()) return finish_leave(std::move(done));
+  if (succ_index >= succs_.size() || now() >= deadline) {
+    leaving_ = false;
+    Result r;
+    r.status = kTimedOut;
+    r.detail = "no successor took the keys over";
+    done(std::move(r));
+    return;
+  }
+  wire::Replicate m;
+  m.handoff = true;
+  size_t bytes = 0, end = at;
+  while (end < recs->size() && (end == at || bytes < kBatchBytes)) {
+    bytes += (*recs)[end].key.size() + (*recs)[end].value.size() + 64;
+    m.recs.push_back((*recs)[end]);
+    end++;
+  }
+  Peer to = succs_[succ_index];
+  rpc(to, std::move(m), opts_.rpc_timeout_ms,
+      [this, recs, at, end, succ_index, deadline, done](int rc, wire::Message* reply) {
+        if (rc == kOk && std::holds_alternative<wire::Ack>(reply->body))
+          return handoff_then_leave(recs, end, succ_index, deadline, done);
+        // That successor failed: hand everything to the next one.
+        handoff_then_leave(recs, 0, succ_index + 1, deadline, done);
+      });
+}
+
+void NodeImpl::finish_leave(Done done) {
+  // Tell the neighbours, so that they link up without waiting for timeouts.
+  if (!succs_.empty()) {
+    wire::Leave to_succ;
+    to_succ.to_pred = false;
+    to_succ.has_pred = has_pred_;
+    to_succ.pred = pred_;
+    send(succs_[0], 0, std::move(to_succ));
+  }
+  if (has_pred_ && (succs_.empty() || pred_.id != succs_[0].id)) {
+    wire::Leave to_pred;
+    to_pred.to_pred = true;
+    to_pred.succs = succs_;
+    send(pred_, 0, std::move(to_pred));
+  }
+  log(2, "node " + name(self_) + " left the ring");
+  succs_.clear();
+  fingers_.clear();
+  has_pred_ = false;
+  store_->clear();
+  leaving_ = false;
+  done(Result{});
+}
+
+void NodeImpl::handle_leave(const Peer& from, uint64_t rid, wire::Leave&& m) {
+  if (m.to_pred) {
+    if (!succs_.empty() && succs_[0].id == from.id) {
+      log(2, "node " + name(self_) + ": successor " + name(from) + " left");
+      std::vector<Peer> rest;
+      for (Peer& p : m.succs)
+        if (p.id != from.id) rest.push_back(std::move(p));
+      if (rest.empty() || rest[0].id == self_.id) {
+        set_successors({});
+      } else {
+        Peer s = rest[0];
+        adopt_successors(s, std::vector<Peer>(rest.begin() + 1, rest.end()));
+      }
+    }
+  } else if (has_pred_ && pred_.id == from.id) {
+    log(2, "node " + name(self_) + ": predecessor " + name(from) + " left");
+    if (m.has_pred && m.pred.id != self_.id && !m.pred.addr.empty())
+      set_predecessor(m.pred, "predecessor left");
+    else
+      has_pred_ = false;
+  }
+  fingers_.erase(std::remove_if(fingers_.begin(), fingers_.end(),
+                                [&](const Finger& f) { return f.peer.id == from.id; }),
+                 fingers_.end());
+  std::vector<Peer> rest;
+  for (const Peer& p : succs_)
+    if (p.id != from.id) rest.push_back(p);
+  if (rest.size() != succs_.size()) set_successors(std::move(rest));
+  if (has_pred_ && pred_.id == from.id) has_pred_ = false;
+  if (rid) send(from, rid, wire::Ack{});
+}
+
+// ---------------------------------------------------------------- stabilize
+
+void NodeImpl::handle_state_req(const Peer& from, uint64_t rid) {
+  wire::StateResp r;
+  r.busy = joining_ || validating_ || leaving_;
+  if (!r.busy) {
+    r.has_pred = has_pred_;
+    if (has_pred_) r.pred = pred_;
+    r.succs = succs_;
+  }
+  send(from, rid, std::move(r));
+}
+
+void NodeImpl::handle_notify(const Peer& from) {
+  if (leaving_ || from.id == self_.id) return;
+  if (!has_pred_ || in_open(from.id, pred_.id, self_.id)) {
+    bool first = !has_pred_;
+    set_predecessor(from, "notify");
+    if (!first) log(2, "node " + name(self_) + " has a new predecessor " + name(from));
+  }
+  // A ring of one that hears from a node links to it: it has just spoken.
+  if (succs_.empty()) adopt_successors(from, {});
+}
+
+void NodeImpl::stabilize() {
+  after(jittered(opts_.stabilize_ms), [this] { stabilize(); });
+  stabilize_once();
+}
+
+void NodeImpl::stabilize_once() {
+  if (stabilizing_ || joining_ || leaving_) return;
+  if (succs_.empty()) {
+    if (!opts_.client && has_pred_) stabilize_with(pred_);  // ring of one, notified
+    return;
+  }
+  stabilize_with(succs_[0]);
+}
+
+void NodeImpl::stabilize_with(const Peer& s) {
+  stabilizing_ = true;
+  rpc(s, wire::StateReq{}, opts_.rpc_timeout_ms, [this, s](int rc, wire::Message* reply) {
+    if (rc != kOk || !std::holds_alternative<wire::StateResp>(reply->body)) {
+      stabilizing_ = false;
+      if (rc != kOk) {
+        if (!succs_.empty() && succs_[0].id == s.id) {
+          forget(s.id);  // schedules the next attempt right away
+        } else if (has_pred_ && pred_.id == s.id && succs_.empty()) {
+          clear_predecessor("no answer");
+        }
+      }
+      return;
+    }
+    wire::StateResp st = std::move(std::get<wire::StateResp>(reply->body));
+    if (st.busy) {
+      stabilizing_ = false;
+      return;
+    }
+    const Peer& p = st.pred;
+    if (st.has_pred && p.id != self_.id && !p.addr.empty() && in_open(p.id, self_.id, s.id)) {
+      // A node between us and s. Adopt it only once it has answered us.
+      validating_ = true;
+      Peer cand = p;
+      rpc(cand, wire::StateReq{}, opts_.rpc_timeout_ms,
+          [this, s, cand, st](int rc2, wire::Message* r2) {
+            validating_ = false;
+            stabilizing_ = false;
+            if (rc2 == kOk && std::holds_alternative<wire::StateResp>(r2->body) &&
+                !std::get<wire::StateResp>(r2->body).busy) {
+              adopt_successors(cand, std::get<wire::StateResp>(r2->body).succs);
+              if (!opts_.client) send(cand, 0, wire::Notify{});
+            } else {
+              adopt_successors(s, st.succs);
+              if (!opts_.client) send(s, 0, wire::Notify{});
+            }
+          });
+      return;
+    }
+    stabilizing_ = false;
+    adopt_successors(s, st.succs);
+    if (!opts_.client) send(s, 0, wire::Notify{});
+  });
+}
+
+void NodeImpl::check_predecessor() {
+  after(jittered(opts_.check_predecessor_ms), [this] { check_predecessor(); });
+  if (!has_pred_) return;
+  Peer p = pred_;
+  rpc(p, wire::Ping{}, opts_.rpc_timeout_ms, [this, p](int rc, wire::Message*) {
+    if (rc != kOk && has_pred_ && pred_.id == p.id) clear_predecessor("no answer to ping");
+  });
+}
+
+// -------------------------------------------------------------- fix_fingers
+
+void NodeImpl::fix_fingers() {
+  after(jittered(opts_.fix_fingers_ms), [this] { fix_fingers(); });
+  if (succs_.empty() || joining_ || leaving_) return;
+  unsigned bit = next_finger_;
+  wire::OpReq req;
+  req.op = wire::Op::FindSucc;
+  req.target = add_pow2(self_.id, bit);
+  start_op(std::move(req), opts_.rpc_timeout_ms * 3, false,
+           [this, bit](int rc, wire::OpResp&& resp, unsigned) {
+             if (rc != kOk || resp.peers.empty()) {
+               next_finger_ = 255;
+               return;
+             }
+             const Peer& f = resp.peers[0];
+             // Within the successor list: lower fingers add nothing.
+             bool near = f.id == self_.id || succs_.empty() ||
+                         in_open_closed(f.id, self_.id, succs_.back().id);
+             fingers_.erase(std::remove_if(fingers_.begin(), fingers_.end(),
+                                           [&](const Finger& g) {
+                                             return g.bit == bit || (near && g.bit < bit);
+                                           }),
+                            fingers_.end());
+             if (f.id != self_.id && !f.addr.empty()) {
+               fingers_.push_back(Finger{bit, f});
+               std::sort(fingers_.begin(), fingers_.end(),
+                         [](const Finger& a, const Finger& b) { return a.bit > b.bit; });
+             }
+             next_finger_ = (near || bit == 0) ? 255 : bit - 1;
+           });
+}
+
+}  // namespace chord::core

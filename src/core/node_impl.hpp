@@ -1,0 +1,204 @@
+// The state and internals of core::Node. The methods are spread over files by
+// concern: node.cpp (timers, RPCs, dispatch), maintenance.cpp (join, leave,
+// stabilize, notify, fingers), routing.cpp (operations at their origin),
+// execute.cpp (operations at the owner), replication.cpp (replicas, digests,
+// transfers, tombstones) and broadcast.cpp (the broadcast tree).
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "core/node.hpp"
+#include "core/ring.hpp"
+#include "core/status.hpp"
+#include "core/store.hpp"
+#include "core/version.hpp"
+
+namespace chord::core {
+
+// Keys per iteration page, and the payload size a batch of records aims for.
+constexpr uint32_t kPageKeys = 256;
+constexpr size_t kBatchBytes = 256 * 1024;
+constexpr unsigned kDigestBuckets = 64;
+
+// How an RPC ended: kOk with the reply, kTimedOut or kUnreachable without.
+using RpcDone = std::function<void(int rc, wire::Message* reply)>;
+using OpDone = std::function<void(int rc, wire::OpResp&& resp, unsigned hops)>;
+using Reply = std::function<void(wire::OpResp&&)>;
+
+struct Finger {
+  unsigned bit;  // this finger is the successor of self + 2^bit
+  Peer peer;
+};
+
+// An operation in flight at its origin: routed iteratively, one round trip
+// per hop, around dead hops, until a node executes it or the deadline passes.
+struct OpState {
+  uint64_t opid = 0;
+  wire::OpReq req;
+  OpDone done;
+  uint64_t deadline = 0;
+  unsigned hops = 0;
+  bool user = false;        // counts in Stats.lookups
+  bool has_seed = false;    // join: the first hop is this address
+  Peer seed;
+  bool has_owner = false;   // a node said this one owns the target
+  Peer owner;
+  std::vector<Peer> pool;   // candidates heard of
+  std::set<Id> tried, dead;
+  std::map<Id, int> fails;
+  unsigned rounds = 0;      // times the candidates ran out and routing restarted
+};
+
+// A write at its owner, waiting for replica acknowledgements.
+struct WriteState {
+  unsigned acks = 0;
+  unsigned need = 0;
+  bool replied = false;
+  wire::OpResp resp;
+  Reply reply;
+};
+
+class NodeImpl {
+ public:
+  NodeImpl(const Options& opts, const Id& self_id, std::string self_addr, Host& host);
+
+  // ---- node.cpp: timers, RPCs, dispatch
+  uint64_t now() { return host_.now_ms(); }
+  uint64_t jittered(uint32_t period);
+  void at(uint64_t when, std::function<void()> fn);
+  void after(uint64_t ms, std::function<void()> fn) { at(now() + ms, std::move(fn)); }
+  void send(const Peer& to, uint64_t rid, wire::Body&& body);
+  void rpc(const Peer& to, wire::Body&& body, uint32_t timeout_ms, RpcDone done);
+  void on_message(const Peer& from, wire::Message&& m);
+  void on_unreachable(const Peer& peer);
+  void tick();
+  uint64_t next_deadline() const;
+  Stats stats() const;
+  void log(int level, const std::string& line) { host_.log(level, line); }
+  std::string name(const Peer& p) const { return short_hex(p.id); }
+
+  // ---- maintenance.cpp
+  void join(const std::string& seed_addr, uint32_t timeout_ms, Done done);
+  void leave(uint32_t timeout_ms, Done done);
+  void stabilize();  // periodic
+  void stabilize_once();
+  void stabilize_with(const Peer& s);
+  void adopt_successors(const Peer& s, const std::vector<Peer>& list);
+  void set_successors(std::vector<Peer> list);
+  void set_predecessor(const Peer& p, const char* why);
+  void clear_predecessor(const char* why);
+  void handle_state_req(const Peer& from, uint64_t rid);
+  void handle_notify(const Peer& from);
+  void handle_leave(const Peer& from, uint64_t rid, wire::Leave&& m);
+  void check_predecessor();
+  void fix_fingers();
+  void forget(const Id& id);  // drops a node believed dead from every table
+  bool owns(const Id& t) const;
+  bool alone() const { return succs_.empty(); }
+  std::vector<Peer> replica_targets() const;
+  void handoff_then_leave(std::shared_ptr<std::vector<wire::Record>> recs, size_t at,
+                          size_t succ_index, uint64_t deadline, Done done);
+  void finish_leave(Done done);
+
+  // ---- routing.cpp
+  void start_op(wire::OpReq&& req, uint32_t timeout_ms, bool user, OpDone done,
+                const Peer* seed = nullptr);
+  void op_step(uint64_t opid);
+  void op_finish(uint64_t opid, int rc, wire::OpResp&& resp);
+  wire::Redirect route(const Id& t) const;
+  void handle_op(const Peer& from, uint64_t rid, wire::OpReq&& req);
+  void user_op(wire::Op op, Bytes key, Bytes value, uint32_t timeout_ms, Done done);
+  void iter_page(const IterCursor& cur, bool values, uint32_t limit, uint32_t timeout_ms,
+                 PageDone done);
+  void popitem(uint32_t timeout_ms, unsigned attempt, Done done);
+  void update(std::vector<Item> items, uint32_t timeout_ms, Done done);
+  void whisper(const Id& to, Bytes payload, uint32_t timeout_ms, Done done);
+  int check_sizes(const Bytes* key, const Bytes* value, std::string& detail) const;
+
+  // ---- execute.cpp
+  void execute(const Peer& from, wire::OpReq&& req, Reply reply);
+  void execute_iter(const wire::OpReq& req, Reply reply);
+  void owner_write(const Bytes& key, const Id& pos, const Bytes* value, wire::OpResp resp,
+                   Reply reply);
+
+  // ---- replication.cpp
+  bool apply(const wire::Record& rec);
+  wire::Record to_wire(const Id& pos, const Bytes& key, const StoredRecord& r) const;
+  void anti_entropy();  // periodic
+  void anti_entropy_round();
+  void anti_entropy_soon();
+  std::vector<uint64_t> digest(const Id& lo, const Id& hi) const;
+  void handle_digest(const Peer& from, uint64_t rid, const wire::Digest& m);
+  void on_digest_resp(const Peer& to, const Id& lo, const Id& hi, wire::DigestResp&& m);
+  void push(const Peer& to, std::vector<wire::Record>&& recs);
+  void handle_replicate(const Peer& from, uint64_t rid, wire::Replicate&& m);
+  void handle_pull(const Peer& from, uint64_t rid, const wire::Pull& m);
+  void handle_range(const Peer& from, uint64_t rid, const wire::RangeReq& m);
+  void pull_range(const Peer& from, const Id& lo, const Id& hi, uint64_t deadline,
+                  std::function<void(int rc)> done, std::optional<StoreKey> after = {});
+  void collect_tombstones();
+
+  // ---- broadcast.cpp
+  void broadcast(wire::Cast kind, Bytes key, Bytes data);
+  void handle_broadcast(const Peer& from, uint64_t rid, wire::Broadcast&& m);
+  void fan_out(const wire::Broadcast& m);
+  void deliver(const wire::Broadcast& m);
+
+  // ---- state
+  Options opts_;
+  Peer self_;
+  Host& host_;
+  wire::Limits limits_;
+  std::unique_ptr<Store> store_;
+  Hlc hlc_;
+
+  bool has_pred_ = false;
+  Peer pred_;
+  std::vector<Peer> succs_;      // nearest first; never self; empty: ring of one
+  std::vector<Finger> fingers_;  // sorted by bit, descending
+  unsigned next_finger_ = 255;
+
+  bool joining_ = false;     // Zave: state queries are answered busy meanwhile
+  bool validating_ = false;  // checking a new successor candidate: busy too
+  bool stabilizing_ = false;
+  bool ae_soon_ = false;
+  bool leaving_ = false;
+
+  // Timers: never cancelled; a timer whose reason is gone does nothing.
+  std::multimap<uint64_t, std::function<void()>> timers_;
+  struct Pending {
+    Peer to;
+    RpcDone done;
+  };
+  std::map<uint64_t, Pending> pending_;
+  uint64_t next_rid_ = 1;
+
+  std::map<uint64_t, std::unique_ptr<OpState>> ops_;
+  uint64_t next_opid_ = 1;
+  unsigned user_ops_ = 0;
+
+  std::map<uint64_t, WriteState> writes_;
+  uint64_t next_write_ = 1;
+
+  // Executed operations by (origin, opid), so that a retried write is not
+  // applied twice: the cached reply is sent again.
+  struct Done_ {
+    bool finished = false;
+    wire::OpResp resp;
+  };
+  std::map<std::pair<Id, uint64_t>, Done_> executed_;
+  std::deque<std::pair<uint64_t, std::pair<Id, uint64_t>>> executed_order_;
+
+  // Broadcasts seen, by (origin, bid), with when they were first seen.
+  std::set<std::pair<Id, uint64_t>> seen_;
+  std::deque<std::pair<uint64_t, std::pair<Id, uint64_t>>> seen_order_;
+
+  uint64_t lookups_ = 0, lookup_hops_ = 0, msgs_sent_ = 0, msgs_received_ = 0;
+};
+
+}  // namespace chord::core

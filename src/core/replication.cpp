@@ -1,0 +1,274 @@
+// Replicas: applying records, anti-entropy by digests of key ranges, range
+// transfers for joins, and tombstone collection.
+#include <sodium.h>
+
+#include <algorithm>
+#include <map>
+
+#include "core/node_impl.hpp"
+
+namespace chord::core {
+
+namespace {
+
+unsigned bucket_of(const Id& pos) { return pos[31] % kDigestBuckets; }
+
+uint64_t record_hash(const Bytes& key, const Version& v, bool tomb) {
+  static const unsigned char k[crypto_shorthash_KEYBYTES] = {0};
+  std::vector<uint8_t> buf;
+  buf.reserve(key.size() + 8 + 32 + 1);
+  buf.insert(buf.end(), key.begin(), key.end());
+  for (int i = 0; i < 8; i++) buf.push_back(static_cast<uint8_t>(v.hlc >> (8 * i)));
+  buf.insert(buf.end(), v.writer.begin(), v.writer.end());
+  buf.push_back(tomb ? 1 : 0);
+  unsigned char out[crypto_shorthash_BYTES];
+  crypto_shorthash(out, buf.data(), buf.size(), k);
+  uint64_t h = 0;
+  for (int i = 0; i < 8; i++) h |= static_cast<uint64_t>(out[i]) << (8 * i);
+  return h;
+}
+
+size_t record_size(const wire::Record& r) { return r.key.size() + r.value.size() + 64; }
+
+}  // namespace
+
+wire::Record NodeImpl::to_wire(const Id&, const Bytes& key, const StoredRecord& r) const {
+  wire::Record w;
+  w.key = key;
+  w.value = r.value;
+  w.hlc = r.ver.hlc;
+  w.writer = r.ver.writer;
+  w.tomb = r.tomb;
+  return w;
+}
+
+bool NodeImpl::apply(const wire::Record& rec) {
+  std::string detail;
+  if (check_sizes(&rec.key, &rec.value, detail) != kOk) return false;
+  if (rec.tomb && !rec.value.empty()) return false;
+  const Id pos = key_id(rec.key.data(), rec.key.size());
+  Version v{rec.hlc, rec.writer};
+  const StoredRecord* cur = store_->get(pos, rec.key);
+  if (cur && !(cur->ver < v)) return false;
+  StoredRecord sr;
+  sr.value = rec.value;
+  sr.ver = v;
+  sr.tomb = rec.tomb;
+  sr.stamp = now();
+  store_->put(pos, rec.key, std::move(sr));
+  hlc_.observe(rec.hlc);
+  return true;
+}
+
+void NodeImpl::handle_replicate(const Peer& from, uint64_t rid, wire::Replicate&& m) {
+  size_t n = 0;
+  for (const wire::Record& r : m.recs) n += apply(r) ? 1 : 0;
+  if (m.handoff && n)
+    log(2, "node " + name(self_) + " took over " + std::to_string(n) + " keys from " +
+               name(from));
+  if (rid) send(from, rid, wire::Ack{});
+}
+
+void NodeImpl::push(const Peer& to, std::vector<wire::Record>&& recs) {
+  size_t i = 0;
+  while (i < recs.size()) {
+    wire::Replicate m;
+    size_t bytes = 0;
+    while (i < recs.size() && (m.recs.empty() || bytes + record_size(recs[i]) <= kBatchBytes)) {
+      bytes += record_size(recs[i]);
+      m.recs.push_back(std::move(recs[i]));
+      i++;
+    }
+    send(to, 0, std::move(m));
+  }
+}
+
+// ------------------------------------------------------------- anti-entropy
+
+std::vector<uint64_t> NodeImpl::digest(const Id& lo, const Id& hi) const {
+  std::vector<uint64_t> b(kDigestBuckets, 0);
+  store_->scan(lo, hi, nullptr, [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
+    b[bucket_of(pos)] ^= record_hash(key, r.ver, r.tomb);
+    return true;
+  });
+  return b;
+}
+
+void NodeImpl::anti_entropy() {
+  after(jittered(opts_.anti_entropy_ms), [this] { anti_entropy(); });
+  anti_entropy_round();
+}
+
+void NodeImpl::anti_entropy_soon() {
+  if (ae_soon_ || opts_.client) return;
+  ae_soon_ = true;
+  after(jittered(std::min(opts_.stabilize_ms, opts_.anti_entropy_ms)), [this] {
+    ae_soon_ = false;
+    anti_entropy_round();
+  });
+}
+
+void NodeImpl::anti_entropy_round() {
+  // The owner of (pred, self] compares that range with each replica.
+  if (opts_.client || !has_pred_ || succs_.empty() || joining_ || leaving_) return;
+  const Id lo = pred_.id, hi = self_.id;
+  std::vector<uint64_t> mine = digest(lo, hi);
+  for (const Peer& t : replica_targets()) {
+    wire::Digest d;
+    d.lo = lo;
+    d.hi = hi;
+    d.buckets = mine;
+    rpc(t, std::move(d), opts_.rpc_timeout_ms, [this, t, lo, hi](int rc, wire::Message* r) {
+      if (rc != kOk || !std::holds_alternative<wire::DigestResp>(r->body)) return;
+      on_digest_resp(t, lo, hi, std::move(std::get<wire::DigestResp>(r->body)));
+    });
+  }
+}
+
+void NodeImpl::handle_digest(const Peer& from, uint64_t rid, const wire::Digest& m) {
+  wire::DigestResp resp;
+  if (m.buckets.size() == kDigestBuckets) {
+    std::vector<uint64_t> mine = digest(m.lo, m.hi);
+    std::vector<bool> differ(kDigestBuckets, false);
+    for (unsigned i = 0; i < kDigestBuckets; i++) {
+      if (mine[i] != m.buckets[i]) {
+        differ[i] = true;
+        resp.mismatched.push_back(i);
+      }
+    }
+    size_t bytes = 0;
+    if (!resp.mismatched.empty()) {
+      store_->scan(m.lo, m.hi, nullptr,
+                   [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
+                     if (!differ[bucket_of(pos)]) return true;
+                     if (bytes >= kBatchBytes) return false;
+                     wire::Record e;
+                     e.key = key;
+                     e.hlc = r.ver.hlc;
+                     e.writer = r.ver.writer;
+                     e.tomb = r.tomb;
+                     bytes += record_size(e);
+                     resp.entries.push_back(std::move(e));
+                     return true;
+                   });
+    }
+  }
+  send(from, rid, std::move(resp));
+}
+
+void NodeImpl::on_digest_resp(const Peer& to, const Id& lo, const Id& hi,
+                              wire::DigestResp&& m) {
+  if (m.mismatched.empty()) return;
+  std::vector<bool> differ(kDigestBuckets, false);
+  for (uint32_t b : m.mismatched)
+    if (b < kDigestBuckets) differ[b] = true;
+  std::map<Bytes, Version> theirs;
+  for (wire::Record& e : m.entries) theirs[std::move(e.key)] = Version{e.hlc, e.writer};
+  // Ours that they lack or hold older: push. Theirs that we lack or hold
+  // older: pull.
+  std::vector<wire::Record> give;
+  store_->scan(lo, hi, nullptr, [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
+    if (!differ[bucket_of(pos)]) return true;
+    auto it = theirs.find(key);
+    if (it == theirs.end() || it->second < r.ver) give.push_back(to_wire(pos, key, r));
+    return true;
+  });
+  wire::Pull want;
+  for (auto& [key, ver] : theirs) {
+    const Id pos = key_id(key.data(), key.size());
+    if (!in_open_closed(pos, lo, hi)) continue;
+    const StoredRecord* r = store_->get(pos, key);
+    if (!r || r->ver < ver) want.keys.push_back(key);
+  }
+  if (!give.empty()) {
+    log(3, "node " + name(self_) + " repairs " + std::to_string(give.size()) +
+               " keys on replica " + name(to));
+    push(to, std::move(give));
+  }
+  if (!want.keys.empty()) {
+    rpc(to, std::move(want), opts_.rpc_timeout_ms, [this](int rc, wire::Message* r) {
+      if (rc != kOk || !std::holds_alternative<wire::Records>(r->body)) return;
+      for (const wire::Record& rec : std::get<wire::Records>(r->body).recs) apply(rec);
+    });
+  }
+}
+
+void NodeImpl::handle_pull(const Peer& from, uint64_t rid, const wire::Pull& m) {
+  wire::Records out;
+  size_t bytes = 0;
+  for (const Bytes& key : m.keys) {
+    const Id pos = key_id(key.data(), key.size());
+    const StoredRecord* r = store_->get(pos, key);
+    if (!r) continue;
+    wire::Record w = to_wire(pos, key, *r);
+    if (bytes + record_size(w) > kBatchBytes && !out.recs.empty()) {
+      out.more = true;
+      break;
+    }
+    bytes += record_size(w);
+    out.recs.push_back(std::move(w));
+  }
+  send(from, rid, std::move(out));
+}
+
+// ---------------------------------------------------------- range transfers
+
+void NodeImpl::handle_range(const Peer& from, uint64_t rid, const wire::RangeReq& m) {
+  wire::Records out;
+  size_t bytes = 0;
+  StoreKey after{m.after_pos, m.after_key};
+  store_->scan(m.lo, m.hi, m.has_after ? &after : nullptr,
+               [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
+                 wire::Record w = to_wire(pos, key, r);
+                 if (bytes + record_size(w) > kBatchBytes && !out.recs.empty()) {
+                   out.more = true;
+                   return false;
+                 }
+                 bytes += record_size(w);
+                 out.recs.push_back(std::move(w));
+                 return true;
+               });
+  send(from, rid, std::move(out));
+}
+
+void NodeImpl::pull_range(const Peer& from, const Id& lo, const Id& hi, uint64_t deadline,
+                          std::function<void(int rc)> done, std::optional<StoreKey> after) {
+  if (now() >= deadline) return done(kTimedOut);
+  wire::RangeReq req;
+  req.lo = lo;
+  req.hi = hi;
+  if (after) {
+    req.has_after = true;
+    req.after_pos = after->pos;
+    req.after_key = after->key;
+  }
+  rpc(from, std::move(req), opts_.rpc_timeout_ms,
+      [this, from, lo, hi, deadline, done, after](int rc, wire::Message* r) {
+        if (rc != kOk || !std::holds_alternative<wire::Records>(r->body)) {
+          if (rc == kUnreachable) return done(kUnreachable);
+          return pull_range(from, lo, hi, deadline, done, after);  // ask again
+        }
+        wire::Records& recs = std::get<wire::Records>(r->body);
+        for (const wire::Record& rec : recs.recs) apply(rec);
+        if (!recs.more || recs.recs.empty()) return done(kOk);
+        const wire::Record& last = recs.recs.back();
+        StoreKey next{key_id(last.key.data(), last.key.size()), last.key};
+        pull_range(from, lo, hi, deadline, done, next);
+      });
+}
+
+void NodeImpl::collect_tombstones() {
+  after(jittered(std::max<uint32_t>(opts_.tombstone_grace_ms / 4, 1000)),
+        [this] { collect_tombstones(); });
+  const uint64_t t = now();
+  std::vector<StoreKey> old;
+  store_->scan(self_.id, self_.id, nullptr,
+               [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
+                 if (r.tomb && r.stamp + opts_.tombstone_grace_ms <= t)
+                   old.push_back(StoreKey{pos, key});
+                 return true;
+               });
+  for (const StoreKey& k : old) store_->erase(k.pos, k.key);
+}
+
+}  // namespace chord::core

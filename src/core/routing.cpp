@@ -1,0 +1,426 @@
+// Operations at their origin: iterative routing. The operation itself goes to
+// the best known candidate, which executes it if it owns the target or
+// answers with a redirect to closer nodes: one round trip per hop. A hop that
+// times out or is unreachable is routed around.
+#include <algorithm>
+
+#include "core/node_impl.hpp"
+
+namespace chord::core {
+
+wire::Redirect NodeImpl::route(const Id& t) const {
+  wire::Redirect r;
+  // Where we know a node's immediate successor, we know who owns t.
+  Id prev = self_.id;
+  for (size_t i = 0; i < succs_.size(); i++) {
+    if (in_open_closed(t, prev, succs_[i].id)) {
+      r.owner = true;
+      for (size_t j = i; j < succs_.size() && r.peers.size() < 3; j++)
+        r.peers.push_back(succs_[j]);
+      return r;
+    }
+    prev = succs_[i].id;
+  }
+  // Otherwise the known nodes closest before t, and the first one after it.
+  std::vector<const Peer*> known;
+  for (const Finger& f : fingers_) known.push_back(&f.peer);
+  for (const Peer& p : succs_) known.push_back(&p);
+  if (has_pred_) known.push_back(&pred_);
+  std::vector<std::pair<Id, const Peer*>> by_dist;
+  for (const Peer* p : known) {
+    if (p->id == self_.id || p->addr.empty()) continue;
+    by_dist.emplace_back(distance(p->id, t), p);
+  }
+  std::sort(by_dist.begin(), by_dist.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  by_dist.erase(std::unique(by_dist.begin(), by_dist.end(),
+                            [](const auto& a, const auto& b) { return a.first == b.first; }),
+                by_dist.end());
+  for (size_t i = 0; i < by_dist.size() && i < 3; i++) r.peers.push_back(*by_dist[i].second);
+  if (by_dist.size() > 3) r.peers.push_back(*by_dist.back().second);
+  return r;
+}
+
+void NodeImpl::start_op(wire::OpReq&& req, uint32_t timeout_ms, bool user, OpDone done,
+                        const Peer* seed) {
+  if (!timeout_ms) timeout_ms = 5000;
+  uint64_t opid = next_opid_++;
+  auto op = std::make_unique<OpState>();
+  op->opid = opid;
+  req.opid = opid;
+  op->req = std::move(req);
+  op->done = std::move(done);
+  op->deadline = now() + timeout_ms;
+  op->user = user;
+  if (seed) {
+    op->has_seed = true;
+    op->seed = *seed;
+  }
+  if (user) user_ops_++;
+  ops_.emplace(opid, std::move(op));
+  // The deadline holds even while a hop is outstanding.
+  after(timeout_ms, [this, opid] {
+    if (ops_.count(opid)) op_finish(opid, kTimedOut, {});
+  });
+  op_step(opid);
+}
+
+void NodeImpl::op_finish(uint64_t opid, int rc, wire::OpResp&& resp) {
+  auto it = ops_.find(opid);
+  if (it == ops_.end()) return;
+  std::unique_ptr<OpState> op = std::move(it->second);
+  ops_.erase(it);
+  if (op->user) {
+    user_ops_--;
+    lookups_++;
+    lookup_hops_ += op->hops;
+  }
+  op->done(rc, std::move(resp), op->hops);
+}
+
+void NodeImpl::op_step(uint64_t opid) {
+  auto it = ops_.find(opid);
+  if (it == ops_.end()) return;
+  OpState& op = *it->second;
+  if (now() >= op.deadline) return op_finish(opid, kTimedOut, {});
+
+  if (!joining_ && owns(op.req.target)) {
+    wire::OpReq req = op.req;
+    execute(self_, std::move(req),
+            [this, opid](wire::OpResp&& resp) { op_finish(opid, kOk, std::move(resp)); });
+    return;
+  }
+
+  Peer to;
+  bool found = false;
+  if (op.has_seed) {
+    op.has_seed = false;
+    to = op.seed;
+    found = true;
+  } else if (op.has_owner && op.owner.id != self_.id && !op.tried.count(op.owner.id) &&
+             !op.dead.count(op.owner.id)) {
+    to = op.owner;
+    found = true;
+  } else {
+    const Peer* best = nullptr;
+    Id best_d{};
+    for (const Peer& p : op.pool) {
+      if (p.id == self_.id || op.tried.count(p.id) || op.dead.count(p.id)) continue;
+      Id d = distance(p.id, op.req.target);
+      if (!best || d < best_d) {
+        best = &p;
+        best_d = d;
+      }
+    }
+    if (best) {
+      to = *best;
+      found = true;
+    }
+  }
+
+  if (!found) {
+    // Out of candidates: start over from our own tables, at once the first
+    // time and after a pause later on (the ring may be repairing itself).
+    auto refill = [this, opid] {
+      auto it2 = ops_.find(opid);
+      if (it2 == ops_.end()) return;
+      OpState& o = *it2->second;
+      o.rounds++;
+      o.tried.clear();
+      o.dead.clear();
+      o.fails.clear();
+      o.has_owner = false;
+      // Keep every node heard of: during joins and repairs the owner may
+      // answer only a moment later.
+      wire::Redirect r = route(o.req.target);
+      for (const Peer& p : r.peers) {
+        bool have = false;
+        for (const Peer& q : o.pool) have = have || q.id == p.id;
+        if (!have) o.pool.push_back(p);
+      }
+      if (r.owner && !r.peers.empty()) {
+        o.has_owner = true;
+        o.owner = r.peers[0];
+      }
+      if (o.pool.empty() && o.rounds > 1) {
+        after(std::min<uint32_t>(opts_.stabilize_ms, 200), [this, opid] { op_step(opid); });
+        return;
+      }
+      op_step(opid);
+    };
+    if (op.rounds == 0) {
+      refill();
+    } else {
+      after(std::min<uint32_t>(opts_.stabilize_ms, 200), refill);
+    }
+    return;
+  }
+
+  log(3, "op " + std::to_string(opid) + " hop to " + to.addr);
+  op.hops++;
+  uint64_t left = op.deadline - now();
+  uint32_t timeout = static_cast<uint32_t>(std::min<uint64_t>(opts_.rpc_timeout_ms, left));
+  wire::OpReq req = op.req;
+  rpc(to, std::move(req), std::max<uint32_t>(timeout, 1),
+      [this, opid, to](int rc, wire::Message* reply) {
+        auto it2 = ops_.find(opid);
+        if (it2 == ops_.end()) return;
+        OpState& o = *it2->second;
+        if (rc == kOk) {
+          if (auto* resp = std::get_if<wire::OpResp>(&reply->body)) {
+            return op_finish(opid, kOk, std::move(*resp));
+          }
+          if (auto* red = std::get_if<wire::Redirect>(&reply->body)) {
+            if (!is_zero(to.id)) o.tried.insert(to.id);
+            for (wire::Peer& p : red->peers) {
+              if (p.addr.empty() || p.id == self_.id) continue;
+              bool have = false;
+              for (const Peer& q : o.pool) have = have || q.id == p.id;
+              if (!have) o.pool.push_back(p);
+            }
+            if (red->owner && !red->peers.empty() && red->peers[0].id != self_.id) {
+              o.has_owner = true;
+              o.owner = red->peers[0];
+            }
+            return op_step(opid);
+          }
+          rc = kProto;
+        }
+        log(3, "op " + std::to_string(opid) + " hop failed " + std::to_string(rc));
+        // A failed hop: try it once more after a timeout (messages get
+        // lost), then route around it.
+        if (!is_zero(to.id)) {
+          int n = ++o.fails[to.id];
+          if (rc == kUnreachable || n >= 2) {
+            o.dead.insert(to.id);
+            fingers_.erase(std::remove_if(fingers_.begin(), fingers_.end(),
+                                          [&](const Finger& f) { return f.peer.id == to.id; }),
+                           fingers_.end());
+          }
+        }
+        op_step(opid);
+      });
+}
+
+void NodeImpl::handle_op(const Peer& from, uint64_t rid, wire::OpReq&& req) {
+  bool mine = !joining_ && (owns(req.target) || (req.op == wire::Op::Whisper &&
+                                                   req.target == self_.id && !opts_.client));
+  if (!mine) {
+    send(from, rid, route(req.target));
+    return;
+  }
+  Peer to = from;
+  execute(from, std::move(req), [this, to, rid](wire::OpResp&& resp) {
+    send(to, rid, std::move(resp));
+  });
+}
+
+int NodeImpl::check_sizes(const Bytes* key, const Bytes* value, std::string& detail) const {
+  if (key && key->size() > opts_.max_key_bytes) {
+    detail = "key of " + std::to_string(key->size()) + " bytes exceeds the limit of " +
+             std::to_string(opts_.max_key_bytes);
+    return kTooBig;
+  }
+  if (value && value->size() > opts_.max_value_bytes) {
+    detail = "value of " + std::to_string(value->size()) + " bytes exceeds the limit of " +
+             std::to_string(opts_.max_value_bytes);
+    return kTooBig;
+  }
+  return kOk;
+}
+
+namespace {
+Result fail_result(int rc, std::string detail) {
+  Result r;
+  r.status = rc;
+  r.detail = std::move(detail);
+  return r;
+}
+std::string timeout_detail(uint32_t ms) {
+  return "no answer within " + std::to_string(ms ? ms : 5000) + " ms";
+}
+}  // namespace
+
+void NodeImpl::user_op(wire::Op op, Bytes key, Bytes value, uint32_t timeout_ms, Done done) {
+  std::string detail;
+  int rc = check_sizes(&key, op == wire::Op::Set ? &value : nullptr, detail);
+  if (rc != kOk) return done(fail_result(rc, detail));
+  if (user_ops_ >= opts_.max_pending)
+    return done(fail_result(kBusy, "too many operations in flight"));
+  wire::OpReq req;
+  req.op = op;
+  req.target = key_id(key.data(), key.size());
+  req.key = std::move(key);
+  req.value = std::move(value);
+  start_op(std::move(req), timeout_ms, true,
+           [done, timeout_ms](int orc, wire::OpResp&& resp, unsigned hops) {
+             Result r;
+             r.status = orc != kOk ? orc : resp.status;
+             if (orc == kTimedOut) r.detail = timeout_detail(timeout_ms);
+             else r.detail = std::move(resp.detail);
+             r.value = std::move(resp.value);
+             r.hops = hops;
+             done(std::move(r));
+           });
+}
+
+void NodeImpl::iter_page(const IterCursor& cur, bool values, uint32_t limit,
+                         uint32_t timeout_ms, PageDone done) {
+  if (cur.done) {
+    Page p;
+    p.next = cur;
+    return done(std::move(p));
+  }
+  if (user_ops_ >= opts_.max_pending) {
+    Page p;
+    p.status = kBusy;
+    p.detail = "too many operations in flight";
+    p.next = cur;
+    return done(std::move(p));
+  }
+  IterCursor c = cur;
+  if (!c.started) {
+    c.started = true;
+    c.origin = self_.id;
+    c.position = self_.id;
+    c.has_after = false;
+    c.after.clear();
+  }
+  wire::OpReq req;
+  req.op = wire::Op::Iter;
+  req.target = add_one(c.position);
+  req.pos = c.position;
+  req.end = c.origin;
+  req.limit = limit;
+  if (values) req.flags |= wire::kFlagValues;
+  if (c.has_after) {
+    req.flags |= wire::kFlagHasAfter;
+    req.key = c.after;
+  }
+  start_op(std::move(req), timeout_ms, true,
+           [done, c, cur, timeout_ms](int rc, wire::OpResp&& resp, unsigned hops) {
+             Page p;
+             p.hops = hops;
+             if (rc != kOk || resp.status != kOk) {
+               p.status = rc != kOk ? rc : resp.status;
+               p.detail = rc == kTimedOut ? timeout_detail(timeout_ms) : resp.detail;
+               p.next = cur;  // calling again retries the page
+               return done(std::move(p));
+             }
+             p.next = c;
+             p.next.position = resp.pos;
+             p.next.has_after = (resp.flags & wire::kFlagMore) != 0;
+             p.next.after = p.next.has_after ? std::move(resp.key) : Bytes{};
+             p.next.done = (resp.flags & wire::kFlagDone) != 0;
+             for (wire::KeyValue& kv : resp.items)
+               p.items.push_back(Item{std::move(kv.key), std::move(kv.value)});
+             done(std::move(p));
+           });
+}
+
+void NodeImpl::popitem(uint32_t timeout_ms, unsigned attempt, Done done) {
+  if (!timeout_ms) timeout_ms = 5000;
+  const uint64_t deadline = now() + timeout_ms;
+  // Walk owners until one holds a key, then pop that key at its owner. If
+  // another popper took it first, walk again.
+  auto walk = std::make_shared<std::function<void(IterCursor, unsigned)>>();
+  std::weak_ptr<std::function<void(IterCursor, unsigned)>> weak = walk;
+  *walk = [this, deadline, attempt, done, weak](IterCursor cur, unsigned hops) {
+    auto self = weak.lock();
+    uint64_t t = now();
+    if (t >= deadline) return done(fail_result(kTimedOut, "popitem ran out of time"));
+    uint32_t left = static_cast<uint32_t>(deadline - t);
+    iter_page(cur, false, 1, left, [this, done, attempt, self, hops, deadline](Page&& p) {
+      unsigned h = hops + p.hops;
+      if (p.status != kOk) {
+        Result r = fail_result(p.status, p.detail);
+        r.hops = h;
+        return done(std::move(r));
+      }
+      if (p.items.empty()) {
+        if (p.next.done) {
+          Result r = fail_result(kNotFound, "the dictionary is empty");
+          r.hops = h;
+          return done(std::move(r));
+        }
+        return (*self)(p.next, h);
+      }
+      Bytes key = p.items[0].key;
+      uint64_t t2 = now();
+      uint32_t left2 = t2 >= deadline ? 1 : static_cast<uint32_t>(deadline - t2);
+      user_op(wire::Op::Pop, key, {}, left2,
+              [this, done, attempt, key, h, left2](Result&& r) {
+                r.hops += h;
+                if (r.status == kNotFound && attempt < 8) return popitem(left2, attempt + 1, done);
+                if (r.status == kOk) r.key = key;
+                done(std::move(r));
+              });
+    });
+  };
+  (*walk)(IterCursor{}, 0);
+}
+
+void NodeImpl::update(std::vector<Item> items, uint32_t timeout_ms, Done done) {
+  std::string detail;
+  for (const Item& it : items) {
+    int rc = check_sizes(&it.key, &it.value, detail);
+    if (rc != kOk) return done(fail_result(rc, detail));
+  }
+  if (items.empty()) return done(Result{});
+  if (user_ops_ + items.size() > opts_.max_pending)
+    return done(fail_result(kBusy, "too many operations in flight"));
+  struct Acc {
+    size_t left;
+    std::vector<Result> results;
+  };
+  auto acc = std::make_shared<Acc>();
+  acc->left = items.size();
+  acc->results.resize(items.size());
+  for (size_t i = 0; i < items.size(); i++) {
+    user_op(wire::Op::Set, std::move(items[i].key), std::move(items[i].value), timeout_ms,
+            [acc, i, done](Result&& r) {
+              acc->results[i] = std::move(r);
+              if (--acc->left) return;
+              Result out;
+              for (Result& x : acc->results) {
+                out.hops = std::max(out.hops, x.hops);
+                if (out.status == kOk && x.status != kOk) {
+                  out.status = x.status;
+                  out.detail = x.detail;
+                }
+              }
+              done(std::move(out));
+            });
+  }
+}
+
+void NodeImpl::whisper(const Id& to, Bytes payload, uint32_t timeout_ms, Done done) {
+  std::string detail;
+  int rc = check_sizes(nullptr, &payload, detail);
+  if (rc != kOk) return done(fail_result(rc, detail));
+  if (to == self_.id && !opts_.client) {
+    Event ev;
+    ev.type = EventType::Message;
+    ev.data = std::move(payload);
+    ev.sender = self_;
+    ev.whisper = true;
+    host_.emit(std::move(ev));
+    return done(Result{});
+  }
+  if (user_ops_ >= opts_.max_pending)
+    return done(fail_result(kBusy, "too many operations in flight"));
+  wire::OpReq req;
+  req.op = wire::Op::Whisper;
+  req.target = to;
+  req.value = std::move(payload);
+  start_op(std::move(req), timeout_ms, true,
+           [done, timeout_ms](int orc, wire::OpResp&& resp, unsigned hops) {
+             Result r;
+             r.status = orc != kOk ? orc : resp.status;
+             r.detail = orc == kTimedOut ? timeout_detail(timeout_ms) : std::move(resp.detail);
+             r.hops = hops;
+             done(std::move(r));
+           });
+}
+
+}  // namespace chord::core
