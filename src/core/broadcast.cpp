@@ -25,7 +25,9 @@ void NodeImpl::broadcast(wire::Cast kind, Bytes key, Bytes data) {
     auto k = std::make_pair(self_.id, m.bid);
     seen_.insert(k);
     seen_order_.emplace_back(now(), k);
-    deliver(m);
+    // Key events reach every member, the owner included; a user's message
+    // goes to the others, as py2p's broadcast did.
+    if (kind != wire::Cast::Message) deliver(m);
   }
   fan_out(m);
 }

@@ -68,11 +68,14 @@ void NodeImpl::set_predecessor(const Peer& p, const char* why) {
 
 void NodeImpl::clear_predecessor(const char* why) {
   if (!has_pred_) return;
+  remember_lost(pred_);
   log(2, "node " + name(self_) + " lost predecessor " + name(pred_) + " (" + why + ")");
   has_pred_ = false;
 }
 
 void NodeImpl::forget(const Id& id) {
+  for (const Peer& p : succs_)
+    if (p.id == id) remember_lost(p);
   fingers_.erase(std::remove_if(fingers_.begin(), fingers_.end(),
                                 [&](const Finger& f) { return f.peer.id == id; }),
                  fingers_.end());
@@ -300,7 +303,14 @@ void NodeImpl::stabilize() {
 void NodeImpl::stabilize_once() {
   if (stabilizing_ || joining_ || leaving_) return;
   if (succs_.empty()) {
-    if (!opts_.client && has_pred_) stabilize_with(pred_);  // ring of one, notified
+    // A ring of one that was notified links to its predecessor; a member that
+    // lost every successor tries the nearest finger.
+    if (opts_.client) return;
+    if (has_pred_) return stabilize_with(pred_);
+    const Finger* best = nullptr;
+    for (const Finger& f : fingers_)
+      if (!best || distance(self_.id, f.peer.id) < distance(self_.id, best->peer.id)) best = &f;
+    if (best) stabilize_with(best->peer);
     return;
   }
   stabilize_with(succs_[0]);
@@ -320,8 +330,10 @@ void NodeImpl::stabilize_with(const Peer& s) {
       }
       return;
     }
+    // A reply that raced a change of successor (a leave, a failure) is stale.
+    bool current = succs_.empty() || succs_[0].id == s.id;
     wire::StateResp st = std::move(std::get<wire::StateResp>(reply->body));
-    if (st.busy) {
+    if (st.busy || !current) {
       stabilizing_ = false;
       return;
     }
@@ -334,6 +346,8 @@ void NodeImpl::stabilize_with(const Peer& s) {
           [this, s, cand, st](int rc2, wire::Message* r2) {
             validating_ = false;
             stabilizing_ = false;
+            bool still = succs_.empty() || succs_[0].id == s.id;
+            if (!still) return;
             if (rc2 == kOk && std::holds_alternative<wire::StateResp>(r2->body) &&
                 !std::get<wire::StateResp>(r2->body).busy) {
               adopt_successors(cand, std::get<wire::StateResp>(r2->body).succs);
@@ -391,6 +405,77 @@ void NodeImpl::fix_fingers() {
              }
              next_finger_ = (near || bit == 0) ? 255 : bit - 1;
            });
+}
+
+}  // namespace chord::core
+
+namespace chord::core {
+
+// ------------------------------------------------------------- lost nodes
+
+namespace {
+constexpr size_t kLostKept = 32;
+constexpr uint64_t kLostMs = 600000;
+}  // namespace
+
+void NodeImpl::remember_lost(const Peer& p) {
+  if (opts_.client || p.addr.empty() || p.id == self_.id) return;
+  lost_[p.id] = {p, now()};
+  while (lost_.size() > kLostKept) {
+    auto oldest = lost_.begin();
+    for (auto it = lost_.begin(); it != lost_.end(); ++it)
+      if (it->second.second < oldest->second.second) oldest = it;
+    lost_.erase(oldest);
+  }
+}
+
+void NodeImpl::probe_lost() {
+  after(jittered(opts_.stabilize_ms * 4), [this] { probe_lost(); });
+  if (opts_.client || joining_ || leaving_ || lost_.empty()) return;
+  // Round robin over the lost nodes; forget the ones lost long ago.
+  auto it = lost_.upper_bound(next_probe_);
+  if (it == lost_.end()) it = lost_.begin();
+  if (it->second.second + kLostMs < now()) {
+    lost_.erase(it);
+    return;
+  }
+  Peer via = it->second.first;
+  next_probe_ = via.id;
+  // Ask that node's ring who our successor is. In our own ring the answer is
+  // our successor; in another ring, a node to link to.
+  wire::OpReq req;
+  req.op = wire::Op::FindSucc;
+  req.target = self_.id;
+  start_op(
+      std::move(req), opts_.rpc_timeout_ms * 2, false,
+      [this, via](int rc, wire::OpResp&& resp, unsigned) {
+        if (rc != kOk) return;
+        lost_.erase(via.id);
+        const Peer* cand = nullptr;
+        for (const Peer& p : resp.peers)
+          if (p.id != self_.id && !p.addr.empty()) {
+            cand = &p;
+            break;
+          }
+        if (!cand) return;
+        if (!succs_.empty() && !in_open(cand->id, self_.id, succs_[0].id)) return;
+        if (stabilizing_) return;
+        log(2, "node " + name(self_) + " found " + name(*cand) + " again; linking to it");
+        Peer c = *cand;
+        stabilizing_ = true;
+        validating_ = true;
+        rpc(c, wire::StateReq{}, opts_.rpc_timeout_ms, [this, c](int rc2, wire::Message* r) {
+          stabilizing_ = false;
+          validating_ = false;
+          if (rc2 != kOk || !std::holds_alternative<wire::StateResp>(r->body)) return;
+          const wire::StateResp& st = std::get<wire::StateResp>(r->body);
+          if (st.busy) return;
+          if (!succs_.empty() && !in_open(c.id, self_.id, succs_[0].id)) return;
+          adopt_successors(c, st.succs);
+          send(c, 0, wire::Notify{});
+        });
+      },
+      &via, true);
 }
 
 }  // namespace chord::core

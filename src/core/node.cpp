@@ -30,6 +30,7 @@ NodeImpl::NodeImpl(const Options& opts, const Id& self_id, std::string self_addr
   after(jittered(opts_.fix_fingers_ms), [this] { fix_fingers(); });
   if (!opts_.client) {
     after(jittered(opts_.check_predecessor_ms), [this] { check_predecessor(); });
+    after(jittered(opts_.stabilize_ms * 4), [this] { probe_lost(); });
     after(jittered(opts_.anti_entropy_ms), [this] { anti_entropy(); });
     after(jittered(std::max<uint32_t>(opts_.tombstone_grace_ms / 4, 1000)),
           [this] { collect_tombstones(); });

@@ -52,6 +52,7 @@ struct OpState {
   std::set<Id> tried, dead;
   std::map<Id, int> fails;
   unsigned rounds = 0;      // times the candidates ran out and routing restarted
+  bool remote_only = false; // never executed here (probes of lost nodes)
 };
 
 // A write at its owner, waiting for replica acknowledgements.
@@ -97,6 +98,8 @@ class NodeImpl {
   void handle_leave(const Peer& from, uint64_t rid, wire::Leave&& m);
   void check_predecessor();
   void fix_fingers();
+  void remember_lost(const Peer& p);
+  void probe_lost();  // periodic: merges rings split by a partition
   void forget(const Id& id);  // drops a node believed dead from every table
   bool owns(const Id& t) const;
   bool alone() const { return succs_.empty(); }
@@ -107,7 +110,7 @@ class NodeImpl {
 
   // ---- routing.cpp
   void start_op(wire::OpReq&& req, uint32_t timeout_ms, bool user, OpDone done,
-                const Peer* seed = nullptr);
+                const Peer* seed = nullptr, bool remote_only = false);
   void op_step(uint64_t opid);
   void op_finish(uint64_t opid, int rc, wire::OpResp&& resp);
   wire::Redirect route(const Id& t) const;
@@ -177,6 +180,11 @@ class NodeImpl {
   };
   std::map<uint64_t, Pending> pending_;
   uint64_t next_rid_ = 1;
+
+  // Nodes dropped as unreachable, with when: probed now and then, so that a
+  // ring split by a partition merges again once it heals.
+  std::map<Id, std::pair<Peer, uint64_t>> lost_;
+  Id next_probe_{};
 
   std::map<uint64_t, std::unique_ptr<OpState>> ops_;
   uint64_t next_opid_ = 1;

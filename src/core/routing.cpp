@@ -42,7 +42,7 @@ wire::Redirect NodeImpl::route(const Id& t) const {
 }
 
 void NodeImpl::start_op(wire::OpReq&& req, uint32_t timeout_ms, bool user, OpDone done,
-                        const Peer* seed) {
+                        const Peer* seed, bool remote_only) {
   if (!timeout_ms) timeout_ms = 5000;
   uint64_t opid = next_opid_++;
   auto op = std::make_unique<OpState>();
@@ -52,6 +52,7 @@ void NodeImpl::start_op(wire::OpReq&& req, uint32_t timeout_ms, bool user, OpDon
   op->done = std::move(done);
   op->deadline = now() + timeout_ms;
   op->user = user;
+  op->remote_only = remote_only;
   if (seed) {
     op->has_seed = true;
     op->seed = *seed;
@@ -84,7 +85,7 @@ void NodeImpl::op_step(uint64_t opid) {
   OpState& op = *it->second;
   if (now() >= op.deadline) return op_finish(opid, kTimedOut, {});
 
-  if (!joining_ && owns(op.req.target)) {
+  if (!joining_ && !op.remote_only && !op.has_seed && owns(op.req.target)) {
     wire::OpReq req = op.req;
     execute(self_, std::move(req),
             [this, opid](wire::OpResp&& resp) { op_finish(opid, kOk, std::move(resp)); });

@@ -183,6 +183,7 @@ void Sim::push(Ev&& e) {
 
 void Sim::transmit(int from, const core::Peer& to, wire::Message&& m) {
   messages_sent_++;
+  sent_by_type_[wire::type_of(m) % 32]++;
   int dest = -1;
   if (!core::is_zero(to.id)) {
     auto it = by_id_.find(to.id);

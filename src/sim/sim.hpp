@@ -80,6 +80,9 @@ class Sim {
   void partition(const std::vector<std::vector<int>>& groups);  // unlisted: group 0
   void heal();
   void set_loss(double p) { cfg_.loss = p; }
+  // Invariant checking every n events (0: off), e.g. off during a partition,
+  // where two rings are the expected outcome.
+  void set_check_every(uint64_t n) { cfg_.check_every = n; }
 
   // ---- time
   uint64_t now() const { return now_; }
@@ -110,6 +113,8 @@ class Sim {
   uint64_t events_processed() const { return events_processed_; }
   uint64_t messages_sent() const { return messages_sent_; }
   uint64_t messages_dropped() const { return messages_dropped_; }
+  // Messages sent of one wire type (wire::type_of), dropped or not.
+  uint64_t messages_of_type(uint8_t type) const { return type < 32 ? sent_by_type_[type] : 0; }
   uint64_t seed() const { return cfg_.seed; }
   const Config& config() const { return cfg_; }
   uint64_t random_u64();
@@ -174,6 +179,7 @@ class Sim {
   std::unordered_map<Id, int, IdHash> by_id_;
   std::unordered_map<std::string, int> by_addr_;
   uint64_t events_processed_ = 0, messages_sent_ = 0, messages_dropped_ = 0;
+  uint64_t sent_by_type_[32] = {};
   std::string violation_;
   wire::Limits limits_;
 };

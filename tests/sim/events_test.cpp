@@ -1,1 +1,121 @@
+// Add and delete events, broadcast and whisper reach the right nodes exactly once.
 #include <gtest/gtest.h>
+
+#include <map>
+
+#include "core/ring.hpp"
+#include "core/status.hpp"
+#include "sim_test_util.hpp"
+
+namespace chord::sim {
+namespace {
+
+// Counts events of a type per key (or payload) at node i.
+std::map<std::string, int> count(Sim& sim, int i, core::EventType t) {
+  std::map<std::string, int> out;
+  for (const core::Event& e : sim.events(i)) {
+    if (e.type != t) continue;
+    out[Sim::str(t == core::EventType::Message ? e.data : e.key)]++;
+  }
+  return out;
+}
+
+class Events : public ::testing::Test {
+ protected:
+  Events() : sim(test_config(21)) {
+    EXPECT_TRUE(build_ring(sim, 12));
+    EXPECT_TRUE(sim.run_until_ideal(30000)) << sim.check(true);
+    sim.run_for(10000);  // fingers settle
+    for (size_t i = 0; i < sim.size(); i++) sim.events(static_cast<int>(i)).clear();
+  }
+  Sim sim;
+};
+
+TEST_F(Events, each_add_and_delete_is_seen_once_on_every_node) {
+  for (int k = 0; k < 10; k++) ASSERT_EQ(sim.set(k % 12, "e" + std::to_string(k), "v").status, kOk);
+  // Overwrites are not adds.
+  for (int k = 0; k < 10; k++) ASSERT_EQ(sim.set(3, "e" + std::to_string(k), "w").status, kOk);
+  for (int k = 0; k < 5; k++) ASSERT_EQ(sim.del(5, "e" + std::to_string(k)).status, kOk);
+  for (int k = 5; k < 7; k++) ASSERT_EQ(sim.pop(8, "e" + std::to_string(k)).status, kOk);
+  sim.run_for(3000);
+  for (int i = 0; i < 12; i++) {
+    auto adds = count(sim, i, core::EventType::Add);
+    auto dels = count(sim, i, core::EventType::Delete);
+    EXPECT_EQ(adds.size(), 10u) << "node " << i;
+    for (auto& [k, n] : adds) EXPECT_EQ(n, 1) << "node " << i << " key " << k;
+    EXPECT_EQ(dels.size(), 7u) << "node " << i;
+    for (auto& [k, n] : dels) EXPECT_EQ(n, 1) << "node " << i << " key " << k;
+  }
+}
+
+TEST_F(Events, broadcast_reaches_every_other_node_once_in_n_minus_1_messages) {
+  const uint8_t kBroadcast = wire::type_of(wire::Message{0, wire::Broadcast{}});
+  uint64_t before = sim.messages_of_type(kBroadcast);
+  bool done = false;
+  sim.node(4).broadcast(Sim::bytes("hello"), [&](core::Result&& r) {
+    EXPECT_EQ(r.status, kOk);
+    done = true;
+  });
+  sim.run_for(2000);
+  EXPECT_TRUE(done);
+  EXPECT_EQ(sim.messages_of_type(kBroadcast) - before, 11u);
+  for (int i = 0; i < 12; i++) {
+    auto msgs = count(sim, i, core::EventType::Message);
+    EXPECT_EQ(msgs["hello"], i == 4 ? 0 : 1) << "node " << i;
+    for (const core::Event& e : sim.events(i)) {
+      if (e.type != core::EventType::Message) continue;
+      EXPECT_FALSE(e.whisper);
+      EXPECT_EQ(e.sender.id, sim.peer(4).id);
+    }
+  }
+}
+
+TEST_F(Events, whisper_reaches_only_its_target_with_the_sender) {
+  core::Id to = sim.peer(9).id;
+  CallResult r = sim.call(2, [&](core::Done d) {
+    sim.node(2).whisper(to, Sim::bytes("psst"), 5000, std::move(d));
+  });
+  ASSERT_TRUE(r.finished);
+  EXPECT_EQ(r.result.status, kOk);
+  for (int i = 0; i < 12; i++) {
+    auto msgs = count(sim, i, core::EventType::Message);
+    EXPECT_EQ(msgs["psst"], i == 9 ? 1 : 0) << "node " << i;
+  }
+  ASSERT_FALSE(sim.events(9).empty());
+  EXPECT_TRUE(sim.events(9).back().whisper);
+  EXPECT_EQ(sim.events(9).back().sender.id, sim.peer(2).id);
+  EXPECT_EQ(sim.events(9).back().sender.addr, sim.peer(2).addr);
+}
+
+TEST_F(Events, whisper_to_an_unknown_id_is_notfound) {
+  core::Id to = sim.peer(9).id;
+  to[31] ^= 1;
+  CallResult r = sim.call(2, [&](core::Done d) {
+    sim.node(2).whisper(to, Sim::bytes("x"), 5000, std::move(d));
+  });
+  ASSERT_TRUE(r.finished);
+  EXPECT_EQ(r.result.status, kNotFound);
+}
+
+TEST_F(Events, light_client_operates_but_gets_no_broadcasts) {
+  int c = sim.add_client();
+  ASSERT_TRUE(sim.join(c, 3));
+  EXPECT_FALSE(sim.member(c));
+  ASSERT_EQ(sim.set(c, "from-client", "v").status, kOk);
+  core::Result g = sim.get(c, "from-client");
+  ASSERT_EQ(g.status, kOk);
+  EXPECT_EQ(Sim::str(g.value), "v");
+  sim.run_for(2000);
+  EXPECT_TRUE(sim.events(c).empty());
+  for (int i = 0; i < 12; i++)
+    EXPECT_EQ(count(sim, i, core::EventType::Add)["from-client"], 1) << "node " << i;
+  EXPECT_EQ(sim.node(c).stats().keys_stored, 0u);
+  // No member lists the client.
+  sim.run_for(5000);
+  for (int i = 0; i < 12; i++)
+    for (const core::Peer& p : sim.node(i).successor_list()) EXPECT_NE(p.id, sim.peer(c).id);
+  EXPECT_TRUE(sim.check(true).empty()) << sim.check(true);
+}
+
+}  // namespace
+}  // namespace chord::sim

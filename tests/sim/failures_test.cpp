@@ -1,1 +1,194 @@
+// Crashes, graceful leaves, message loss and partitions lose no key that the
+// replication factor covers, and never produce a wrong value.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "core/status.hpp"
+#include "sim_test_util.hpp"
+
+namespace chord::sim {
+namespace {
+
+std::map<std::string, std::string> fill(Sim& sim, int n, const std::string& prefix) {
+  std::map<std::string, std::string> model;
+  std::vector<int> m = sim.members();
+  for (int i = 0; i < n; i++) {
+    std::string k = prefix + std::to_string(i), v = "value-" + k;
+    int via = m[sim.random_u64() % m.size()];
+    EXPECT_EQ(sim.set(via, k, v).status, kOk) << k;
+    model[k] = v;
+  }
+  return model;
+}
+
+void expect_all_readable(Sim& sim, const std::map<std::string, std::string>& model) {
+  std::vector<int> m = sim.members();
+  ASSERT_FALSE(m.empty());
+  for (const auto& [k, v] : model) {
+    int via = m[sim.random_u64() % m.size()];
+    core::Result r = sim.get(via, k);
+    ASSERT_EQ(r.status, kOk) << "key " << k << " lost (seed " << sim.seed() << "): " << r.detail;
+    EXPECT_EQ(Sim::str(r.value), v) << k;
+  }
+}
+
+TEST(Failures, crash_two_of_eight_with_three_replicas_loses_nothing) {
+  for (uint64_t seed : {31, 32, 33}) {
+    Sim sim(test_config(seed));
+    ASSERT_TRUE(build_ring(sim, 8));
+    ASSERT_TRUE(sim.run_until_ideal(30000));
+    auto model = fill(sim, 200, "c");
+    // Two adjacent nodes: the worst case for r = 3.
+    std::vector<std::pair<core::Id, int>> by_id;
+    for (int i : sim.members()) by_id.emplace_back(sim.peer(i).id, i);
+    std::sort(by_id.begin(), by_id.end());
+    sim.crash(by_id[2].second);
+    sim.crash(by_id[3].second);
+    EXPECT_TRUE(sim.run_until_ideal(30000)) << sim.check(true);
+    sim.run_for(5000);  // repair
+    expect_all_readable(sim, model);
+    // And after the repair, a third crash is survivable too.
+    std::vector<int> m = sim.members();
+    sim.crash(m[0]);
+    EXPECT_TRUE(sim.run_until_ideal(30000)) << sim.check(true);
+    expect_all_readable(sim, model);
+    EXPECT_EQ(sim.violation(), "");
+  }
+}
+
+TEST(Failures, graceful_leave_of_half_the_nodes_one_at_a_time_loses_nothing) {
+  Sim sim(test_config(41));
+  ASSERT_TRUE(build_ring(sim, 12));
+  ASSERT_TRUE(sim.run_until_ideal(30000));
+  auto model = fill(sim, 200, "l");
+  for (int k = 0; k < 6; k++) {
+    std::vector<int> m = sim.members();
+    int who = m[sim.random_u64() % m.size()];
+    ASSERT_TRUE(sim.leave(who)) << "leave " << k;
+    EXPECT_EQ(sim.node(who).stats().keys_stored, 0u);
+    EXPECT_TRUE(sim.run_until_ideal(30000)) << sim.check(true);
+  }
+  expect_all_readable(sim, model);
+  EXPECT_EQ(sim.violation(), "");
+}
+
+TEST(Failures, a_crashed_node_restarted_with_its_data_rejoins) {
+  Sim sim(test_config(51));
+  ASSERT_TRUE(build_ring(sim, 6));
+  ASSERT_TRUE(sim.run_until_ideal(30000));
+  auto model = fill(sim, 50, "r");
+  int victim = sim.members()[1];
+  sim.crash(victim);
+  ASSERT_TRUE(sim.run_until_ideal(30000));
+  auto more = fill(sim, 50, "s");
+  sim.restart(victim, true);
+  ASSERT_TRUE(sim.join(victim, sim.members()[0]));
+  ASSERT_TRUE(sim.run_until_ideal(30000)) << sim.check(true);
+  sim.run_for(5000);
+  model.insert(more.begin(), more.end());
+  expect_all_readable(sim, model);
+}
+
+TEST(Failures, a_node_restarted_without_data_takes_its_range_back) {
+  Sim sim(test_config(52));
+  ASSERT_TRUE(build_ring(sim, 6));
+  ASSERT_TRUE(sim.run_until_ideal(30000));
+  auto model = fill(sim, 80, "w");
+  int victim = sim.members()[2];
+  sim.crash(victim);
+  ASSERT_TRUE(sim.run_until_ideal(30000));
+  sim.restart(victim, false);
+  ASSERT_TRUE(sim.join(victim, sim.members()[0]));
+  ASSERT_TRUE(sim.run_until_ideal(30000));
+  // Its own range came back by the join's transfer: it answers as owner.
+  EXPECT_GT(sim.node(victim).stats().keys_stored, 0u);
+  expect_all_readable(sim, model);
+}
+
+TEST(Failures, two_percent_loss_every_op_succeeds_or_errors_never_wrong) {
+  Config c = test_config(61);
+  Sim sim(c);
+  ASSERT_TRUE(build_ring(sim, 10));
+  ASSERT_TRUE(sim.run_until_ideal(30000));
+  sim.set_loss(0.02);
+  std::map<std::string, std::string> model;  // the last value acknowledged
+  std::map<std::string, std::set<std::string>> possible;  // values possibly stored
+  int errors = 0, ok = 0;
+  for (int step = 0; step < 300; step++) {
+    std::string k = "x" + std::to_string(sim.random_u64() % 20);
+    int via = sim.members()[sim.random_u64() % sim.members().size()];
+    if (sim.random_u64() % 2) {
+      std::string v = std::to_string(step);
+      core::Result r = sim.set(via, k, v, 5000);
+      possible[k].insert(v);
+      if (r.status == kOk) {
+        ok++;
+        model[k] = v;
+        possible[k] = {v};
+      } else {
+        errors++;
+      }
+    } else {
+      core::Result r = sim.get(via, k, 5000);
+      if (r.status == kOk) {
+        ok++;
+        EXPECT_TRUE(possible[k].count(Sim::str(r.value)))
+            << "key " << k << " read a value never written: " << Sim::str(r.value);
+      } else if (r.status == kNotFound) {
+        ok++;
+        EXPECT_FALSE(model.count(k)) << "key " << k << " was acknowledged but not found";
+      } else {
+        errors++;
+      }
+    }
+  }
+  EXPECT_GT(ok, 250);  // errors are allowed, but rare
+  EXPECT_EQ(sim.violation(), "");
+}
+
+TEST(Failures, partition_heals_into_one_ring_and_keys_survive) {
+  Sim sim(test_config(71));
+  ASSERT_TRUE(build_ring(sim, 10));
+  ASSERT_TRUE(sim.run_until_ideal(30000));
+  auto model = fill(sim, 60, "p");
+  std::vector<int> m = sim.members();
+  sim.set_check_every(0);  // two rings are expected while cut
+  sim.partition({{m[0], m[1], m[2], m[3], m[4]}, {m[5], m[6], m[7], m[8], m[9]}});
+  sim.run_for(5000);
+  // Each side answers from the replicas it has: never a wrong value.
+  for (const auto& [k, v] : model) {
+    core::Result r = sim.get(m[sim.random_u64() % m.size()], k);
+    if (r.status == kOk) {
+      EXPECT_EQ(Sim::str(r.value), v) << k;
+    }
+  }
+  sim.heal();
+  // Successor lists keep nodes across the cut; once it heals, stabilization
+  // links the ring up again.
+  EXPECT_TRUE(sim.run_until_ideal(60000)) << sim.check(true);
+  sim.set_check_every(100);
+  sim.run_for(5000);
+  expect_all_readable(sim, model);
+  EXPECT_EQ(sim.violation(), "");
+}
+
+TEST(Failures, ops_complete_with_wire_roundtrip_and_crash_without_reset) {
+  Config c = test_config(81);
+  c.wire_roundtrip = true;
+  c.reset_on_crash = false;  // dead hops are found by timeouts only
+  Sim sim(c);
+  ASSERT_TRUE(build_ring(sim, 8));
+  ASSERT_TRUE(sim.run_until_ideal(30000));
+  auto model = fill(sim, 60, "t");
+  sim.crash(sim.members()[3]);
+  EXPECT_TRUE(sim.run_until_ideal(30000)) << sim.check(true);
+  sim.run_for(5000);
+  expect_all_readable(sim, model);
+  EXPECT_EQ(sim.violation(), "");
+}
+
+}  // namespace
+}  // namespace chord::sim
