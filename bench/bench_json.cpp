@@ -104,6 +104,7 @@ std::string bench_report_json(const BenchReport &r) {
   j.u64("idle_ms", r.idle_ms);
   j.num("killed_fraction", r.killed_fraction, 6);
   j.u64("killed_nodes", r.killed_nodes);
+  j.u64("longest_killed_run", r.longest_killed_run);
   j.num("keys_readable_after_kill", r.keys_readable_after_kill, 6);
   j.num("repair_ms", r.repair_ms, 1);
   j.boolean("repaired", r.repaired);

@@ -39,6 +39,7 @@ struct BenchReport {
 
   double killed_fraction = 0;  // nodes crashed / nodes
   unsigned killed_nodes = 0;
+  unsigned longest_killed_run = 0;  // crashed nodes adjacent on the ring; >= replicas loses keys
   double keys_readable_after_kill = 0;
   double repair_ms = 0;   // crash until all keys readable and ring stable
   bool repaired = false;  // false: the deadline passed first

@@ -1,6 +1,8 @@
 #include "bench_ring.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <numeric>
 
 #include "progress.hpp"
 
@@ -42,6 +44,8 @@ int BenchRing::start(const BenchArgs &args, std::mt19937_64 *rng) {
       return rc;
     }
     nodes_.push_back(n);
+    ids_.emplace_back();
+    chord_node_id(ids_.back().data(), n);
     if (i == 0) continue;
     // Join through a random earlier member; retry through others on failure.
     for (int attempt = 0;; ++attempt) {
@@ -70,6 +74,19 @@ std::vector<chord_node *> BenchRing::alive() const {
     if (n) a.push_back(n);
   }
   return a;
+}
+
+size_t BenchRing::longest_crashed_run() const {
+  std::vector<size_t> order(nodes_.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids_[a] < ids_[b]; });
+  size_t n = order.size(), best = 0, run = 0;
+  // Walk twice around the ring so that a run across the wrap is counted whole.
+  for (size_t k = 0; k < 2 * n; ++k) {
+    run = nodes_[order[k % n]] ? 0 : run + 1;
+    best = std::max(best, std::min(run, n));
+  }
+  return best;
 }
 
 }  // namespace chord::bench

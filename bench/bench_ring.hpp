@@ -4,6 +4,7 @@
 
 #include <chord/chord.h>
 
+#include <array>
 #include <random>
 #include <string>
 #include <vector>
@@ -27,6 +28,11 @@ class BenchRing {
   // Crashes node i (chord_node_abort); it is no longer alive.
   void crash(size_t i);
 
+  // The longest run of crashed nodes that are adjacent in ring (id) order. A
+  // key is lost for good when its r replicas all sit in one such run, so a run
+  // of at least r explains keys unreadable after a crash.
+  size_t longest_crashed_run() const;
+
   size_t size() const { return nodes_.size(); }
   chord_node *node(size_t i) const { return nodes_[i]; }
   // The nodes not crashed.
@@ -34,7 +40,8 @@ class BenchRing {
 
  private:
   std::vector<chord_loop *> loops_;
-  std::vector<chord_node *> nodes_;  // NULL once crashed
+  std::vector<chord_node *> nodes_;           // NULL once crashed
+  std::vector<std::array<uint8_t, 32>> ids_;  // ids_[i] is node i's ring id
 };
 
 }  // namespace chord::bench

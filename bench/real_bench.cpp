@@ -270,6 +270,11 @@ int run_real_bench(const BenchArgs &args, BenchReport *r) {
   phase("crashing %u of %u nodes", kill, args.nodes);
   auto t_kill = Clock::now();
   for (size_t v : victims) ring.crash(v);
+  r->longest_killed_run = static_cast<unsigned>(ring.longest_crashed_run());
+  if (r->longest_killed_run >= args.replicas) {
+    phase("%u crashed nodes were adjacent on the ring: keys held only by them are lost",
+          r->longest_killed_run);
+  }
   std::vector<chord_node *> survivors = ring.alive();
   std::vector<size_t> pending = all_keys;
   double deadline_ms = args.repair_deadline_ms;
