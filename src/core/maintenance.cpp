@@ -207,7 +207,7 @@ void NodeImpl::handoff_then_leave(std::shared_ptr<std::vector<wire::Record>> rec
   }
   Peer to = succs_[succ_index];
   rpc(to, std::move(m), opts_.rpc_timeout_ms,
-      [this, recs, at, end, succ_index, deadline, done](int rc, wire::Message* reply) {
+      [this, recs, end, succ_index, deadline, done](int rc, wire::Message* reply) {
         if (rc == kOk && std::holds_alternative<wire::Ack>(reply->body))
           return handoff_then_leave(recs, end, succ_index, deadline, done);
         // That successor failed: hand everything to the next one.

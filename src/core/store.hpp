@@ -15,6 +15,7 @@
 namespace chord::core {
 
 using Bytes = std::vector<uint8_t>;
+using Id = wire::Id;
 
 struct StoredRecord {
   Bytes value;

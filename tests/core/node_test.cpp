@@ -1,0 +1,210 @@
+// One core::Node driven by hand through a recording Host: a ring of one, bad
+// input from peers, and limits.
+#include <gtest/gtest.h>
+
+#include "core/node.hpp"
+#include "core/ring.hpp"
+#include "core/status.hpp"
+
+namespace chord::core {
+namespace {
+
+class RecordingHost : public Host {
+ public:
+  uint64_t now = 1000;
+  uint64_t rng = 1;
+  std::vector<std::pair<Peer, wire::Message>> sent;
+  std::vector<Event> events;
+  uint64_t now_ms() override { return now; }
+  uint64_t random_u64() override { return rng = rng * 6364136223846793005ull + 1; }
+  void send(const Peer& to, wire::Message&& m) override { sent.emplace_back(to, std::move(m)); }
+  void emit(Event&& ev) override { events.push_back(std::move(ev)); }
+  void log(int, const std::string&) override {}
+};
+
+Bytes b(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
+Id some_id(uint8_t v) {
+  Id id{};
+  id.fill(v);
+  return id;
+}
+
+struct Capture {
+  bool called = false;
+  Result r;
+  Done done() {
+    return [this](Result&& x) {
+      called = true;
+      r = std::move(x);
+    };
+  }
+};
+
+class SingleNode : public ::testing::Test {
+ protected:
+  SingleNode() : node(Options{}, some_id(0x42), "self:1", host) {}
+  RecordingHost host;
+  Node node;
+};
+
+TEST_F(SingleNode, ring_of_one_owns_every_key_and_answers_at_once) {
+  Capture set, get, del, get2;
+  node.set(b("k"), b("v"), 1000, set.done());
+  ASSERT_TRUE(set.called);
+  EXPECT_EQ(set.r.status, kOk);
+  EXPECT_EQ(set.r.hops, 0u);
+  node.get(b("k"), 1000, get.done());
+  ASSERT_TRUE(get.called);
+  EXPECT_EQ(get.r.value, b("v"));
+  node.del(b("k"), 1000, del.done());
+  EXPECT_EQ(del.r.status, kOk);
+  node.get(b("k"), 1000, get2.done());
+  EXPECT_EQ(get2.r.status, kNotFound);
+}
+
+TEST_F(SingleNode, add_and_delete_events_are_emitted_locally) {
+  Capture c;
+  node.set(b("k"), b("v"), 1000, c.done());
+  node.set(b("k"), b("w"), 1000, c.done());  // an overwrite is not an add
+  node.pop(b("k"), 1000, c.done());
+  EXPECT_EQ(c.r.value, b("w"));
+  ASSERT_EQ(host.events.size(), 2u);
+  EXPECT_EQ(host.events[0].type, EventType::Add);
+  EXPECT_EQ(host.events[1].type, EventType::Delete);
+  EXPECT_EQ(host.events[1].key, b("k"));
+}
+
+TEST_F(SingleNode, oversized_key_or_value_is_toobig_with_detail) {
+  Capture c;
+  node.set(Bytes(1025, 'k'), b("v"), 1000, c.done());
+  EXPECT_EQ(c.r.status, kTooBig);
+  EXPECT_NE(c.r.detail.find("1025"), std::string::npos);
+  node.set(b("k"), Bytes((1 << 20) + 1, 'v'), 1000, c.done());
+  EXPECT_EQ(c.r.status, kTooBig);
+  EXPECT_EQ(node.stats().keys_stored, 0u);
+}
+
+TEST_F(SingleNode, stats_count_keys_and_tombstones) {
+  Capture c;
+  for (int i = 0; i < 5; i++) node.set(b("k" + std::to_string(i)), b("v"), 1000, c.done());
+  node.del(b("k0"), 1000, c.done());
+  Stats s = node.stats();
+  EXPECT_EQ(s.keys_stored, 4u);
+  EXPECT_EQ(s.keys_owned, 4u);
+  EXPECT_EQ(s.tombstones, 1u);
+  EXPECT_EQ(s.lookups, 6u);
+  ASSERT_EQ(s.successors.size(), 1u);
+  EXPECT_EQ(s.successors[0].id, node.id());
+}
+
+TEST_F(SingleNode, tombstones_are_collected_after_the_grace_period) {
+  Capture c;
+  node.set(b("k"), b("v"), 1000, c.done());
+  node.del(b("k"), 1000, c.done());
+  EXPECT_EQ(node.stats().tombstones, 1u);
+  for (int i = 0; i < 200 && node.stats().tombstones; i++) {
+    host.now = std::max(host.now + 1000, node.next_deadline());
+    node.tick();
+  }
+  EXPECT_EQ(node.stats().tombstones, 0u);
+  EXPECT_GE(host.now, 1000u + 60000u);
+}
+
+TEST_F(SingleNode, timers_have_a_deadline_and_tick_runs_them) {
+  uint64_t d = node.next_deadline();
+  ASSERT_NE(d, UINT64_MAX);
+  EXPECT_GT(d, host.now);
+  host.now = d;
+  node.tick();
+  EXPECT_GT(node.next_deadline(), d);
+}
+
+TEST_F(SingleNode, replies_nobody_asked_for_are_ignored) {
+  Peer peer{some_id(7), "peer:1"};
+  wire::Message m;
+  m.rid = 999;
+  wire::OpResp resp;
+  resp.value = b("junk");
+  m.body = resp;
+  node.on_message(peer, std::move(m));
+  EXPECT_EQ(node.stats().keys_stored, 0u);
+}
+
+TEST_F(SingleNode, a_client_cannot_write_replicas_or_notify) {
+  Peer client{some_id(9), ""};
+  wire::Replicate rep;
+  wire::Record r;
+  r.key = b("evil");
+  r.value = b("x");
+  r.hlc = 1;
+  rep.recs.push_back(r);
+  node.on_message(client, wire::Message{1, rep});
+  node.on_message(client, wire::Message{0, wire::Notify{}});
+  EXPECT_EQ(node.stats().keys_stored, 0u);
+  Peer p;
+  EXPECT_FALSE(node.predecessor(&p));
+}
+
+TEST_F(SingleNode, an_operation_whose_target_is_not_the_key_hash_changes_nothing) {
+  Peer peer{some_id(7), "peer:1"};
+  wire::OpReq req;
+  req.op = wire::Op::Set;
+  req.key = b("k");
+  req.value = b("v");
+  req.target = some_id(0x01);  // not key_id("k")
+  node.on_message(peer, wire::Message{5, req});
+  EXPECT_EQ(node.stats().keys_stored, 0u);
+  ASSERT_FALSE(host.sent.empty());
+  auto* resp = std::get_if<wire::OpResp>(&host.sent.back().second.body);
+  ASSERT_NE(resp, nullptr);
+  EXPECT_EQ(resp->status, kProto);
+  EXPECT_EQ(host.sent.back().second.rid, 5u);
+}
+
+TEST_F(SingleNode, a_remote_set_is_applied_once_even_if_retried) {
+  Peer peer{some_id(7), "peer:1"};
+  wire::OpReq req;
+  req.op = wire::Op::Set;
+  req.opid = 77;
+  req.key = b("k");
+  req.value = b("v");
+  req.target = key_id(req.key.data(), req.key.size());
+  node.on_message(peer, wire::Message{5, req});
+  node.on_message(peer, wire::Message{6, req});
+  size_t adds = 0;
+  for (auto& e : host.events) adds += e.type == EventType::Add;
+  EXPECT_EQ(adds, 1u);
+  // Both requests were answered, with the first execution's result.
+  int answers = 0;
+  for (auto& [to, m] : host.sent)
+    if (std::holds_alternative<wire::OpResp>(m.body)) answers++;
+  EXPECT_EQ(answers, 2);
+}
+
+TEST(NodeLimits, more_than_max_pending_operations_is_busy) {
+  RecordingHost host;
+  Options o;
+  o.max_pending = 2;
+  Node node(o, some_id(0x42), "self:1", host);
+  Capture join;
+  node.join("nowhere:1", 5000, join.done());  // never answered: ops cannot route
+  Capture a, b2, c;
+  node.get(b("a"), 5000, a.done());
+  node.get(b("b"), 5000, b2.done());
+  node.get(b("c"), 5000, c.done());
+  EXPECT_FALSE(a.called);
+  EXPECT_FALSE(b2.called);
+  ASSERT_TRUE(c.called);
+  EXPECT_EQ(c.r.status, kBusy);
+  // The pending ones time out by themselves.
+  for (int i = 0; i < 100 && !(a.called && b2.called && join.called); i++) {
+    host.now = std::max(host.now + 1, node.next_deadline());
+    node.tick();
+  }
+  EXPECT_EQ(a.r.status, kTimedOut);
+  EXPECT_EQ(join.r.status, kTimedOut);
+}
+
+}  // namespace
+}  // namespace chord::core

@@ -1,0 +1,231 @@
+// wire::encode / wire::decode: every message round-trips; malformed input is
+// refused cleanly.
+#include <gtest/gtest.h>
+
+#include "core/status.hpp"
+#include "wire/messages.hpp"
+
+namespace chord::wire {
+namespace {
+
+Bytes b(const std::string& s) { return Bytes(s.begin(), s.end()); }
+Id id(uint8_t v) {
+  Id x{};
+  x.fill(v);
+  return x;
+}
+Peer peer(uint8_t v, const std::string& addr) { return Peer{id(v), addr}; }
+Record record(const std::string& k, const std::string& v, bool tomb) {
+  Record r;
+  r.key = b(k);
+  r.value = tomb ? Bytes{} : b(v);
+  r.hlc = 0x0102030405060708ull;
+  r.writer = id(3);
+  r.tomb = tomb;
+  return r;
+}
+
+// One populated instance of every message type.
+std::vector<Message> samples() {
+  std::vector<Message> v;
+  v.push_back({1, StateReq{}});
+  v.push_back({2, StateResp{true, true, peer(1, "a:1"), {peer(2, "b:2"), peer(3, "c:3")}}});
+  v.push_back({0, Notify{}});
+  v.push_back({3, Ping{}});
+  v.push_back({3, Pong{}});
+  v.push_back({4, Leave{true, true, peer(4, "d:4"), {peer(5, "e:5")}}});
+  OpReq op;
+  op.op = Op::Iter;
+  op.flags = kFlagValues | kFlagHasAfter;
+  op.opid = 99;
+  op.target = id(6);
+  op.key = b("key");
+  op.value = b("value");
+  op.pos = id(7);
+  op.end = id(8);
+  op.limit = 256;
+  v.push_back({5, op});
+  OpResp resp;
+  resp.status = -1;
+  resp.flags = kFlagDone | kFlagHasPred;
+  resp.key = b("k");
+  resp.value = b("v");
+  resp.detail = "why";
+  resp.items = {KeyValue{b("a"), b("1")}, KeyValue{b("b"), {}}};
+  resp.peers = {peer(9, "f:9")};
+  resp.pred = peer(10, "");
+  resp.pos = id(11);
+  v.push_back({6, resp});
+  v.push_back({7, Redirect{true, {peer(12, "g:12"), peer(13, "h:13")}}});
+  v.push_back({8, Replicate{true, {record("x", "1", false), record("y", "", true)}}});
+  v.push_back({9, Ack{-6}});
+  v.push_back({10, Digest{id(14), id(15), std::vector<uint64_t>(64, 0xdeadbeef)}});
+  v.push_back({11, DigestResp{{1, 5, 63}, {record("z", "", false)}}});
+  v.push_back({12, Pull{{b("p"), b("q"), Bytes{}}}});
+  v.push_back({13, RangeReq{id(16), id(17), true, id(18), b("after")}});
+  v.push_back({14, Records{true, {record("r", "2", false)}}});
+  v.push_back({15, Broadcast{77, peer(19, "i:19"), id(20), Cast::Add, b("key"), b("data")}});
+  return v;
+}
+
+Bytes enc(const Message& m) {
+  Bytes out;
+  encode(m, out);
+  return out;
+}
+
+TEST(Codec, every_message_type_round_trips) {
+  std::vector<Message> all = samples();
+  EXPECT_EQ(all.size(), std::variant_size_v<Body>);
+  for (const Message& m : all) {
+    Bytes e = enc(m);
+    Message back;
+    std::string why;
+    ASSERT_EQ(decode(e.data(), e.size(), Limits{}, back, why), 0)
+        << "type " << int(type_of(m)) << ": " << why;
+    EXPECT_EQ(back.rid, m.rid);
+    EXPECT_EQ(back.body.index(), m.body.index());
+    EXPECT_EQ(enc(back), e) << "type " << int(type_of(m));
+  }
+}
+
+TEST(Codec, fields_survive_the_round_trip) {
+  Message m = samples()[6];  // OpReq
+  Bytes e = enc(m);
+  Message back;
+  std::string why;
+  ASSERT_EQ(decode(e.data(), e.size(), Limits{}, back, why), 0);
+  const OpReq& r = std::get<OpReq>(back.body);
+  EXPECT_EQ(r.op, Op::Iter);
+  EXPECT_EQ(r.opid, 99u);
+  EXPECT_EQ(r.key, b("key"));
+  EXPECT_EQ(r.value, b("value"));
+  EXPECT_EQ(r.end, id(8));
+  EXPECT_EQ(r.limit, 256u);
+}
+
+TEST(Codec, integers_are_little_endian) {
+  Bytes e = enc(Message{0x0102030405060708ull, Ack{1}});
+  ASSERT_EQ(e.size(), 1u + 8u + 4u);
+  EXPECT_EQ(e[0], type_of(Message{0, Ack{}}));
+  EXPECT_EQ(e[1], 0x08);
+  EXPECT_EQ(e[8], 0x01);
+  EXPECT_EQ(e[9], 1);
+}
+
+TEST(Codec, every_truncation_is_refused) {
+  for (const Message& m : samples()) {
+    Bytes e = enc(m);
+    for (size_t n = 0; n < e.size(); n++) {
+      Message back;
+      std::string why;
+      int rc = decode(e.data(), n, Limits{}, back, why);
+      EXPECT_NE(rc, 0) << "type " << int(type_of(m)) << " cut at " << n;
+      EXPECT_FALSE(why.empty());
+    }
+  }
+}
+
+TEST(Codec, trailing_bytes_are_refused) {
+  Bytes e = enc(Message{1, Ping{}});
+  e.push_back(0);
+  Message back;
+  std::string why;
+  EXPECT_EQ(decode(e.data(), e.size(), Limits{}, back, why), kProto);
+}
+
+TEST(Codec, unknown_type_is_refused) {
+  for (uint8_t t : {uint8_t{0}, uint8_t{std::variant_size_v<Body> + 1}, uint8_t{255}}) {
+    Bytes e(9, 0);
+    e[0] = t;
+    Message back;
+    std::string why;
+    EXPECT_EQ(decode(e.data(), e.size(), Limits{}, back, why), kProto) << int(t);
+  }
+}
+
+TEST(Codec, a_4_gib_length_fails_cleanly_before_allocating) {
+  // A Replicate whose first record claims a key of 0xffffffff bytes.
+  Bytes e = enc(Message{1, Replicate{false, {record("k", "v", false)}}});
+  size_t key_len_at = 1 + 8 + 1 + 4;
+  for (int i = 0; i < 4; i++) e[key_len_at + i] = 0xff;
+  Message back;
+  std::string why;
+  EXPECT_EQ(decode(e.data(), e.size(), Limits{}, back, why), kTooBig);
+  EXPECT_NE(why.find("4294967295"), std::string::npos) << why;
+}
+
+TEST(Codec, a_huge_list_count_fails_before_reserving) {
+  Bytes e = enc(Message{1, Pull{{b("k")}}});
+  for (int i = 0; i < 4; i++) e[9 + i] = 0xff;  // count of keys
+  Message back;
+  std::string why;
+  EXPECT_EQ(decode(e.data(), e.size(), Limits{}, back, why), kProto);
+}
+
+TEST(Codec, key_and_value_limits_apply) {
+  Limits lim;
+  lim.max_key = 4;
+  lim.max_value = 8;
+  OpReq op;
+  op.key = b("12345");
+  Message back;
+  std::string why;
+  Bytes e = enc(Message{1, op});
+  EXPECT_EQ(decode(e.data(), e.size(), lim, back, why), kTooBig);
+  op.key = b("1234");
+  op.value = Bytes(9, 'v');
+  e = enc(Message{1, op});
+  EXPECT_EQ(decode(e.data(), e.size(), lim, back, why), kTooBig);
+  op.value = Bytes(8, 'v');
+  e = enc(Message{1, op});
+  EXPECT_EQ(decode(e.data(), e.size(), lim, back, why), 0) << why;
+}
+
+TEST(Codec, a_frame_over_the_limit_is_toobig) {
+  Limits lim;
+  lim.max_frame = 16;
+  Bytes e = enc(Message{1, Redirect{false, {peer(1, "a:1")}}});
+  Message back;
+  std::string why;
+  EXPECT_EQ(decode(e.data(), e.size(), lim, back, why), kTooBig);
+}
+
+TEST(Codec, bad_enums_and_booleans_are_refused) {
+  Message back;
+  std::string why;
+  OpReq op;
+  Bytes e = enc(Message{1, op});
+  e[9] = 0;  // op 0
+  EXPECT_EQ(decode(e.data(), e.size(), Limits{}, back, why), kProto);
+  e[9] = 200;
+  EXPECT_EQ(decode(e.data(), e.size(), Limits{}, back, why), kProto);
+  Bytes s = enc(Message{1, StateResp{}});
+  s[9] = 2;  // busy is 0 or 1
+  EXPECT_EQ(decode(s.data(), s.size(), Limits{}, back, why), kProto);
+  Bytes c = enc(Message{1, Broadcast{}});
+  c[1 + 8 + 8 + 32 + 4 + 32] = 3;  // kind is 1, 2 or 8
+  EXPECT_EQ(decode(c.data(), c.size(), Limits{}, back, why), kProto);
+}
+
+TEST(Codec, a_tombstone_with_a_value_is_refused) {
+  Record r = record("k", "v", false);
+  r.tomb = true;
+  Bytes e = enc(Message{1, Replicate{false, {r}}});
+  Message back;
+  std::string why;
+  EXPECT_EQ(decode(e.data(), e.size(), Limits{}, back, why), kProto);
+}
+
+TEST(Codec, a_failed_decode_leaves_the_output_untouched) {
+  Message out{42, Ping{}};
+  Bytes e = enc(Message{1, Pull{{b("k")}}});
+  e.pop_back();
+  std::string why;
+  EXPECT_NE(decode(e.data(), e.size(), Limits{}, out, why), 0);
+  EXPECT_EQ(out.rid, 42u);
+  EXPECT_TRUE(std::holds_alternative<Ping>(out.body));
+}
+
+}  // namespace
+}  // namespace chord::wire
