@@ -27,6 +27,7 @@ struct chordb_slot_s {
   chord_event ev{};
   bool has_ev = false;
   unsigned hops = 0;
+  chord_node_stats stats{};
 
   void reset() {
     rc = 0;
@@ -34,6 +35,7 @@ struct chordb_slot_s {
     key.clear();
     value.clear();
     hops = 0;
+    stats = chord_node_stats{};
     if (has_ev) chord_event_dispose(&ev);
     ev = chord_event{};
     has_ev = false;
@@ -309,6 +311,37 @@ int chordb_node_closed(const chordb_node *n) { return n->stop.load() ? 1 : 0; }
 const char *chordb_node_addr(const chordb_node *n) { return n->addr.c_str(); }
 chordb_bytes chordb_node_id(const chordb_node *n) { return chordb_bytes{n->id, sizeof n->id}; }
 const char *chordb_node_id_hex(const chordb_node *n) { return n->id_hex.c_str(); }
+
+int chordb_node_stats(chordb_node *n, chordb_slot *st) {
+  Call c(n, st);
+  if (!c.ok) return st->rc;
+  int rc = chord_node_stats_get(&st->stats, n->node);
+  if (rc == 0) {
+    st->key.assign(reinterpret_cast<const char *>(st->stats.successor_id), 32);
+    if (st->stats.has_predecessor)
+      st->value.assign(reinterpret_cast<const char *>(st->stats.predecessor_id), 32);
+  }
+  return st->done(rc);
+}
+
+long long chordb_slot_stat(const chordb_slot *s, const char *name) {
+  const chord_node_stats &t = s->stats;
+  std::string k = name ? name : "";
+  auto ll = [](uint64_t v) { return static_cast<long long>(v); };
+  if (k == "keys_stored") return ll(t.keys_stored);
+  if (k == "keys_owned") return ll(t.keys_owned);
+  if (k == "tombstones") return ll(t.tombstones);
+  if (k == "msgs_sent") return ll(t.msgs_sent);
+  if (k == "msgs_received") return ll(t.msgs_received);
+  if (k == "bytes_sent") return ll(t.bytes_sent);
+  if (k == "bytes_received") return ll(t.bytes_received);
+  if (k == "connections") return t.connections;
+  if (k == "successors") return t.successors;
+  if (k == "has_predecessor") return t.has_predecessor;
+  if (k == "lookups") return ll(t.lookups);
+  if (k == "lookup_hops") return ll(t.lookup_hops);
+  return -1;
+}
 
 int chordb_node_join(chordb_node *n, chordb_slot *st, const char *addr, int timeout_ms) {
   Call c(n, st);

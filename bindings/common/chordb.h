@@ -105,6 +105,15 @@ const char *chordb_node_addr(const chordb_node *n);
 chordb_bytes chordb_node_id(const chordb_node *n);
 const char *chordb_node_id_hex(const chordb_node *n);
 
+/**
+ * A snapshot of chord_node_stats into st: chordb_slot_stat reads its numbers by
+ * field name; the slot's key is the successor's id and its value the predecessor's
+ * (empty without one). For monitoring, and for tests that wait for a stable ring.
+ */
+int chordb_node_stats(chordb_node *n, chordb_slot *st);
+/** A number of the last chordb_node_stats, by chord_node_stats field name; -1 if unknown. */
+long long chordb_slot_stat(const chordb_slot *s, const char *name);
+
 int chordb_node_join(chordb_node *n, chordb_slot *st, const char *addr, int timeout_ms);
 int chordb_node_leave(chordb_node *n, chordb_slot *st, int timeout_ms);
 

@@ -233,6 +233,7 @@ class ChordSocket(collections.abc.MutableMapping):
                  network_key=None, replicas=None, timeout=5.0, rpc_timeout=None, leech=False,
                  identity_file=None, **options):
         self._node = None
+        self._closed = False
         self._lock = threading.RLock()
         self._handlers = {name: [] for name in _EVENTS}
         self._queue = None
@@ -287,8 +288,10 @@ class ChordSocket(collections.abc.MutableMapping):
     # ------------------------------------------------------------ plumbing
 
     def _handle(self):
+        # The handle stays valid until __del__ (no thread can be inside a method
+        # then); after close() every call on it returns CHORD_ECLOSED.
         node = self._node
-        if node is None:
+        if node is None or self._closed:
             raise ClosedError(_n.CHORD_ECLOSED, 'the socket is closed')
         return node
 
@@ -312,23 +315,21 @@ class ChordSocket(collections.abc.MutableMapping):
 
     @property
     def closed(self):
-        return self._node is None
+        return self._closed or self._node is None
 
     def close(self, abort=False):
         """Leaves the ring gracefully (abort=True: as if crashed) and frees the node.
         Threads blocked in recv() get ClosedError; event handlers stop. Idempotent."""
         with self._lock:
-            node = self._node
-            if node is None:
+            if self._node is None or self._closed:
                 return
-            # Closing wakes the dispatcher (queue closed) and every blocked call.
-            _n.chordb_node_close(node, 1 if abort else 0)
-            self._node = None
+            self._closed = True
+            # Wakes the dispatcher and blocked calls, waits for calls in flight.
+            _n.chordb_node_close(self._node, 1 if abort else 0)
             self._queue = None  # the dispatcher frees it on its way out
             dispatcher, self._dispatcher = self._dispatcher, None
         if dispatcher is not None and dispatcher is not threading.current_thread():
             dispatcher.join()
-        _n.chordb_node_release(node)
 
     def __enter__(self):
         return self
@@ -338,10 +339,10 @@ class ChordSocket(collections.abc.MutableMapping):
         return False
 
     def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+        node, self._node = getattr(self, '_node', None), None
+        if node is not None and _n is not None:
+            self._closed = True
+            _n.chordb_node_release(node)  # closes first if still open
 
     def __repr__(self):
         state = 'closed' if self.closed else '%s:%d' % self.addr
@@ -365,6 +366,23 @@ class ChordSocket(collections.abc.MutableMapping):
     def unjoin(self, timeout=None):
         """Leaves the ring gracefully, handing this node's keys over. The node stays up."""
         self._simple(_n.chordb_node_leave, self._timeout(timeout))
+
+    _STATS = ('keys_stored', 'keys_owned', 'tombstones', 'msgs_sent', 'msgs_received',
+              'bytes_sent', 'bytes_received', 'connections', 'successors', 'lookups',
+              'lookup_hops')
+
+    def stats(self):
+        """A snapshot of the node's state: the numbers of chord_node_stats, plus
+        successor_id and predecessor_id (bytes, or None without a predecessor)."""
+        st = self._call(_n.chordb_node_stats)
+        try:
+            out = {name: _n.chordb_slot_stat(st, name) for name in self._STATS}
+            out['successor_id'] = _n.chordb_slot_key(st)
+            has_pred = _n.chordb_slot_stat(st, 'has_predecessor') != 0
+            out['predecessor_id'] = _n.chordb_slot_value(st) if has_pred else None
+            return out
+        finally:
+            _n.chordb_slot_free(st)
 
     # ---------------------------------------------------------- dictionary
 

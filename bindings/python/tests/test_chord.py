@@ -25,12 +25,26 @@ def eventually(pred, limit=15.0):
         time.sleep(0.05)
 
 
+def stable(nodes):
+    """Every node's successor is the next id in ring order, its predecessor the previous."""
+    ids = sorted(n.id for n in nodes)
+    for n in nodes:
+        i = ids.index(n.id)
+        s = n.stats()
+        if s['successor_id'] != ids[(i + 1) % len(ids)]:
+            return False
+        if s['predecessor_id'] != ids[i - 1]:
+            return False
+    return True
+
+
 @pytest.fixture
 def ring():
     nodes = [chord.ChordSocket('127.0.0.1', 0, **FAST) for _ in range(3)]
     host, port = nodes[0].addr
     for n in nodes[1:]:
         n.connect(host, port)
+    assert eventually(lambda: stable(nodes), 30), 'the ring did not stabilize'
     yield nodes
     for n in nodes:
         n.close()
@@ -38,6 +52,8 @@ def ring():
 
 def test_socket_is_a_mutable_mapping_with_bound_address_and_id():
     with chord.ChordSocket('127.0.0.1', 0, **FAST) as sock:
+        alone = sock.stats()
+        assert alone['successor_id'] == sock.id and alone['keys_stored'] == 0
         assert isinstance(sock, collections.abc.MutableMapping)
         assert sock.addr[0] == '127.0.0.1' and sock.addr[1] > 0
         assert isinstance(sock.id, bytes) and len(sock.id) == 32
@@ -173,7 +189,7 @@ def test_broadcast_whisper_and_reply(ring):
     assert m.packets == (b'hello', b'\x00bin')
     assert m.sender == a.id and not m.is_whisper
     m.reply('back')
-    r = a.recv(timeout=10)
+    r = a.recv(timeout=10)  # a broadcast never comes back to its sender
     assert r.packets == (b'back',) and r.sender == b.id and r.is_whisper
     assert c.recv(timeout=10).packets == (b'hello', b'\x00bin')
     c.whisper(a.id, 'psst', b'')
