@@ -295,6 +295,39 @@ func slotKey(st capi.Chordb_slot_s) []byte {
 	return b
 }
 
+// Stats is a snapshot of a node's state, for monitoring (chord_node_stats).
+type Stats struct {
+	KeysStored, KeysOwned, Tombstones int64
+	MsgsSent, MsgsReceived            int64
+	BytesSent, BytesReceived          int64
+	Connections, Successors           int64
+	Lookups, LookupHops               int64
+	SuccessorID                       []byte // the node's own id in a ring of one
+	PredecessorID                     []byte // nil without a predecessor
+}
+
+// Stats returns a snapshot of the node's state.
+func (n *Node) Stats() (Stats, error) {
+	var s Stats
+	err := n.call(context.Background(), func(st capi.Chordb_slot_s, _ int) int {
+		return capi.Chordb_node_stats(n.h, st)
+	}, func(st capi.Chordb_slot_s) {
+		get := func(name string) int64 { return capi.Chordb_slot_stat(st, name) }
+		s = Stats{
+			KeysStored: get("keys_stored"), KeysOwned: get("keys_owned"),
+			Tombstones: get("tombstones"), MsgsSent: get("msgs_sent"),
+			MsgsReceived: get("msgs_received"), BytesSent: get("bytes_sent"),
+			BytesReceived: get("bytes_received"), Connections: get("connections"),
+			Successors: get("successors"), Lookups: get("lookups"),
+			LookupHops: get("lookup_hops"), SuccessorID: slotKey(st),
+		}
+		if get("has_predecessor") != 0 {
+			s.PredecessorID = slotValue(st)
+		}
+	})
+	return s, err
+}
+
 // Join joins the ring that the member at addr ("host:port") belongs to.
 func (n *Node) Join(ctx context.Context, addr string) error {
 	return n.call(ctx, func(st capi.Chordb_slot_s, t int) int {

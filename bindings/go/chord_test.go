@@ -43,7 +43,41 @@ func ring(t *testing.T) []*chord.Node {
 			t.Fatalf("Join: %v", err)
 		}
 	}
+	waitStable(t, nodes)
 	return nodes
+}
+
+// stable: every node's successor is the next id in ring order, its predecessor the
+// previous one.
+func stable(nodes []*chord.Node) bool {
+	ids := make([][]byte, len(nodes))
+	for i, n := range nodes {
+		ids[i] = n.ID()
+	}
+	sort.Slice(ids, func(i, j int) bool { return bytes.Compare(ids[i], ids[j]) < 0 })
+	for _, n := range nodes {
+		s, err := n.Stats()
+		if err != nil {
+			return false
+		}
+		i := sort.Search(len(ids), func(i int) bool { return bytes.Compare(ids[i], n.ID()) >= 0 })
+		if !bytes.Equal(s.SuccessorID, ids[(i+1)%len(ids)]) ||
+			!bytes.Equal(s.PredecessorID, ids[(i+len(ids)-1)%len(ids)]) {
+			return false
+		}
+	}
+	return true
+}
+
+func waitStable(t *testing.T, nodes []*chord.Node) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !stable(nodes) {
+		if time.Now().After(deadline) {
+			t.Fatal("the ring did not stabilize")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func mustGet(t *testing.T, n *chord.Node, key []byte) []byte {
@@ -66,6 +100,10 @@ func TestNewGivesAnAddressAndAnID(t *testing.T) {
 	}
 	if n.Addr() == "" || n.Addr() == "127.0.0.1:0" {
 		t.Fatalf("addr %q", n.Addr())
+	}
+	s, err := n.Stats()
+	if err != nil || !bytes.Equal(s.SuccessorID, n.ID()) || s.KeysStored != 0 {
+		t.Fatalf("a ring of one: %+v %v", s, err)
 	}
 }
 

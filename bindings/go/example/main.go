@@ -2,10 +2,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log"
+	"sort"
 	"time"
 
 	"libchord.org/chord"
@@ -30,6 +32,7 @@ func main() {
 			log.Fatal(err)
 		}
 	}
+	waitForRing(nodes)
 	events := c.Events()
 
 	if err := a.Set(ctx, []byte("greeting"), []byte("hello")); err != nil {
@@ -59,4 +62,27 @@ func main() {
 	if _, err := a.Get(ctx, []byte("greeting")); errors.Is(err, chord.ErrNotFound) {
 		fmt.Println("after delete: absent")
 	}
+}
+
+// waitForRing waits until every node's successor is the next id in ring order:
+// joins return at once, and the ring's pointers settle in the background.
+func waitForRing(nodes []*chord.Node) {
+	ids := make([][]byte, len(nodes))
+	for i, n := range nodes {
+		ids[i] = n.ID()
+	}
+	sort.Slice(ids, func(i, j int) bool { return bytes.Compare(ids[i], ids[j]) < 0 })
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
+		settled := true
+		for _, n := range nodes {
+			s, err := n.Stats()
+			i := sort.Search(len(ids), func(i int) bool { return bytes.Compare(ids[i], n.ID()) >= 0 })
+			settled = settled && err == nil && bytes.Equal(s.SuccessorID, ids[(i+1)%len(ids)])
+		}
+		if settled {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	log.Fatal("the ring did not settle")
 }
