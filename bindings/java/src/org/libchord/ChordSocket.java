@@ -179,6 +179,18 @@ public final class ChordSocket implements AutoCloseable {
     return closed;
   }
 
+  /** A snapshot of the node's state. */
+  public Stats stats() throws ChordException {
+    SWIGTYPE_p_chordb_slot_s st = call(s -> ChordNative.chordb_node_stats(node, s));
+    try {
+      boolean hasPred = ChordNative.chordb_slot_stat(st, "has_predecessor") != 0;
+      return new Stats(name -> ChordNative.chordb_slot_stat(st, name),
+          ChordNative.chordb_slot_key(st), hasPred ? ChordNative.chordb_slot_value(st) : null);
+    } finally {
+      ChordNative.chordb_slot_free(st);
+    }
+  }
+
   // ------------------------------------------------------------------- network
 
   /** Joins the ring the node at host:port belongs to, as a full (seeding) member. */

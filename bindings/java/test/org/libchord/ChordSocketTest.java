@@ -56,11 +56,41 @@ public final class ChordSocketTest {
         .rpcTimeoutMs(300).timeoutMs(5000);
   }
 
-  static ChordSocket[] ring() throws ChordException {
+  static ChordSocket[] ring() throws Exception {
     ChordSocket[] s = new ChordSocket[3];
     for (int i = 0; i < 3; i++) s[i] = new ChordSocket("127.0.0.1", 0, fast());
     for (int i = 1; i < 3; i++) s[i].connect(s[0].getHost(), s[0].getPort());
+    waitStable(s);
     return s;
+  }
+
+  static int compare(byte[] x, byte[] y) {
+    return Arrays.compareUnsigned(x, y);
+  }
+
+  /** Every node's successor is the next id in ring order, its predecessor the previous. */
+  static boolean stable(ChordSocket[] nodes) throws ChordException {
+    List<byte[]> ids = new ArrayList<>();
+    for (ChordSocket n : nodes) ids.add(n.getId());
+    ids.sort(ChordSocketTest::compare);
+    for (ChordSocket n : nodes) {
+      int i = 0;
+      while (!Arrays.equals(ids.get(i), n.getId())) i++;
+      Stats st = n.stats();
+      if (!Arrays.equals(st.getSuccessorId(), ids.get((i + 1) % ids.size()))) return false;
+      if (!Arrays.equals(st.getPredecessorId(), ids.get((i + ids.size() - 1) % ids.size()))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static void waitStable(ChordSocket[] nodes) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!stable(nodes)) {
+      if (System.nanoTime() > deadline) throw new AssertionError("the ring did not stabilize");
+      Thread.sleep(50);
+    }
   }
 
   static void closeAll(ChordSocket[] s) {
@@ -88,6 +118,9 @@ public final class ChordSocketTest {
         check(s.getPort() > 0, "port " + s.getPort());
         check(s.getHost().equals("127.0.0.1"), "host " + s.getHost());
         check(s.getId().length == 32, "id length");
+        Stats st = s.stats();
+        checkBytes(s.getId(), st.getSuccessorId(), "a ring of one is its own successor");
+        check(st.keysStored == 0, "no keys");
       }
     });
 
