@@ -64,7 +64,7 @@ static int try_join(ring *r, const char *network, const uint8_t *key, char *deta
   opts_for(&o, network, key);
   chord_node *n = NULL;
   assert_int_equal(chord_node_new(&n, &o), 0);
-  int rc = chord_node_join(n, r->addr[1], RING_CALL_MS);
+  int rc = chord_node_join(n, r->addr[1], 3000);
   snprintf(detail, cap, "%s", chord_error_last());
   if (rc != 0) {
     /* Refused, it is still a ring of one that serves its own keys. */
