@@ -40,10 +40,15 @@ func main() {
 	}
 	v, err := b.Get(ctx, []byte("greeting"))
 	fmt.Printf("b reads %q (%v)\n", v, err)
-	for ev := range events {
-		if ev.Type == chord.EventAdd {
-			fmt.Printf("c saw a new key: %q\n", ev.Key)
-			break
+	for waiting := true; waiting; {
+		select {
+		case ev := <-events:
+			if ev.Type == chord.EventAdd {
+				fmt.Printf("c saw a new key: %q\n", ev.Key)
+				waiting = false
+			}
+		case <-ctx.Done():
+			log.Fatal("no add event")
 		}
 	}
 

@@ -200,6 +200,25 @@ module Chord
       @closed
     end
 
+    STATS = %i[keys_stored keys_owned tombstones msgs_sent msgs_received bytes_sent
+               bytes_received connections successors lookups lookup_hops].freeze
+
+    # A snapshot of the node's state: chord_node_stats' numbers, plus :successor_id
+    # and :predecessor_id (binary Strings; the latter nil without a predecessor).
+    def stats
+      st = Native.chordb_slot_new
+      begin
+        check(Native.chordb_node_stats(handle, st), st)
+        out = STATS.to_h { |name| [name, Native.chordb_slot_stat(st, name.to_s)] }
+        out[:successor_id] = Native.chordb_slot_key(st)
+        has_pred = Native.chordb_slot_stat(st, 'has_predecessor') != 0
+        out[:predecessor_id] = has_pred ? Native.chordb_slot_value(st) : nil
+        out
+      ensure
+        Native.chordb_slot_free(st)
+      end
+    end
+
     # Joins the ring of the node at host:port as a full (seeding) member.
     def connect(host, port, timeout: nil)
       @seed = "#{host}:#{port}"

@@ -17,7 +17,26 @@ class ChordSocketTest < Minitest::Test
   def ring
     nodes = Array.new(3) { new_socket }
     nodes[1..].each { |n| n.connect(*nodes[0].addr) }
+    wait_stable(nodes)
     nodes
+  end
+
+  # Every node's successor is the next id in ring order, its predecessor the previous.
+  def stable?(nodes)
+    ids = nodes.map(&:id).sort
+    nodes.all? do |n|
+      i = ids.index(n.id)
+      s = n.stats
+      s[:successor_id] == ids[(i + 1) % ids.size] && s[:predecessor_id] == ids[i - 1]
+    end
+  end
+
+  def wait_stable(nodes)
+    deadline = Time.now + 30
+    until stable?(nodes)
+      flunk 'the ring did not stabilize' if Time.now > deadline
+      sleep 0.05
+    end
   end
 
   def teardown
@@ -41,6 +60,8 @@ class ChordSocketTest < Minitest::Test
     assert_operator s.port, :>, 0
     assert_equal 32, s.id.bytesize
     assert_equal s.id.unpack1('H*'), s.id_hex
+    assert_equal s.id, s.stats[:successor_id]
+    assert_equal 0, s.stats[:keys_stored]
   end
 
   def test_set_on_one_node_is_read_on_the_others
