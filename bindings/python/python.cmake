@@ -1,6 +1,22 @@
 # Python: package `chord` = chord/__init__.py (the ChordSocket API) over the SWIG
 # module chord.chord_native (+ _chord_native.so). SWIG runs with -threads, so every
 # wrapped call releases the GIL while it blocks.
+# The tests need pytest. Unless told which interpreter to use, take the first
+# python3 that has it: on PATH there may be one without (a pyenv build), while the
+# system's /usr/bin/python3 has python3-pytest.
+if(NOT Python3_EXECUTABLE)
+  find_program(CHORD_PY_ON_PATH NAMES python3)
+  foreach(candidate ${CHORD_PY_ON_PATH} /usr/bin/python3)
+    if(EXISTS ${candidate})
+      execute_process(COMMAND ${candidate} -c "import pytest" RESULT_VARIABLE rc
+                      OUTPUT_QUIET ERROR_QUIET)
+      if(rc EQUAL 0)
+        set(Python3_EXECUTABLE ${candidate} CACHE FILEPATH "Python for the bindings" FORCE)
+        break()
+      endif()
+    endif()
+  endforeach()
+endif()
 find_package(Python3 COMPONENTS Interpreter Development.Module)
 if(NOT Python3_FOUND)
   message(WARNING "bindings: Python 3 development files not found, no Python binding")
