@@ -27,7 +27,7 @@ const char kUsage[] =
     "  --replicas R            copies of each key (default 3)\n"
     "  --samples S             one-at-a-time puts and gets timed (default 1000)\n"
     "  --idle-ms MS            idle interval for the CPU figure (default 2000)\n"
-    "  --repair-deadline-ms MS give up waiting for repair after MS (default 30000)\n"
+    "  --repair-deadline-ms MS give up waiting for repair after MS (default 20000)\n"
     "  --stabilize-ms MS       stabilize period (default 100)\n"
     "  --fix-fingers-ms MS     fix_fingers period (default 100)\n"
     "  --check-predecessor-ms MS  check_predecessor period (default 100)\n"

@@ -18,7 +18,7 @@ struct BenchArgs {
   unsigned replicas = 3;                // --replicas R
   unsigned latency_samples = 1000;      // --samples: one-at-a-time ops measured
   unsigned idle_ms = 2000;              // --idle-ms: idle interval for the CPU figure
-  unsigned repair_deadline_ms = 30000;  // --repair-deadline-ms
+  unsigned repair_deadline_ms = 20000;  // --repair-deadline-ms
   // Maintenance timers of the bench nodes: short, so that bootstrap and repair
   // are quick to measure. Reported in the JSON.
   unsigned stabilize_ms = 100;
