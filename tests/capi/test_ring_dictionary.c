@@ -300,45 +300,11 @@ static void client_node_routes_but_stores_nothing_and_is_no_member(void **state)
   }
 }
 
-static void leave_hands_keys_over_and_leaves_a_ring_of_one(void **state) {
-  size_t i;
-  assert_int_equal(ring_add(&R, NULL, &i), 0);
-  assert_int_equal(ring_wait_stable(&R, RING_STABLE_MS), 0);
-  for (int k = 0; k < 16; k++) {
-    uint8_t key[32];
-    size_t kl = test_key(key, sizeof key, "leaver", k);
-    assert_int_equal(chord_set(R.node[i], key, kl, K("kept"), RING_CALL_MS), 0);
-  }
-  chord_node *leaver = R.node[i];
-  assert_int_equal(chord_node_leave(leaver, RING_CALL_MS), 0);
-  R.node[i] = NULL; /* no longer a member */
-  assert_int_equal(ring_wait_stable(&R, RING_STABLE_MS), 0);
-  for (int k = 0; k < 16; k++) {
-    uint8_t key[32];
-    size_t kl = test_key(key, sizeof key, "leaver", k);
-    for (size_t n = 0; n < NODES; n++)
-      assert_true(get_equals(R.node[n], key, kl, K("kept"), RING_CALL_MS));
-  }
-  /* The leaver is a ring of one that still works. */
-  chord_node_stats st;
-  assert_int_equal(chord_node_stats_get(&st, leaver), 0);
-  assert_memory_equal(st.successor_id, R.id[i], 32);
-  assert_int_equal(chord_set(leaver, K("alone"), K("yes"), RING_CALL_MS), 0);
-  assert_true(get_equals(leaver, K("alone"), K("yes"), RING_CALL_MS));
-  chord_buf b = {NULL, 0};
-  assert_int_equal(chord_get(&b, R.node[0], K("alone"), RING_CALL_MS), CHORD_ENOTFOUND);
-  chord_node_free(leaver);
-  for (int k = 0; k < 16; k++) {
-    uint8_t key[32];
-    size_t kl = test_key(key, sizeof key, "leaver", k);
-    assert_int_equal(chord_delete(R.node[k % NODES], key, kl, RING_CALL_MS), 0);
-  }
-}
-
 static void popitem_drains_the_network_yielding_each_item_once(void **state) {
   static seen before, popped;
   iterate_all(&before, R.node[0], CHORD_ITER_VALUES);
-  assert_true(before.n > 50);
+  if (before.n < 67) fprintf(stderr, "iteration yielded %zu keys, expected 67\n", before.n);
+  assert_int_equal(before.n, 67); /* what the tests above left behind */
   memset(&popped, 0, sizeof popped);
   for (size_t round = 0; round < before.n + 5; round++) {
     chord_buf k = {NULL, 0}, v = {NULL, 0};
@@ -386,7 +352,6 @@ int main(void) {
       cmocka_unit_test(iteration_yields_every_live_key_exactly_once),
       cmocka_unit_test(stats_account_for_every_key_and_its_replicas),
       cmocka_unit_test(client_node_routes_but_stores_nothing_and_is_no_member),
-      cmocka_unit_test(leave_hands_keys_over_and_leaves_a_ring_of_one),
       cmocka_unit_test(popitem_drains_the_network_yielding_each_item_once),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
