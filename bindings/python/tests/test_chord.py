@@ -273,3 +273,36 @@ def test_packets_format_is_length_prefixed():
     assert chord.unpack_packets(payload) == (b'a', b'', b'\x00\xff')
     with pytest.raises(ValueError):
         chord.unpack_packets(b'\x00\x00\x00\x05ab')
+
+
+def test_connect_event_fires_when_a_peer_links_up():
+    with chord.ChordSocket('127.0.0.1', 0, **FAST) as a, \
+            chord.ChordSocket('127.0.0.1', 0, **FAST) as b:
+        linked = threading.Event()
+        seen = []
+
+        @a.on('connect')
+        def on_connect(sock):
+            seen.append(sock)
+            linked.set()
+
+        b.connect(*a.addr)
+        assert linked.wait(10)
+        assert seen[0] is a
+
+
+def test_a_handler_may_close_its_own_socket(ring):
+    a, _, c = ring
+    closed = threading.Event()
+
+    @c.on('add')
+    def close_on_add(sock, key):
+        sock.close()
+        closed.set()
+
+    a['bye'] = 'now'
+    assert closed.wait(10)
+    assert c.closed
+    with pytest.raises(chord.ClosedError):
+        c.get('bye')
+    assert eventually(lambda: a.get('bye') == b'now')  # c handed its keys over
