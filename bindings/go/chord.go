@@ -502,28 +502,27 @@ func (n *Node) Whisper(ctx context.Context, to []byte, packets ...[]byte) error 
 	}, nil)
 }
 
-// recvSliceMs bounds each wait of Recv without a deadline, so that a cancelled
-// context is noticed.
+// recvSliceMs bounds each wait of Recv, so that a cancelled context is noticed.
 const recvSliceMs = 200
 
 // Recv returns the next message for this node. It waits until the context's
 // deadline (an *Error matching ErrTimeout), or, without one, until a message
-// arrives or the context is cancelled.
+// arrives or the context is cancelled (the context's error).
 func (n *Node) Recv(ctx context.Context) (*Message, error) {
+	deadline, hasDeadline := ctx.Deadline()
+	st := capi.Chordb_slot_new()
 	for {
 		t, err := timeoutMs(ctx)
 		if err != nil {
+			capi.Chordb_slot_free(st)
 			return nil, err
 		}
-		_, hasDeadline := ctx.Deadline()
-		if !hasDeadline {
+		if !hasDeadline || t > recvSliceMs {
 			t = recvSliceMs
 		}
-		st := capi.Chordb_slot_new()
 		rc := capi.Chordb_recv(n.h, st, t)
 		runtime.KeepAlive(n)
-		if rc == capi.CHORD_ETIMEDOUT && !hasDeadline {
-			capi.Chordb_slot_free(st)
+		if rc == capi.CHORD_ETIMEDOUT && (!hasDeadline || time.Now().Before(deadline)) {
 			continue
 		}
 		if rc < 0 {

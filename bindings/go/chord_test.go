@@ -375,3 +375,19 @@ func TestPackFormat(t *testing.T) {
 		t.Fatal("truncated payload accepted")
 	}
 }
+
+func TestRecvReturnsWhenTheContextIsCancelled(t *testing.T) {
+	n, err := chord.New(fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	c, cancel := context.WithCancel(context.Background())
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		cancel()
+	}()
+	if _, err := n.Recv(c); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+}

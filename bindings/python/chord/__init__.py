@@ -29,6 +29,7 @@ import collections.abc
 import struct
 import sys
 import threading
+import time
 import traceback
 
 from . import chord_native as _n
@@ -528,23 +529,44 @@ class ChordSocket(collections.abc.MutableMapping):
 
         timeout None (the default): don't wait; None when no message is waiting, as py2p.
         timeout in seconds: wait that long, raising TimeoutError; negative: forever."""
-        wait_ms = 0 if timeout is None else _ms(timeout, 0)
         out = []
         for _ in range(quantity):
-            st = _n.chordb_slot_new()
-            rc = _n.chordb_recv(self._handle(), st, wait_ms)
-            if rc == _n.CHORD_ETIMEDOUT and timeout is None:
-                _n.chordb_slot_free(st)
+            msg = self._recv_one(timeout)
+            if msg is None:
                 break
-            try:
-                _check(rc, st)
-            except BaseException:
-                _n.chordb_slot_free(st)
-                raise
-            out.append(Message(self, st))
+            out.append(msg)
         if quantity == 1:
             return out[0] if out else None
         return out
+
+    _RECV_SLICE_MS = 250  # waits are sliced so that Ctrl-C (KeyboardInterrupt) gets through
+
+    def _recv_one(self, timeout):
+        deadline = None
+        if timeout is not None and timeout >= 0:
+            deadline = time.monotonic() + timeout
+        st = _n.chordb_slot_new()
+        try:
+            while True:
+                if timeout is None:
+                    wait_ms = 0
+                elif deadline is None:
+                    wait_ms = self._RECV_SLICE_MS
+                else:
+                    left_ms = int((deadline - time.monotonic()) * 1000)
+                    wait_ms = max(1, min(self._RECV_SLICE_MS, left_ms))
+                rc = _n.chordb_recv(self._handle(), st, wait_ms)
+                if rc == _n.CHORD_ETIMEDOUT:
+                    if timeout is None:
+                        return None
+                    if deadline is None or time.monotonic() < deadline:
+                        continue
+                _check(rc, st)
+                msg, st = Message(self, st), None  # the message owns the slot now
+                return msg
+        finally:
+            if st is not None:
+                _n.chordb_slot_free(st)
 
     # -------------------------------------------------------------- events
 

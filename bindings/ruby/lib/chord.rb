@@ -137,6 +137,8 @@ module Chord
                  anti_entropy_ms tombstone_grace_ms default_timeout_ms handshake_timeout_ms
                  max_key_bytes max_value_bytes max_frame_bytes max_connections max_pending].freeze
 
+    RECV_SLICE_MS = 250
+
     attr_reader :addr, :id, :id_hex
 
     # ChordSocket.new(host = '127.0.0.1', port = 0, network:, network_key:, out_addr:,
@@ -356,21 +358,28 @@ module Chord
     end
 
     # The next Message. timeout nil: don't wait, nil when none is waiting; seconds:
-    # wait that long and raise Chord::TimeoutError; negative: until one comes.
+    # wait that long and raise Chord::TimeoutError; negative: until one comes. Long
+    # waits are sliced, so that Thread#raise, Thread#kill and Ctrl-C get through.
     def recv(timeout: nil)
+      deadline = timeout && !timeout.negative? ? now + timeout : nil
       st = Native.chordb_slot_new
-      rc = Native.chordb_recv(handle, st, timeout.nil? ? 0 : ms(timeout))
-      if rc == Native::CHORD_ETIMEDOUT && timeout.nil?
-        Native.chordb_slot_free(st)
-        return nil
-      end
-      begin
+      loop do
+        wait = if timeout.nil? then 0
+               elsif deadline.nil? then RECV_SLICE_MS
+               else ((deadline - now) * 1000).to_i.clamp(1, RECV_SLICE_MS)
+               end
+        rc = Native.chordb_recv(handle, st, wait)
+        if rc == Native::CHORD_ETIMEDOUT
+          return nil if timeout.nil?
+          next if deadline.nil? || now < deadline
+        end
         check(rc, st)
-      rescue StandardError
-        Native.chordb_slot_free(st)
-        raise
+        msg = Message.new(self, st)
+        st = nil # the message owns the slot now
+        return msg
       end
-      Message.new(self, st)
+    ensure
+      Native.chordb_slot_free(st) if st
     end
 
     # ------------------------------------------------------------------ events
@@ -409,6 +418,10 @@ module Chord
     end
 
     private
+
+    def now
+      Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    end
 
     def ms(seconds)
       return -1 if seconds.negative?

@@ -193,6 +193,15 @@ class ChordSocketTest < Minitest::Test
     s.close
   end
 
+  def test_a_thread_blocked_in_recv_can_be_killed
+    s = new_socket
+    waiter = Thread.new { s.recv(timeout: -1) }
+    sleep 0.2 # let it block; the assertions hold either way
+    waiter.kill
+    refute_nil waiter.join(5), 'the killed thread did not end'
+    assert_nil s.recv # the socket still works
+  end
+
   def test_other_threads_run_while_a_call_blocks
     s = new_socket
     ticks = 0
