@@ -411,7 +411,9 @@ func (n *Node) Iter(withValues bool) *Iterator {
 		capi.Chordb_slot_free(st)
 		return &Iterator{n: n, err: err, done: true}
 	}
-	return &Iterator{n: n, it: it, st: st}
+	i := &Iterator{n: n, it: it, st: st}
+	runtime.SetFinalizer(i, (*Iterator).Close) // a walk abandoned without Close
+	return i
 }
 
 // Next advances to the next key; false at the end or on an error (see Err).
@@ -558,7 +560,13 @@ func (m *Message) Reply(ctx context.Context, packets ...[]byte) error {
 // The first call starts the subscription; events before it are not seen.
 func (n *Node) Events() <-chan Event {
 	n.evOnce.Do(func() {
+		n.closeMu.Lock() // no Close between the check and evWG.Add
+		defer n.closeMu.Unlock()
 		n.events = make(chan Event, 64)
+		if n.closed {
+			close(n.events)
+			return
+		}
 		st := capi.Chordb_slot_new()
 		q := capi.Chordb_queue_new(n.h, st, uint(capi.CHORD_EV_ALL))
 		capi.Chordb_slot_free(st)

@@ -391,3 +391,54 @@ func TestRecvReturnsWhenTheContextIsCancelled(t *testing.T) {
 		t.Fatalf("want context.Canceled, got %v", err)
 	}
 }
+
+func TestCloseDuringConcurrentCalls(t *testing.T) {
+	nodes := ring(t)
+	n := nodes[1]
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var calls int
+	errs := make(chan error, 8)
+	started := make(chan struct{}, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			key := []byte{'g', byte(g)}
+			for i := 0; ; i++ {
+				if i == 1 {
+					started <- struct{}{}
+				}
+				if err := n.Set(context.Background(), key, []byte{byte(i)}); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := n.Get(context.Background(), key); err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				calls++
+				mu.Unlock()
+			}
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		<-started
+	}
+	n.Close()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, chord.ErrClosed) {
+			t.Fatalf("a call racing with Close returned %v", err)
+		}
+	}
+	if calls < 8 {
+		t.Fatalf("only %d calls completed before Close", calls)
+	}
+	// The rest of the ring still serves.
+	if err := nodes[0].Set(ctx(t), []byte("after"), []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+}
