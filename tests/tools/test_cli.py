@@ -77,6 +77,8 @@ class Node:
                 return line
 
     def stderr(self):
+        if self.log.closed:
+            return ""
         self.log.seek(0)
         return self.log.read().decode(errors="replace")[-4000:]
 
@@ -84,6 +86,7 @@ class Node:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(timeout=CMD_TIMEOUT)
+        self.log.close()
 
 
 def kill_all():
@@ -214,25 +217,23 @@ class ChordCommandTest(unittest.TestCase):
             self.assertIn(b"usage: chord " + sub.encode(), out)
             self.assertIn(b"examples:", out)
 
-    # The core does not deliver broadcasts to light clients yet
-    # (tests/sim/events_test.cpp: light_client_operates_but_gets_no_broadcasts),
-    # and `chord watch` is a light client, so it prints nothing. Remove this
-    # decorator once members forward add/delete events to their clients: the
-    # unexpected success will say so.
-    @unittest.expectedFailure
-    def test_watch_prints_add_and_delete_events(self):
-        w = subprocess.Popen([CHORD, "watch", "--via", self.b.addr], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
+    def check_watch(self, *extra):
+        """Runs `chord watch`, sets keys until an add shows up, deletes that key
+        and waits for its delete line, then stops watch with SIGINT."""
+        w = subprocess.Popen([CHORD, "watch", "--via", self.b.addr] + list(extra),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _procs.append(w)
         lines = queue.Queue()
         threading.Thread(target=lambda: [lines.put(l) for l in w.stdout], daemon=True).start()
         try:
             # The subscription is live once an add shows up; keep writing until then.
+            # Fresh keys: setting a key that is already present is no add event.
+            tag = os.urandom(4).hex()
             deadline = time.monotonic() + 8
             seen = None
             i = 0
             while seen is None and time.monotonic() < deadline:
-                key = "watched-%d" % i
+                key = "watched-%s-%d" % (tag, i)
                 i += 1
                 self.assertEqual(chord("set", key, "v", "--via", self.c.addr)[0], 0)
                 try:
@@ -240,7 +241,7 @@ class ChordCommandTest(unittest.TestCase):
                 except queue.Empty:
                     pass
             self.assertIsNotNone(seen, "watch printed no event")
-            self.assertRegex(seen, rb"^add watched-\d+$")
+            self.assertRegex(seen, rb"^add watched-" + tag.encode() + rb"-\d+$")
             key = seen.split(b" ", 1)[1].decode()
             self.assertEqual(chord("del", key, "--via", self.a.addr)[0], 0)
             deadline = time.monotonic() + 20
@@ -258,6 +259,61 @@ class ChordCommandTest(unittest.TestCase):
             if w.poll() is None:
                 w.kill()
                 w.wait()
+
+    def test_watch_as_a_member_prints_add_and_delete_events(self):
+        self.check_watch("--listen", "127.0.0.1:0")
+
+    # The core does not deliver broadcasts to light clients yet
+    # (tests/sim/events_test.cpp: light_client_operates_but_gets_no_broadcasts),
+    # so plain `chord watch`, a light client, prints nothing. Remove this
+    # decorator once members forward add/delete events to their clients: the
+    # unexpected success will say so.
+    @unittest.expectedFailure
+    def test_watch_as_a_light_client_prints_add_and_delete_events(self):
+        self.check_watch()
+
+    def test_network_key_file_refuses_outsiders_and_admits_holders(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            key = os.path.join(tmp, "net.key")
+            with open(key, "wb") as f:
+                f.write(os.urandom(32))
+            hex_key = os.path.join(tmp, "net.hex")
+            with open(key, "rb") as f, open(hex_key, "w") as g:
+                g.write(f.read().hex() + "\n")
+            bad = os.path.join(tmp, "bad.key")
+            with open(bad, "w") as f:
+                f.write("not a key\n")
+            n = Node(extra=["--network", "private", "--network-key-file", key])
+            try:
+                n.wait_line("ready")
+                rc, _, err = chord("get", "k", "--via", n.addr, "--network", "private")
+                self.assertEqual(rc, 3, err)
+                self.assertIn("CHORD_EREFUSED", err)
+                rc, _, err = chord("get", "k", "--via", n.addr, "--network", "private",
+                                   "--network-key-file", hex_key)
+                self.assertEqual(rc, 1, err)  # admitted; the key is simply absent
+                rc, _, err = chord("get", "k", "--via", n.addr, "--network", "private",
+                                   "--network-key-file", bad)
+                self.assertEqual(rc, 2, err)
+                self.assertIn(bad, err)
+            finally:
+                n.kill()
+
+    def test_identity_file_keeps_the_node_id_across_restarts(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            ident = os.path.join(tmp, "id")
+            ids = []
+            for _ in range(2):
+                n = Node(extra=["--identity", ident])
+                try:
+                    ids.append(n.wait_line("id "))
+                    n.wait_line("ready")
+                    n.proc.send_signal(signal.SIGINT)
+                    self.assertEqual(n.proc.wait(timeout=CMD_TIMEOUT), 0)
+                finally:
+                    n.kill()
+            self.assertEqual(ids[0], ids[1])
+            self.assertEqual(os.stat(ident).st_mode & 0o077, 0, "identity readable by others")
 
     def test_sigterm_leaves_gracefully_and_keeps_its_data(self):
         d = Node(join=[self.b.addr])

@@ -327,8 +327,10 @@ int cmd_demo(int argc, char **argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (stable) {
-    std::printf("   ring repaired after %ld ms; every key readable after %ld ms\n", stable_ms,
-                millis_since(t_crash));
+    std::printf(
+        "   the survivors' ring was whole again %ld ms after the crash; every key\n"
+        "   was readable again after %ld ms\n",
+        stable_ms, millis_since(t_crash));
   } else {
     std::printf("   the ring did not repair within %d ms\n", kSettleDeadlineMs);
   }

@@ -10,8 +10,8 @@
 #include "cli_args.hpp"
 #include "commands.hpp"
 #include "exit_status.hpp"
-#include "light_client.hpp"
 #include "output.hpp"
+#include "ring_session.hpp"
 
 namespace chord::cli {
 
@@ -103,7 +103,7 @@ int run_value_command(const DictCommand &c, int argc, char **argv) {
   int stop = parse(c, argc, argv, &args);
   if (stop >= 0) return stop;
   const std::string &key = args.positionals()[0];
-  LightClient client;
+  RingSession client;
   if (int rc = client.connect(c.name, args)) return rc;
   chord_buf value = {nullptr, 0};
   int rc = &c == &kPop
@@ -129,7 +129,7 @@ int run_iteration(const DictCommand &c, unsigned flags, int argc, char **argv) {
   Args args;
   int stop = parse(c, argc, argv, &args);
   if (stop >= 0) return stop;
-  LightClient client;
+  RingSession client;
   if (int rc = client.connect(c.name, args)) return rc;
   chord_iter *it = nullptr;
   int rc = chord_iter_new(&it, client.node(), flags);
@@ -182,7 +182,7 @@ int cmd_set(int argc, char **argv) {
       return kExitLocal;
     }
   }
-  LightClient client;
+  RingSession client;
   if (int rc = client.connect("set", args)) return rc;
   int rc = chord_set(client.node(), bytes_of(key), key.size(), bytes_of(value), value.size(),
                      client.timeout_ms());
@@ -195,7 +195,7 @@ int cmd_del(int argc, char **argv) {
   int stop = parse(kDel, argc, argv, &args);
   if (stop >= 0) return stop;
   const std::string &key = args.positionals()[0];
-  LightClient client;
+  RingSession client;
   if (int rc = client.connect("del", args)) return rc;
   int rc = chord_delete(client.node(), bytes_of(key), key.size(), client.timeout_ms());
   if (rc == CHORD_ENOTFOUND) return kExitNotFound;

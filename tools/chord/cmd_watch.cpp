@@ -11,8 +11,9 @@
 #include "cli_args.hpp"
 #include "commands.hpp"
 #include "exit_status.hpp"
-#include "light_client.hpp"
+#include "host_port.hpp"
 #include "output.hpp"
+#include "ring_session.hpp"
 #include "signal_pipe.hpp"
 
 namespace chord::cli {
@@ -25,9 +26,17 @@ static void print_watch_help() {
       "  delete KEY\n"
       "KEY is raw, or hex with --hex. Runs until interrupted (Ctrl-C or SIGTERM),\n"
       "then exits 0. The line is flushed as each event arrives.\n\n"
-      "options:\n%s  -h, --help               show this help\n\n"
+      "By default watch connects as a light client, which stores nothing. Events\n"
+      "are broadcast to the ring's members, and with --listen watch takes part as\n"
+      "a member to receive them: it then holds keys like any node for as long as\n"
+      "it runs, and leaves gracefully (handing them over) when interrupted.\n\n"
+      "options:\n%s"
+      "  --listen HOST:PORT       take part as a full member listening here; peers\n"
+      "                           must be able to reach this address\n"
+      "  -h, --help               show this help\n\n"
       "examples:\n"
       "  chord watch --via 127.0.0.1:4000\n"
+      "  chord watch --listen 127.0.0.1:0 --via 127.0.0.1:4000\n"
       "  chord watch --hex --via 127.0.0.1:4000 | grep '^delete'\n",
       kClientOptionsHelp);
 }
@@ -35,18 +44,26 @@ static void print_watch_help() {
 int cmd_watch(int argc, char **argv) {
   Args args;
   std::string err;
-  if (!args.parse(argc, argv, 2, client_specs(), &err)) return report_usage("watch", err);
+  std::vector<OptSpec> specs = client_specs();
+  specs.push_back({"listen", true, false});
+  if (!args.parse(argc, argv, 2, specs, &err)) return report_usage("watch", err);
   if (args.has("help")) {
     print_watch_help();
     return kExitOk;
   }
   if (!args.positionals().empty()) return report_usage("watch", "takes no arguments");
+  std::string listen = args.get("listen");
+  if (args.has("listen") && !is_host_port(listen, true)) {
+    return report_usage("watch", "malformed --listen address '" + listen + "' (want HOST:PORT)");
+  }
   if (!signal_pipe_install(true)) {
     std::fprintf(stderr, "chord watch: cannot set up signal handling\n");
     return kExitLocal;
   }
-  LightClient client;
-  if (int rc = client.connect("watch", args)) return rc;
+  RingSession client;
+  if (int rc = client.connect("watch", args, args.has("listen") ? listen.c_str() : nullptr)) {
+    return rc;
+  }
   chord_queue *q = nullptr;
   int rc = chord_queue_new(&q, client.node(), CHORD_EV_ADD | CHORD_EV_DELETE);
   if (rc != 0) return report_failure("watch", "cannot subscribe", rc);

@@ -1,4 +1,4 @@
-#include "light_client.hpp"
+#include "ring_session.hpp"
 
 #include "exit_status.hpp"
 #include "host_port.hpp"
@@ -21,11 +21,11 @@ const char kClientOptionsHelp[] =
     "  --timeout MS             give up after MS milliseconds (default 5000)\n"
     "  --hex                    print values (and keys) as hex instead of raw bytes\n";
 
-LightClient::~LightClient() {
+RingSession::~RingSession() {
   chord_node_free(node_);
 }
 
-int LightClient::connect(const char *cmd, const Args &args) {
+int RingSession::connect(const char *cmd, const Args &args, const char *member_listen) {
   std::string via = args.get("via");
   if (via.empty()) return report_usage(cmd, "--via HOST:PORT is required");
   if (!is_host_port(via, false))
@@ -41,11 +41,14 @@ int LightClient::connect(const char *cmd, const Args &args) {
   if (!net_.load(args, &err)) return report_usage(cmd, err);
 
   chord_node_opts opts = CHORD_NODE_OPTS_INIT;
-  opts.flags = CHORD_NODE_CLIENT;
+  opts.flags = member_listen ? 0 : CHORD_NODE_CLIENT;
+  opts.listen = member_listen;
   net_.apply(&opts);
   if (timeout_ms_ > 0) opts.default_timeout_ms = static_cast<unsigned>(timeout_ms_);
   int rc = chord_node_new(&node_, &opts);
-  if (rc != 0) return report_failure(cmd, "cannot start a client", rc);
+  if (rc != 0)
+    return report_failure(
+        cmd, member_listen ? "cannot start a member node" : "cannot start a client", rc);
   rc = chord_node_join(node_, via.c_str(), timeout_ms_);
   if (rc != 0) return report_failure(cmd, "cannot join via " + via, rc);
   return kExitOk;
