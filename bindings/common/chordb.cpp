@@ -127,7 +127,9 @@ struct Call {
 };
 
 const uint8_t kEmpty[1] = {0};
-const uint8_t *nz(const uint8_t *p) { return p ? p : kEmpty; }  // empty, not NULL
+const uint8_t *nz(const uint8_t *p) {
+  return p ? p : kEmpty;
+}  // empty, not NULL
 
 chordb_bytes view(const std::string &s) {
   return chordb_bytes{reinterpret_cast<const uint8_t *>(s.data()), s.size()};
@@ -156,17 +158,24 @@ chordb_opts *chordb_opts_new(void) {
   return o;
 }
 
-void chordb_opts_free(chordb_opts *o) { delete o; }
+void chordb_opts_free(chordb_opts *o) {
+  delete o;
+}
 
 int chordb_opts_set_str(chordb_opts *o, const char *name, const char *value) {
   if (!o || !name) return CHORD_EINVAL;
   std::string v = value ? value : "";
   std::string k = name;
-  if (k == "listen") o->listen = v;
-  else if (k == "advertise") o->advertise = v;
-  else if (k == "network") o->network = v;
-  else if (k == "identity_file") o->identity_file = v;
-  else return CHORD_EINVAL;
+  if (k == "listen")
+    o->listen = v;
+  else if (k == "advertise")
+    o->advertise = v;
+  else if (k == "network")
+    o->network = v;
+  else if (k == "identity_file")
+    o->identity_file = v;
+  else
+    return CHORD_EINVAL;
   return 0;
 }
 
@@ -175,23 +184,40 @@ int chordb_opts_set_uint(chordb_opts *o, const char *name, long long v) {
   std::string k = name;
   chord_node_opts &c = o->o;
   unsigned u = static_cast<unsigned>(v);
-  if (k == "replicas") c.replicas = u;
-  else if (k == "successors") c.successors = u;
-  else if (k == "stabilize_ms") c.stabilize_ms = u;
-  else if (k == "fix_fingers_ms") c.fix_fingers_ms = u;
-  else if (k == "check_predecessor_ms") c.check_predecessor_ms = u;
-  else if (k == "rpc_timeout_ms") c.rpc_timeout_ms = u;
-  else if (k == "anti_entropy_ms") c.anti_entropy_ms = u;
-  else if (k == "tombstone_grace_ms") c.tombstone_grace_ms = u;
-  else if (k == "default_timeout_ms") c.default_timeout_ms = u;
-  else if (k == "handshake_timeout_ms") c.handshake_timeout_ms = u;
-  else if (k == "max_key_bytes") c.max_key_bytes = static_cast<size_t>(v);
-  else if (k == "max_value_bytes") c.max_value_bytes = static_cast<size_t>(v);
-  else if (k == "max_frame_bytes") c.max_frame_bytes = static_cast<size_t>(v);
-  else if (k == "max_connections") c.max_connections = u;
-  else if (k == "max_pending") c.max_pending = u;
-  else if (k == "flags") c.flags = u;
-  else return CHORD_EINVAL;
+  if (k == "replicas")
+    c.replicas = u;
+  else if (k == "successors")
+    c.successors = u;
+  else if (k == "stabilize_ms")
+    c.stabilize_ms = u;
+  else if (k == "fix_fingers_ms")
+    c.fix_fingers_ms = u;
+  else if (k == "check_predecessor_ms")
+    c.check_predecessor_ms = u;
+  else if (k == "rpc_timeout_ms")
+    c.rpc_timeout_ms = u;
+  else if (k == "anti_entropy_ms")
+    c.anti_entropy_ms = u;
+  else if (k == "tombstone_grace_ms")
+    c.tombstone_grace_ms = u;
+  else if (k == "default_timeout_ms")
+    c.default_timeout_ms = u;
+  else if (k == "handshake_timeout_ms")
+    c.handshake_timeout_ms = u;
+  else if (k == "max_key_bytes")
+    c.max_key_bytes = static_cast<size_t>(v);
+  else if (k == "max_value_bytes")
+    c.max_value_bytes = static_cast<size_t>(v);
+  else if (k == "max_frame_bytes")
+    c.max_frame_bytes = static_cast<size_t>(v);
+  else if (k == "max_connections")
+    c.max_connections = u;
+  else if (k == "max_pending")
+    c.max_pending = u;
+  else if (k == "flags")
+    c.flags = u;
+  else
+    return CHORD_EINVAL;
   return 0;
 }
 
@@ -203,25 +229,41 @@ int chordb_opts_set_network_key(chordb_opts *o, const uint8_t *data, size_t len)
 
 /* slots */
 
-chordb_slot *chordb_slot_new(void) { return new chordb_slot_s; }
+chordb_slot *chordb_slot_new(void) {
+  return new chordb_slot_s;
+}
 void chordb_slot_free(chordb_slot *s) {
   if (!s) return;
   s->reset();
   delete s;
 }
-int chordb_slot_rc(const chordb_slot *s) { return s->rc; }
-const char *chordb_slot_detail(const chordb_slot *s) { return s->detail.c_str(); }
-chordb_bytes chordb_slot_value(const chordb_slot *s) { return view(s->value); }
-chordb_bytes chordb_slot_key(const chordb_slot *s) { return view(s->key); }
-size_t chordb_slot_value_len(const chordb_slot *s) { return s->value.size(); }
-size_t chordb_slot_key_len(const chordb_slot *s) { return s->key.size(); }
+int chordb_slot_rc(const chordb_slot *s) {
+  return s->rc;
+}
+const char *chordb_slot_detail(const chordb_slot *s) {
+  return s->detail.c_str();
+}
+chordb_bytes chordb_slot_value(const chordb_slot *s) {
+  return view(s->value);
+}
+chordb_bytes chordb_slot_key(const chordb_slot *s) {
+  return view(s->key);
+}
+size_t chordb_slot_value_len(const chordb_slot *s) {
+  return s->value.size();
+}
+size_t chordb_slot_key_len(const chordb_slot *s) {
+  return s->key.size();
+}
 size_t chordb_slot_copy_value(const chordb_slot *s, uint8_t *data, size_t len) {
   return copy_out(s->value, data, len);
 }
 size_t chordb_slot_copy_key(const chordb_slot *s, uint8_t *data, size_t len) {
   return copy_out(s->key, data, len);
 }
-int chordb_slot_type(const chordb_slot *s) { return s->has_ev ? s->ev.type : 0; }
+int chordb_slot_type(const chordb_slot *s) {
+  return s->has_ev ? s->ev.type : 0;
+}
 chordb_bytes chordb_slot_peer_id(const chordb_slot *s) {
   return chordb_bytes{s->ev.peer_id, s->has_ev ? sizeof s->ev.peer_id : 0};
 }
@@ -237,11 +279,19 @@ const char *chordb_slot_peer_addr(const chordb_slot *s) {
   const void *nul = std::memchr(s->ev.peer_addr, 0, sizeof s->ev.peer_addr);
   return nul ? s->ev.peer_addr : "";
 }
-int chordb_slot_is_whisper(const chordb_slot *s) { return s->has_ev ? s->ev.is_whisper : 0; }
-unsigned chordb_slot_hops(const chordb_slot *s) { return s->hops; }
+int chordb_slot_is_whisper(const chordb_slot *s) {
+  return s->has_ev ? s->ev.is_whisper : 0;
+}
+unsigned chordb_slot_hops(const chordb_slot *s) {
+  return s->hops;
+}
 
-const char *chordb_err_name(int rc) { return chord_err_name(rc); }
-const char *chordb_strerror(int rc) { return chord_strerror(rc); }
+const char *chordb_err_name(int rc) {
+  return chord_err_name(rc);
+}
+const char *chordb_strerror(int rc) {
+  return chord_strerror(rc);
+}
 
 /* nodes */
 
@@ -296,8 +346,10 @@ void chordb_node_close(chordb_node *n, int abort) {
   chord_node *node = n->node;
   n->node = nullptr;
   g.unlock();
-  if (abort) chord_node_abort(node);
-  else chord_node_free(node);
+  if (abort)
+    chord_node_abort(node);
+  else
+    chord_node_free(node);
   g.lock();
   n->closed = true;
   n->cv.notify_all();
@@ -307,10 +359,18 @@ void chordb_node_release(chordb_node *n) {
   if (n) unref(n);
 }
 
-int chordb_node_closed(const chordb_node *n) { return n->stop.load() ? 1 : 0; }
-const char *chordb_node_addr(const chordb_node *n) { return n->addr.c_str(); }
-chordb_bytes chordb_node_id(const chordb_node *n) { return chordb_bytes{n->id, sizeof n->id}; }
-const char *chordb_node_id_hex(const chordb_node *n) { return n->id_hex.c_str(); }
+int chordb_node_closed(const chordb_node *n) {
+  return n->stop.load() ? 1 : 0;
+}
+const char *chordb_node_addr(const chordb_node *n) {
+  return n->addr.c_str();
+}
+chordb_bytes chordb_node_id(const chordb_node *n) {
+  return chordb_bytes{n->id, sizeof n->id};
+}
+const char *chordb_node_id_hex(const chordb_node *n) {
+  return n->id_hex.c_str();
+}
 
 int chordb_node_stats(chordb_node *n, chordb_slot *st) {
   Call c(n, st);

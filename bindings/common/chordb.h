@@ -118,14 +118,12 @@ int chordb_node_join(chordb_node *n, chordb_slot *st, const char *addr, int time
 int chordb_node_leave(chordb_node *n, chordb_slot *st, int timeout_ms);
 
 /* Dictionary: outputs land in st. */
-int chordb_get(chordb_node *n, chordb_slot *st, const uint8_t *key, size_t key_len,
-               int timeout_ms);
+int chordb_get(chordb_node *n, chordb_slot *st, const uint8_t *key, size_t key_len, int timeout_ms);
 int chordb_set(chordb_node *n, chordb_slot *st, const uint8_t *key, size_t key_len,
                const uint8_t *value, size_t value_len, int timeout_ms);
 int chordb_delete(chordb_node *n, chordb_slot *st, const uint8_t *key, size_t key_len,
                   int timeout_ms);
-int chordb_pop(chordb_node *n, chordb_slot *st, const uint8_t *key, size_t key_len,
-               int timeout_ms);
+int chordb_pop(chordb_node *n, chordb_slot *st, const uint8_t *key, size_t key_len, int timeout_ms);
 int chordb_popitem(chordb_node *n, chordb_slot *st, int timeout_ms);
 
 /* Messaging. recv waits in slices so that close can interrupt it. */
