@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "exit_status.hpp"
 #include "output.hpp"
+#include "progress.hpp"
 #include "ring_session.hpp"
 
 namespace chord::cli {
@@ -136,6 +137,8 @@ int run_iteration(const DictCommand &c, unsigned flags, int argc, char **argv) {
   if (rc != 0) return report_failure(c.name, "cannot start the walk", rc);
   bool hex = args.has("hex");
   int retries = 0;
+  size_t count = 0;
+  Progress progress(flags & CHORD_ITER_VALUES ? "items" : "keys", 0, true);
   for (;;) {
     chord_item item;
     rc = chord_iter_next(&item, it);
@@ -154,7 +157,9 @@ int run_iteration(const DictCommand &c, unsigned flags, int argc, char **argv) {
       chord_iter_free(it);
       return write_error(c.name);
     }
+    progress.update(++count);
   }
+  progress.done();
   chord_iter_free(it);
   return finish_output(c.name);
 }

@@ -2,6 +2,7 @@
 // then leaves gracefully, handing its keys over.
 #include <chord/chord.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
@@ -166,6 +167,7 @@ int cmd_node(int argc, char **argv) {
   } else {
     bool joined = false;
     for (size_t i = 0; i < joins.size() && !joined && signal_pipe_signo() == 0; ++i) {
+      if (isatty(STDERR_FILENO)) std::fprintf(stderr, "joining via %s...\n", joins[i].c_str());
       rc = chord_node_join(node, joins[i].c_str(), static_cast<int>(timeout));
       if (rc == 0) {
         joined = true;

@@ -6,16 +6,25 @@
 
 namespace chord::cli {
 
-Progress::Progress(std::string label, size_t total)
-    : label_(std::move(label)), total_(total), enabled_(isatty(STDERR_FILENO) == 1) {}
+Progress::Progress(std::string label, size_t total, bool only_if_stdout_redirected)
+    : label_(std::move(label)),
+      total_(total),
+      enabled_(isatty(STDERR_FILENO) == 1 &&
+               !(only_if_stdout_redirected && isatty(STDOUT_FILENO) == 1)) {}
 
 void Progress::update(size_t current) {
   if (!enabled_) return;
   auto now = std::chrono::steady_clock::now();
-  if (drawn_ && current < total_ && now - last_ < std::chrono::milliseconds(100)) return;
+  if (drawn_ && (total_ == 0 || current < total_) && now - last_ < std::chrono::milliseconds(100)) {
+    return;
+  }
   last_ = now;
   drawn_ = true;
-  std::fprintf(stderr, "\r\033[K%s %zu/%zu", label_.c_str(), current, total_);
+  if (total_ == 0) {
+    std::fprintf(stderr, "\r\033[K%s %zu", label_.c_str(), current);
+  } else {
+    std::fprintf(stderr, "\r\033[K%s %zu/%zu", label_.c_str(), current, total_);
+  }
   std::fflush(stderr);
 }
 

@@ -10,7 +10,10 @@ namespace chord::cli {
 
 class Progress {
  public:
-  Progress(std::string label, size_t total);
+  // total 0: the total is unknown, and only the count is shown.
+  // only_if_stdout_redirected: stay quiet while stdout is a terminal too, so
+  // that the counter never mixes with a command's own output.
+  Progress(std::string label, size_t total, bool only_if_stdout_redirected = false);
   ~Progress() { done(); }
   // Reports that `current` of the total are done; redraws at most 10 times a second.
   void update(size_t current);
