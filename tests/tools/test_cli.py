@@ -316,23 +316,34 @@ class ChordCommandTest(unittest.TestCase):
             self.assertEqual(os.stat(ident).st_mode & 0o077, 0, "identity readable by others")
 
     def test_sigterm_leaves_gracefully_and_keeps_its_data(self):
-        d = Node(join=[self.b.addr])
+        # A ring of its own with one copy per key: a key that the leaver holds
+        # survives only if the leave hands it over.
+        one = ["--replicas", "1"]
+        first = Node(extra=one)
+        ring = [first]
         try:
-            d.wait_line("ready")
-            eventually(lambda: chord("set", "via-d", "x", "--via", d.addr)[0] == 0,
+            first.wait_line("ready")
+            for _ in range(2):
+                ring.append(Node(join=[first.addr], extra=one))
+                ring[-1].wait_line("ready")
+            leaver = Node(join=[ring[1].addr], extra=one)
+            ring.append(leaver)
+            leaver.wait_line("ready")
+            eventually(lambda: chord("set", "via-leaver", "x", "--via", leaver.addr)[0] == 0,
                        what="a write through the new node")
-            keys = {"leaver-%d" % i: "value-%d" % i for i in range(30)}
+            keys = {"leaver-%d" % i: "value-%d" % i for i in range(40)}
             for k, v in keys.items():
-                rc, _, err = chord("set", k, v, "--via", d.addr)
+                rc, _, err = chord("set", k, v, "--via", leaver.addr)
                 self.assertEqual(rc, 0, err)
-            d.proc.send_signal(signal.SIGTERM)
-            self.assertEqual(d.proc.wait(timeout=CMD_TIMEOUT), 0, d.stderr())
-            d.wait_line("left the ring")
+            leaver.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(leaver.proc.wait(timeout=CMD_TIMEOUT), 0, leaver.stderr())
+            leaver.wait_line("left the ring")
             for i, (k, v) in enumerate(sorted(keys.items())):
-                via = self.nodes[i % 3].addr
+                via = ring[i % 3].addr
                 self.assertEqual(chord("get", k, "--via", via)[:2], (0, v.encode()), k)
         finally:
-            d.kill()
+            for n in ring:
+                n.kill()
 
 
 class ChordDemoTest(unittest.TestCase):
