@@ -240,6 +240,7 @@ class ChordSocket(collections.abc.MutableMapping):
         self._queue = None
         self._dispatcher = None
         self._seed = None
+        self._joined = False
         self._timeout_ms = _ms(timeout, 5000)
         if network is None and prot is not None:
             network = prot if isinstance(prot, str) else getattr(prot, 'subnet', None)
@@ -353,20 +354,26 @@ class ChordSocket(collections.abc.MutableMapping):
 
     def connect(self, addr, port, timeout=None):
         """Joins the ring that the node at (addr, port) belongs to, as a seeding member."""
-        self._seed = '%s:%d' % (addr, port)
-        self._simple(_n.chordb_node_join, self._seed, self._timeout(timeout))
+        seed = '%s:%d' % (addr, port)
+        self._simple(_n.chordb_node_join, seed, self._timeout(timeout))
+        self._seed, self._joined = seed, True
         return True
 
     def join(self, timeout=None):
-        """Rejoins through the last connect() address after unjoin(). Joining is implicit in
-        connect(), so this only matters after unjoin()."""
+        """Seeds again after unjoin(), through the last connect() address. connect()
+        already joins, so py2p's connect(); join() sequence works: then it does nothing."""
+        if self._joined:
+            return
         if self._seed is None:
             raise InvalidError(_n.CHORD_EINVAL, 'connect() first')
         self._simple(_n.chordb_node_join, self._seed, self._timeout(timeout))
+        self._joined = True
 
     def unjoin(self, timeout=None):
-        """Leaves the ring gracefully, handing this node's keys over. The node stays up."""
+        """Leaves the ring gracefully, handing this node's keys over. The node stays up,
+        as a ring of one, until join() or connect()."""
         self._simple(_n.chordb_node_leave, self._timeout(timeout))
+        self._joined = False
 
     _STATS = ('keys_stored', 'keys_owned', 'tombstones', 'msgs_sent', 'msgs_received',
               'bytes_sent', 'bytes_received', 'connections', 'successors', 'lookups',

@@ -306,3 +306,19 @@ def test_a_handler_may_close_its_own_socket(ring):
     with pytest.raises(chord.ClosedError):
         c.get('bye')
     assert eventually(lambda: a.get('bye') == b'now')  # c handed its keys over
+
+
+def test_py2p_connect_then_join_and_unjoin_then_join():
+    with chord.ChordSocket('127.0.0.1', 0, **FAST) as a, \
+            chord.ChordSocket('127.0.0.1', 0, **FAST) as b:
+        with pytest.raises(chord.ChordError):
+            b.join()  # nothing to join through yet
+        b.connect(*a.addr)
+        b.join()  # py2p's sequence: already seeding, nothing more to do
+        assert eventually(lambda: stable([a, b]))
+        b['seeded'] = 'yes'
+        b.unjoin()
+        assert b.stats()['successor_id'] == b.id  # a ring of one again
+        assert eventually(lambda: a.get('seeded') == b'yes')  # its keys were handed over
+        b.join()
+        assert eventually(lambda: stable([a, b]))

@@ -223,21 +223,27 @@ module Chord
 
     # Joins the ring of the node at host:port as a full (seeding) member.
     def connect(host, port, timeout: nil)
-      @seed = "#{host}:#{port}"
-      call { |st| Native.chordb_node_join(@node, st, @seed, t(timeout)) }
-      true
+      seed = "#{host}:#{port}"
+      call { |st| Native.chordb_node_join(@node, st, seed, t(timeout)) }
+      @seed = seed
+      @joined = true
     end
 
-    # Rejoins through the last connect() address, after unjoin.
+    # Seeds again after unjoin, through the last connect address. connect already
+    # joins, so a connect; join sequence (as in py2p) works: then it does nothing.
     def join(timeout: nil)
+      return true if @joined
       raise Chord.error(Native::CHORD_EINVAL, 'connect first') unless @seed
 
       call { |st| Native.chordb_node_join(@node, st, @seed, t(timeout)) }
+      @joined = true
     end
 
     # Leaves the ring gracefully, handing this node's keys over; the node stays up.
     def unjoin(timeout: nil)
       call { |st| Native.chordb_node_leave(@node, st, t(timeout)) }
+      @joined = false
+      true
     end
 
     # ---------------------------------------------------------------- the Hash

@@ -60,6 +60,7 @@ public final class ChordSocket implements AutoCloseable {
   private Thread dispatcher;
   private volatile boolean closed;
   private String seed;
+  private boolean joined;
 
   private static final class Registration {
     final Listener listener;
@@ -196,20 +197,36 @@ public final class ChordSocket implements AutoCloseable {
   /** Joins the ring the node at host:port belongs to, as a full (seeding) member. */
   public void connect(String host, int port) throws ChordException {
     final String a = host + ":" + port;
-    seed = a;
     run(st -> ChordNative.chordb_node_join(node, st, a, timeoutMs));
+    synchronized (lock) {
+      seed = a;
+      joined = true;
+    }
   }
 
-  /** Rejoins through the last connect() address, after unjoin(). */
+  /**
+   * Seeds again after unjoin(), through the last connect() address. connect() already
+   * joins, so a connect(); join() sequence (as in py2p) works: then it does nothing.
+   */
   public void join() throws ChordException {
-    final String a = seed;
+    final String a;
+    synchronized (lock) {
+      if (joined) return;
+      a = seed;
+    }
     if (a == null) throw new ChordException(ChordNativeConstants.CHORD_EINVAL, "connect() first");
     run(st -> ChordNative.chordb_node_join(node, st, a, timeoutMs));
+    synchronized (lock) {
+      joined = true;
+    }
   }
 
   /** Leaves the ring gracefully, handing this node's keys over; the node stays up alone. */
   public void unjoin() throws ChordException {
     run(st -> ChordNative.chordb_node_leave(node, st, timeoutMs));
+    synchronized (lock) {
+      joined = false;
+    }
   }
 
   // ---------------------------------------------------------------- dictionary
