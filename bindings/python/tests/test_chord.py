@@ -322,3 +322,20 @@ def test_py2p_connect_then_join_and_unjoin_then_join():
         assert eventually(lambda: a.get('seeded') == b'yes')  # its keys were handed over
         b.join()
         assert eventually(lambda: stable([a, b]))
+
+
+def test_network_name_and_key_keep_strangers_out():
+    key = bytes(range(32))
+    opts = dict(FAST, network='app', network_key=key, replicas=2)
+    with chord.ChordSocket('127.0.0.1', 0, **opts) as a, \
+            chord.ChordSocket('127.0.0.1', 0, **opts) as member, \
+            chord.ChordSocket('127.0.0.1', 0, **dict(opts, network='other')) as stranger, \
+            chord.ChordSocket('127.0.0.1', 0, **dict(opts, network_key=b'\x01' * 32)) as keyless:
+        member.connect(*a.addr)
+        with pytest.raises(chord.RefusedError) as e:
+            stranger.connect(*a.addr)
+        assert e.value.detail  # the reason, from chord_error_last()
+        with pytest.raises(chord.RefusedError):
+            keyless.connect(*a.addr)
+    with pytest.raises(chord.InvalidError):
+        chord.ChordSocket('127.0.0.1', 0, network_key=b'short')
