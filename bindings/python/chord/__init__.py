@@ -164,6 +164,14 @@ def unpack_packets(payload):
     return tuple(packets)
 
 
+def _hostport(host, port):
+    """'host:port', with an IPv6 host in brackets."""
+    host = str(host)
+    if ':' in host and not host.startswith('['):
+        host = '[%s]' % host
+    return '%s:%d' % (host, int(port))
+
+
 def _ms(seconds, default_ms):
     if seconds is None:
         return default_ms
@@ -251,9 +259,9 @@ class ChordSocket(collections.abc.MutableMapping):
                 if rc != 0:
                     raise _error(rc, 'bad option %s' % name)
 
-            opt(_n.chordb_opts_set_str(o, 'listen', '%s:%d' % (addr, port)), 'addr')
+            opt(_n.chordb_opts_set_str(o, 'listen', _hostport(addr, port)), 'addr')
             if out_addr is not None:
-                opt(_n.chordb_opts_set_str(o, 'advertise', '%s:%d' % tuple(out_addr)), 'out_addr')
+                opt(_n.chordb_opts_set_str(o, 'advertise', _hostport(*out_addr)), 'out_addr')
             if network is not None:
                 opt(_n.chordb_opts_set_str(o, 'network', network), 'network')
             if network_key is not None:
@@ -354,7 +362,7 @@ class ChordSocket(collections.abc.MutableMapping):
 
     def connect(self, addr, port, timeout=None):
         """Joins the ring that the node at (addr, port) belongs to, as a seeding member."""
-        seed = '%s:%d' % (addr, port)
+        seed = _hostport(addr, port)
         self._simple(_n.chordb_node_join, seed, self._timeout(timeout))
         self._seed, self._joined = seed, True
         return True

@@ -157,8 +157,8 @@ module Chord
         set = lambda do |rc, what|
           raise Chord.error(rc, "bad option #{what}") if rc != 0
         end
-        set.call(Native.chordb_opts_set_str(opts, 'listen', "#{host}:#{port}"), 'listen')
-        set.call(Native.chordb_opts_set_str(opts, 'advertise', out_addr.join(':')), 'out_addr') if out_addr
+        set.call(Native.chordb_opts_set_str(opts, 'listen', ChordSocket.hostport(host, port)), 'listen')
+        set.call(Native.chordb_opts_set_str(opts, 'advertise', ChordSocket.hostport(*out_addr)), 'out_addr') if out_addr
         set.call(Native.chordb_opts_set_str(opts, 'network', network.to_s), 'network') if network
         set.call(Native.chordb_opts_set_str(opts, 'identity_file', identity_file.to_s), 'identity_file') if identity_file
         set.call(Native.chordb_opts_set_network_key(opts, network_key), 'network_key') if network_key
@@ -177,7 +177,8 @@ module Chord
         Native.chordb_slot_free(st)
         Native.chordb_opts_free(opts)
       end
-      h, _, p = Native.chordb_node_addr(@node).rpartition(':')
+      h, _, p = Native.chordb_node_addr(@node).rpartition(":")
+      h = h[1...-1] if h.start_with?("[")
       @addr = [h, Integer(p)]
       @id = Native.chordb_node_id(@node)
       @id_hex = Native.chordb_node_id_hex(@node)
@@ -223,7 +224,7 @@ module Chord
 
     # Joins the ring of the node at host:port as a full (seeding) member.
     def connect(host, port, timeout: nil)
-      seed = "#{host}:#{port}"
+      seed = ChordSocket.hostport(host, port)
       call { |st| Native.chordb_node_join(@node, st, seed, t(timeout)) }
       @seed = seed
       @joined = true
@@ -424,6 +425,13 @@ module Chord
     end
 
     private
+
+    # "host:port", with an IPv6 host in brackets.
+    def self.hostport(host, port)
+      h = host.to_s
+      h = "[#{h}]" if h.include?(':') && !h.start_with?('[')
+      "#{h}:#{Integer(port)}"
+    end
 
     def now
       Process.clock_gettime(Process::CLOCK_MONOTONIC)

@@ -81,7 +81,7 @@ public final class ChordSocket implements AutoCloseable {
     SWIGTYPE_p_chordb_opts_s opts = ChordNative.chordb_opts_new();
     SWIGTYPE_p_chordb_slot_s st = ChordNative.chordb_slot_new();
     try {
-      opt(ChordNative.chordb_opts_set_str(opts, "listen", host + ":" + port), "listen");
+      opt(ChordNative.chordb_opts_set_str(opts, "listen", hostPort(host, port)), "listen");
       if (o.outAddr != null)
         opt(ChordNative.chordb_opts_set_str(opts, "advertise", o.outAddr), "outAddr");
       if (o.network != null)
@@ -121,6 +121,12 @@ public final class ChordSocket implements AutoCloseable {
 
   private static void num(SWIGTYPE_p_chordb_opts_s o, String name, long v) throws ChordException {
     if (v != 0) opt(ChordNative.chordb_opts_set_uint(o, name, v), name);
+  }
+
+  /** "host:port", with an IPv6 host in brackets. */
+  static String hostPort(String host, int port) {
+    if (host.indexOf(':') >= 0 && !host.startsWith("[")) host = "[" + host + "]";
+    return host + ":" + port;
   }
 
   static byte[] utf8(String s) {
@@ -164,7 +170,8 @@ public final class ChordSocket implements AutoCloseable {
   }
 
   public String getHost() {
-    return addr.substring(0, addr.lastIndexOf(':'));
+    String h = addr.substring(0, addr.lastIndexOf(':'));
+    return h.startsWith("[") ? h.substring(1, h.length() - 1) : h;
   }
 
   public int getPort() {
@@ -196,7 +203,7 @@ public final class ChordSocket implements AutoCloseable {
 
   /** Joins the ring the node at host:port belongs to, as a full (seeding) member. */
   public void connect(String host, int port) throws ChordException {
-    final String a = host + ":" + port;
+    final String a = hostPort(host, port);
     run(st -> ChordNative.chordb_node_join(node, st, a, timeoutMs));
     synchronized (lock) {
       seed = a;
