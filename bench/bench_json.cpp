@@ -93,6 +93,7 @@ std::string bench_report_json(const BenchReport &r) {
   j.num("get_p50_us", r.get_p50_us, 0);
   j.num("get_p99_us", r.get_p99_us, 0);
   j.num("get_ops_per_s", r.get_ops_per_s, 0);
+  j.num("put_ops_per_s", r.put_ops_per_s, 0);
   j.num("mean_hops", r.mean_hops, 3);
   j.num("put_mean_hops", r.put_mean_hops, 3);
   j.u64("put_errors", r.put_errors);

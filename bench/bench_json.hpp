@@ -26,6 +26,7 @@ struct BenchReport {
   double put_p50_us = 0, put_p99_us = 0;
   double get_p50_us = 0, get_p99_us = 0;
   double get_ops_per_s = 0;  // async gets with `concurrency` in flight
+  double put_ops_per_s = 0;  // async sets with `concurrency` in flight (the bulk load)
   double mean_hops = 0;      // over every get
   double put_mean_hops = 0;
   uint64_t put_errors = 0;

@@ -206,8 +206,11 @@ int run_real_bench(const BenchArgs &args, BenchReport *r) {
     phase("loading the other %zu keys, %u in flight", K - samples, args.concurrency);
     Batch load;
     std::vector<size_t> rest(all_keys.begin() + samples, all_keys.end());
+    auto t_load = Clock::now();
     run_batch(&load, rest, nodes, &rng,
               batch_spec(args, false, kOpTimeoutMs, 1e9, "chord-bench: loading"));
+    double load_s = ms_since(t_load) / 1000;
+    r->put_ops_per_s = load_s > 0 ? static_cast<double>(rest.size()) / load_s : 0;
     r->put_errors += load.failed;
   }
   r->put_p50_us = put_lat.percentile(50);
