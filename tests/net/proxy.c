@@ -110,8 +110,12 @@ static void *run(void *arg) {
       int fdir = p->flip_dir;
       size_t foff = p->flip_off;
       pthread_mutex_unlock(&p->mu);
-      if (fdir == d && foff >= pr->off[d] && foff < pr->off[d] + (size_t)r)
+      if (fdir == d && foff >= pr->off[d] && foff < pr->off[d] + (size_t)r) {
         buf[foff - pr->off[d]] ^= 0x01;
+        pthread_mutex_lock(&p->mu);
+        p->flip_dir = -1; /* once */
+        pthread_mutex_unlock(&p->mu);
+      }
       pr->off[d] += (size_t)r;
       if (write(pr->fd[1 - d], buf, (size_t)r) != r) close_pair(p, pr);
     }

@@ -12,8 +12,9 @@ typedef struct test_proxy test_proxy;
 test_proxy *proxy_start(const char *target);
 /* "127.0.0.1:port" clients should dial. */
 const char *proxy_addr(const test_proxy *p);
-/* Flips (xor 0x01) the byte at stream offset `offset` of every connection's
- * client-to-target direction (dir 0) or target-to-client direction (dir 1). */
+/* Flips (xor 0x01) the byte at stream offset `offset` of the first
+ * connection that gets that far, in its client-to-target direction (dir 0)
+ * or target-to-client direction (dir 1). Once. */
 void proxy_flip(test_proxy *p, int dir, size_t offset);
 /* Copies out all bytes seen so far, both directions. Caller frees. */
 size_t proxy_capture(test_proxy *p, uint8_t **out);
