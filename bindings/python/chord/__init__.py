@@ -25,12 +25,14 @@ Differences from py2p, chosen on purpose:
   binding uses this format, so they can talk to each other.
 """
 
+import atexit
 import collections.abc
 import struct
 import sys
 import threading
 import time
 import traceback
+import weakref
 
 from . import chord_native as _n
 
@@ -294,6 +296,7 @@ class ChordSocket(collections.abc.MutableMapping):
         self.out_addr = tuple(out_addr) if out_addr is not None else self.addr
         self.id = _n.chordb_node_id(self._node)
         self.id_hex = _n.chordb_node_id_hex(self._node)
+        _LIVE[id(self)] = self  # a weak reference
 
     # ------------------------------------------------------------ plumbing
 
@@ -651,3 +654,16 @@ class ChordSocket(collections.abc.MutableMapping):
 
 
 _MISSING = object()
+
+# Sockets still open at exit leave gracefully, before the interpreter tears down the
+# threads that dispatch their events.
+_LIVE = weakref.WeakValueDictionary()
+
+
+@atexit.register
+def _close_live_sockets():
+    for sock in list(_LIVE.values()):
+        try:
+            sock.close()
+        except Exception:
+            pass
