@@ -357,6 +357,16 @@ class ChordSocket(collections.abc.MutableMapping):
             self._closed = True
             _n.chordb_node_release(node)  # closes first if still open
 
+    # A socket is a network endpoint first: it compares and hashes by identity, and is
+    # always true, so that `sock in sockets` or `if sock:` never walk the network.
+    # Compare contents with copy().
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
+    def __bool__(self):
+        return True
+
     def __repr__(self):
         state = 'closed' if self.closed else '%s:%d' % self.addr
         return '<chord.ChordSocket %s>' % state

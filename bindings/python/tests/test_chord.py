@@ -58,6 +58,7 @@ def test_socket_is_a_mutable_mapping_with_bound_address_and_id():
         assert sock.addr[0] == '127.0.0.1' and sock.addr[1] > 0
         assert isinstance(sock.id, bytes) and len(sock.id) == 32
         assert sock.id.hex() == sock.id_hex
+        assert sock and sock == sock and len({sock}) == 1  # identity, without a walk
     assert sock.closed
 
 
