@@ -1,0 +1,145 @@
+// What the scale scenarios share: the seed (overridable with CHORD_SIM_SEED so
+// that a failing run replays), the configuration, growing a ring by random
+// joins, a model of the keys written, and where replication places a key.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/node.hpp"
+#include "core/ring.hpp"
+#include "core/status.hpp"
+#include "sim/sim.hpp"
+
+namespace chord::sim {
+
+// The seed of a scenario: CHORD_SIM_SEED if set, else the scenario's default.
+inline uint64_t scenario_seed(uint64_t fallback) {
+  const char* s = std::getenv("CHORD_SIM_SEED");
+  if (s && *s) return std::strtoull(s, nullptr, 10);
+  return fallback;
+}
+
+// Every scenario names its seed in each failure message and on stderr, so a
+// failure can be replayed with CHORD_SIM_SEED=<seed>.
+#define CHORD_SCENARIO_SEED(seed)                                                   \
+  SCOPED_TRACE("seed " + std::to_string(seed) + " (replay: CHORD_SIM_SEED=" +      \
+               std::to_string(seed) + ")");                                         \
+  std::fprintf(stderr, "[ seed     ] %llu\n", static_cast<unsigned long long>(seed))
+
+// r = 3 replicas, 4 successors, the default maintenance timers, and the
+// invariant checker every check_every events. CHORD_SIM_LOG shows the logs.
+inline Config scale_config(uint64_t seed, uint64_t check_every, unsigned replicas = 3,
+                           unsigned successors = 4) {
+  Config c;
+  c.seed = seed;
+  c.opts.replicas = replicas;
+  c.opts.successors = successors;
+  c.opts.anti_entropy_ms = 2000;
+  c.check_every = check_every;
+  if (std::getenv("CHORD_SIM_LOG")) {
+    c.log_level = 3;
+    c.log = [](int node, int, const std::string& line) {
+      std::fprintf(stderr, "[%d] %s\n", node, line.c_str());
+    };
+  }
+  return c;
+}
+
+// Adds n nodes with random ids (so ring positions arrive in random order),
+// each joining through a random member. Returns "" or what went wrong.
+inline std::string grow_ring(Sim& sim, int n) {
+  for (int k = 0; k < n; k++) {
+    int i = sim.add_node();
+    if (sim.member(i)) continue;  // the founder
+    std::vector<int> m = sim.members();
+    int via = m[sim.random_u64() % m.size()];
+    if (!sim.join(i, via))
+      return "node " + std::to_string(k) + " failed to join at t=" + std::to_string(sim.now());
+    if (!sim.violation().empty()) return sim.violation();
+  }
+  return "";
+}
+
+// A random alive member.
+inline int any_member(Sim& sim) {
+  std::vector<int> m = sim.members();
+  return m[sim.random_u64() % m.size()];
+}
+
+// The keys written and the value each must read back.
+using KeyModel = std::map<std::string, std::string>;
+
+// Writes n keys through random members; returns those acknowledged.
+inline KeyModel write_keys(Sim& sim, int n, const std::string& prefix) {
+  KeyModel model;
+  for (int k = 0; k < n; k++) {
+    std::string key = prefix + std::to_string(k);
+    std::string value = "v-" + key;
+    if (sim.set(any_member(sim), key, value).status == kOk) model[key] = value;
+  }
+  return model;
+}
+
+struct ReadCount {
+  int ok = 0;         // read back with the written value
+  int missing = 0;    // ENOTFOUND: the key is lost
+  int wrong = 0;      // a value never written
+  int failed = 0;     // another error (a timeout)
+  std::vector<std::string> lost;  // the first few missing keys
+};
+
+inline ReadCount read_keys(Sim& sim, const KeyModel& model, uint32_t timeout_ms = 5000) {
+  ReadCount c;
+  for (const auto& [key, value] : model) {
+    core::Result r = sim.get(any_member(sim), key, timeout_ms);
+    if (r.status == kOk && Sim::str(r.value) == value) {
+      c.ok++;
+    } else if (r.status == kOk) {
+      c.wrong++;
+    } else if (r.status == kNotFound) {
+      c.missing++;
+      if (c.lost.size() < 5) c.lost.push_back(key);
+    } else {
+      c.failed++;
+    }
+  }
+  return c;
+}
+
+inline std::string describe(const ReadCount& c) {
+  std::string s = std::to_string(c.ok) + " ok, " + std::to_string(c.missing) + " missing, " +
+                  std::to_string(c.wrong) + " wrong, " + std::to_string(c.failed) + " failed";
+  for (const std::string& k : c.lost) s += " " + k;
+  return s;
+}
+
+// The members' ids in ring order, with their indexes.
+inline std::vector<std::pair<core::Id, int>> ring_order(const Sim& sim) {
+  std::vector<std::pair<core::Id, int>> ring;
+  for (int i : sim.members()) ring.emplace_back(sim.peer(i).id, i);
+  std::sort(ring.begin(), ring.end());
+  return ring;
+}
+
+// The r nodes that hold a key in a converged ring: its successor and the
+// next r-1 members.
+inline std::vector<int> holders(const std::vector<std::pair<core::Id, int>>& ring,
+                                const std::string& key, unsigned r) {
+  core::Id pos = core::key_id(reinterpret_cast<const uint8_t*>(key.data()), key.size());
+  auto it = std::lower_bound(ring.begin(), ring.end(), std::make_pair(pos, -1));
+  size_t first = it == ring.end() ? 0 : static_cast<size_t>(it - ring.begin());
+  std::vector<int> out;
+  for (size_t k = 0; k < r && k < ring.size(); k++)
+    out.push_back(ring[(first + k) % ring.size()].second);
+  return out;
+}
+
+}  // namespace chord::sim
