@@ -33,7 +33,8 @@ constexpr unsigned kFixFingersMs = 100;
 constexpr unsigned kCheckPredecessorMs = 100;
 constexpr unsigned kRpcTimeoutMs = 300;
 constexpr unsigned kAntiEntropyMs = 1000;
-constexpr int kOpTimeoutMs = 3000;
+constexpr int kOpTimeoutMs = 5000;
+constexpr int kJoinTimeoutMs = 10000;
 constexpr int kSettleDeadlineMs = 20000;
 
 void print_demo_help() {
@@ -212,7 +213,7 @@ int cmd_demo(int argc, char **argv) {
     if (rc != 0) return report_failure("demo", "cannot start node " + std::to_string(i), rc);
     ring.nodes.push_back(n);
     if (i > 0) {
-      rc = chord_node_join(n, chord_node_addr(ring.nodes[0]), kOpTimeoutMs);
+      rc = chord_node_join(n, chord_node_addr(ring.nodes[0]), kJoinTimeoutMs);
       if (rc != 0) return report_failure("demo", "node " + std::to_string(i) + " cannot join", rc);
     }
     std::printf("   node %zu  %-21s id %s…\n", i, chord_node_addr(n), short_id(n).c_str());

@@ -98,8 +98,10 @@ int finish_output(const char *cmd) {
   return flush_stdout() ? kExitOk : write_error(cmd);
 }
 
-// get and pop: one key in, one value out.
-int run_value_command(const DictCommand &c, int argc, char **argv) {
+// chord_get or chord_pop: one key in, one value out.
+using ValueCall = int (*)(chord_buf *, chord_node *, const uint8_t *, size_t, int);
+
+int run_value_command(const DictCommand &c, ValueCall call, int argc, char **argv) {
   Args args;
   int stop = parse(c, argc, argv, &args);
   if (stop >= 0) return stop;
@@ -107,9 +109,7 @@ int run_value_command(const DictCommand &c, int argc, char **argv) {
   RingSession client;
   if (int rc = client.connect(c.name, args)) return rc;
   chord_buf value = {nullptr, 0};
-  int rc = &c == &kPop
-               ? chord_pop(&value, client.node(), bytes_of(key), key.size(), client.timeout_ms())
-               : chord_get(&value, client.node(), bytes_of(key), key.size(), client.timeout_ms());
+  int rc = call(&value, client.node(), bytes_of(key), key.size(), client.timeout_ms());
   if (rc == CHORD_ENOTFOUND) return kExitNotFound;
   if (rc != 0) return report_failure(c.name, "'" + key + "'", rc);
   bool ok = write_value(value.data, value.len, args.has("hex"));
@@ -167,11 +167,11 @@ int run_iteration(const DictCommand &c, unsigned flags, int argc, char **argv) {
 }  // namespace
 
 int cmd_get(int argc, char **argv) {
-  return run_value_command(kGet, argc, argv);
+  return run_value_command(kGet, chord_get, argc, argv);
 }
 
 int cmd_pop(int argc, char **argv) {
-  return run_value_command(kPop, argc, argv);
+  return run_value_command(kPop, chord_pop, argc, argv);
 }
 
 int cmd_set(int argc, char **argv) {
