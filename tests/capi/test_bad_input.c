@@ -125,6 +125,16 @@ static void node_new_rejects_inconsistent_options(void **state) {
   assert_null(n);
 
   limited_opts(&o);
+  o.advertise = "nohost";
+  assert_fails(chord_node_new(&n, &o), CHORD_EINVAL);
+  assert_null(n);
+
+  limited_opts(&o);
+  o.network = "";
+  assert_fails(chord_node_new(&n, &o), CHORD_EINVAL);
+  assert_null(n);
+
+  limited_opts(&o);
   o.replicas = 4;
   o.successors = 2; /* fewer than the replicas */
   assert_fails(chord_node_new(&n, &o), CHORD_EINVAL);

@@ -403,6 +403,51 @@ static void node_free_from_inside_a_callback_does_not_deadlock(void **state) {
   assert_int_equal(chord_delete(R.node[6], K("nfcb-1"), RING_CALL_MS), 0);
 }
 
+typedef struct loop_free_try {
+  pthread_mutex_t mu;
+  chord_loop *loop;
+  int tries;
+  int rc;
+  int detail;
+} loop_free_try;
+
+static void free_my_loop(const chord_event *ev, void *ud) {
+  loop_free_try *t = ud;
+  pthread_mutex_lock(&t->mu);
+  if (t->tries++ == 0) {
+    t->rc = chord_loop_free(t->loop);
+    t->detail = strlen(chord_error_last()) > 0;
+  }
+  pthread_mutex_unlock(&t->mu);
+}
+
+static void loop_free_from_a_callback_of_that_loop_is_einval(void **state) {
+  static loop_free_try t;
+  memset(&t, 0, sizeof t);
+  pthread_mutex_init(&t.mu, NULL);
+  t.loop = R.loop;
+  t.rc = 1;
+  chord_sub *sub = NULL;
+  assert_int_equal(chord_subscribe(&sub, R.node[4], CHORD_EV_ADD, free_my_loop, &t, NULL), 0);
+  assert_int_equal(chord_set(R.node[0], K("lf-0"), K("v"), RING_CALL_MS), 0);
+  int64_t deadline = now_ms() + RING_STABLE_MS;
+  int tries = 0;
+  while (now_ms() < deadline) {
+    pthread_mutex_lock(&t.mu);
+    tries = t.tries;
+    pthread_mutex_unlock(&t.mu);
+    if (tries) break;
+    sleep_ms(10);
+  }
+  chord_sub_free(sub);
+  assert_int_equal(tries, 1);
+  assert_int_equal(t.rc, CHORD_EINVAL);
+  assert_true(t.detail);
+  /* The loop was not freed: the ring still works. */
+  assert_int_equal(chord_delete(R.node[2], K("lf-0"), RING_CALL_MS), 0);
+  assert_int_equal(ring_wait_stable(&R, RING_STABLE_MS), 0);
+}
+
 static void a_joining_node_reports_connect_events_for_members(void **state) {
   static recorder rec;
   recorder_init(&rec);
@@ -481,6 +526,7 @@ int main(void) {
       cmocka_unit_test(sub_free_from_inside_its_callback_releases_once),
       cmocka_unit_test(node_free_stops_callbacks_and_sub_free_still_releases_once),
       cmocka_unit_test(node_free_from_inside_a_callback_does_not_deadlock),
+      cmocka_unit_test(loop_free_from_a_callback_of_that_loop_is_einval),
       cmocka_unit_test(a_joining_node_reports_connect_events_for_members),
       cmocka_unit_test(message_events_carry_payload_sender_and_kind),
       cmocka_unit_test(queue_delivers_messages_with_owned_payload),

@@ -170,6 +170,15 @@ static void a_ring_of_one_answers_without_hops(void **state) {
   assert_int_equal(chord_last_hops(), 0);
 }
 
+static void zero_or_negative_timeouts_mean_the_default(void **state) {
+  assert_int_equal(chord_set(*state, K("default-timeout"), K("yes"), 0), 0);
+  assert_true(get_equals(*state, K("default-timeout"), K("yes"), -1));
+  assert_true(get_equals(*state, K("default-timeout"), K("yes"), 0));
+  assert_int_equal(chord_delete(*state, K("default-timeout"), -5), 0);
+  chord_buf b = {NULL, 0};
+  assert_int_equal(chord_get(&b, *state, K("default-timeout"), 0), CHORD_ENOTFOUND);
+}
+
 static void stats_count_keys_and_tombstones(void **state) {
   chord_node_opts o;
   ring_test_opts(&o);
@@ -243,6 +252,7 @@ int main(void) {
       cmocka_unit_test(embedded_nul_bytes_round_trip_in_keys_and_values),
       cmocka_unit_test(buf_dispose_frees_and_zeroes_a_returned_value),
       cmocka_unit_test(a_ring_of_one_answers_without_hops),
+      cmocka_unit_test(zero_or_negative_timeouts_mean_the_default),
       cmocka_unit_test(stats_count_keys_and_tombstones),
       cmocka_unit_test(iteration_of_an_empty_ring_ends_at_once),
       cmocka_unit_test(loop_free_refuses_while_a_node_is_on_it),
