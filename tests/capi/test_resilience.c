@@ -90,6 +90,75 @@ static void crash_of_two_adjacent_nodes_of_eight_loses_no_key(void **state) {
   ring_stop(&r);
 }
 
+/* Every survivor but from receives one broadcast from from, exactly once. */
+static void assert_broadcast_reaches_survivors(ring *r, size_t from) {
+  assert_int_equal(chord_broadcast(r->node[from], K("still there?"), RING_CALL_MS), 0);
+  for (size_t n = 0; n < r->n; n++) {
+    if (!r->node[n] || n == from) continue;
+    chord_event ev;
+    memset(&ev, 0, sizeof ev);
+    assert_int_equal(chord_recv(&ev, r->node[n], RING_STABLE_MS), 0);
+    assert_int_equal(ev.data.len, 12);
+    assert_memory_equal(ev.data.data, "still there?", 12);
+    chord_event_dispose(&ev);
+  }
+  sleep_ms(300);
+  for (size_t n = 0; n < r->n; n++) {
+    if (!r->node[n]) continue;
+    chord_event ev;
+    int rc = chord_recv(&ev, r->node[n], 0);
+    if (rc == 0) chord_event_dispose(&ev);
+    assert_int_equal(rc, CHORD_ETIMEDOUT);
+  }
+}
+
+static void deleted_keys_stay_deleted_and_repaired_keys_survive_a_second_crash(void **state) {
+  static ring r;
+  assert_int_equal(ring_start(&r, NODES, NULL, 1), 0);
+  assert_int_equal(ring_wait_stable(&r, RING_STABLE_MS), 0);
+  write_keys(&r);
+  /* Delete a quarter of the keys: their tombstones must outlive the crashes. */
+  for (int i = 1; i < KEYS; i += 4) {
+    uint8_t k[32];
+    size_t kl = test_key(k, sizeof k, "durable", i);
+    assert_int_equal(chord_delete(r.node[(size_t)i % NODES], k, kl, RING_CALL_MS), 0);
+  }
+  int live = KEYS - (KEYS + 2) / 4;
+  size_t order[RING_MAX];
+  for (int crash = 0; crash < 2; crash++) {
+    assert_int_equal(ring_order(&r, order), NODES - 2 * crash);
+    ring_abort_node(&r, order[1]);
+    ring_abort_node(&r, order[2]);
+    assert_int_equal(ring_wait_stable(&r, RING_STABLE_MS), 0);
+    /* Wait for the repair: every live key back to three copies. */
+    int64_t deadline = now_ms() + RING_STABLE_MS;
+    while (copies_stored(&r) < (uint64_t)(3 * live) && now_ms() < deadline) sleep_ms(100);
+    assert_true(copies_stored(&r) >= (uint64_t)(3 * live));
+  }
+  /* Four of eight nodes crashed, two at a time with a repair between: nothing lost,
+     nothing deleted came back. */
+  for (int i = 0; i < KEYS; i++) {
+    uint8_t k[32], v[64];
+    size_t kl = test_key(k, sizeof k, "durable", i), vl = value_of(v, sizeof v, i, i % 3 ? 1 : 2);
+    for (size_t n = 0; n < r.n; n++) {
+      if (!r.node[n]) continue;
+      if (i % 4 == 1) {
+        chord_buf b = {NULL, 0};
+        int rc = chord_get(&b, r.node[n], k, kl, RING_CALL_MS);
+        if (rc != CHORD_ENOTFOUND)
+          fprintf(stderr, "deleted durable-%d via node %zu: %s \"%.*s\"\n", i, n,
+                  chord_err_name(rc), (int)b.len, b.data ? (const char *)b.data : "");
+        chord_buf_dispose(&b);
+        assert_int_equal(rc, CHORD_ENOTFOUND);
+      } else {
+        assert_true(get_equals(r.node[n], k, kl, v, vl, RING_CALL_MS));
+      }
+    }
+  }
+  assert_broadcast_reaches_survivors(&r, ring_live_from(&r, 0));
+  ring_stop(&r);
+}
+
 static void graceful_leave_of_half_the_nodes_loses_nothing(void **state) {
   static ring r;
   assert_int_equal(ring_start(&r, NODES, NULL, 0), 0); /* a private loop per node */
@@ -117,6 +186,7 @@ int main(void) {
   test_watchdog(170);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(crash_of_two_adjacent_nodes_of_eight_loses_no_key),
+      cmocka_unit_test(deleted_keys_stay_deleted_and_repaired_keys_survive_a_second_crash),
       cmocka_unit_test(graceful_leave_of_half_the_nodes_loses_nothing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
