@@ -52,6 +52,10 @@ struct OpState {
   std::set<Id> tried, dead;
   std::map<Id, int> fails;
   unsigned rounds = 0;      // times the candidates ran out and routing restarted
+  bool has_best = false;    // the closest node to the target that redirected us
+  Id best_d{};
+  bool has_refused = false; // the closest node above the target that refused it
+  Id refused_d{};
   bool remote_only = false; // never executed here (probes of lost nodes)
 };
 

@@ -94,14 +94,19 @@ void NodeImpl::op_step(uint64_t opid) {
 
   Peer to;
   bool found = false;
+  bool hinted = false;
   if (op.has_seed) {
     op.has_seed = false;
     to = op.seed;
     found = true;
   } else if (op.has_owner && op.owner.id != self_.id && !op.tried.count(op.owner.id) &&
-             !op.dead.count(op.owner.id)) {
+             !op.dead.count(op.owner.id) &&
+             (!op.has_refused || distance(op.req.target, op.owner.id) < op.refused_d)) {
+    // A node that said it knows the owner. Hints must approach the target
+    // from above: a hinted node that refused bounds where the owner can be.
     to = op.owner;
     found = true;
+    hinted = true;
   } else {
     const Peer* best = nullptr;
     Id best_d{};
@@ -113,7 +118,11 @@ void NodeImpl::op_step(uint64_t opid) {
         best_d = d;
       }
     }
-    if (best) {
+    // Iterative lookups only move closer: a candidate farther from the
+    // target than a node that already redirected us means the tables ahead
+    // are inconsistent (a join or failure under repair). Pause and retry
+    // rather than wander the ring.
+    if (best && (!op.has_best || best_d < op.best_d)) {
       to = *best;
       found = true;
     }
@@ -131,6 +140,8 @@ void NodeImpl::op_step(uint64_t opid) {
       o.dead.clear();
       o.fails.clear();
       o.has_owner = false;
+      o.has_best = false;
+      o.has_refused = false;
       // Keep every node heard of: during joins and repairs the owner may
       // answer only a moment later.
       wire::Redirect r = route(o.req.target);
@@ -157,13 +168,13 @@ void NodeImpl::op_step(uint64_t opid) {
     return;
   }
 
-  log(3, "op " + std::to_string(opid) + " hop to " + to.addr);
+  log(3, "op " + std::to_string(opid) + " hop to " + to.addr + " " + short_hex(to.id));
   op.hops++;
   uint64_t left = op.deadline - now();
   uint32_t timeout = static_cast<uint32_t>(std::min<uint64_t>(opts_.rpc_timeout_ms, left));
   wire::OpReq req = op.req;
   rpc(to, std::move(req), std::max<uint32_t>(timeout, 1),
-      [this, opid, to](int rc, wire::Message* reply) {
+      [this, opid, to, hinted](int rc, wire::Message* reply) {
         auto it2 = ops_.find(opid);
         if (it2 == ops_.end()) return;
         OpState& o = *it2->second;
@@ -172,7 +183,21 @@ void NodeImpl::op_step(uint64_t opid) {
             return op_finish(opid, kOk, std::move(*resp));
           }
           if (auto* red = std::get_if<wire::Redirect>(&reply->body)) {
-            if (!is_zero(to.id)) o.tried.insert(to.id);
+            if (!is_zero(to.id)) {
+              o.tried.insert(to.id);
+              Id d = distance(to.id, o.req.target);
+              if (!o.has_best || d < o.best_d) {
+                o.has_best = true;
+                o.best_d = d;
+              }
+              if (hinted) {
+                Id above = distance(o.req.target, to.id);
+                if (!o.has_refused || above < o.refused_d) {
+                  o.has_refused = true;
+                  o.refused_d = above;
+                }
+              }
+            }
             for (wire::Peer& p : red->peers) {
               if (p.addr.empty() || p.id == self_.id) continue;
               bool have = false;

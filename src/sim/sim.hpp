@@ -108,7 +108,8 @@ class Sim {
   // ---- observation
   std::vector<core::Event>& events(int i) { return nodes_[i]->events; }
   const std::string& violation() const { return violation_; }
-  // Runs the checker now; returns "" or the violation (also recorded).
+  // Runs the checker now; returns "" or what is wrong. A broken invariant is
+  // also recorded as the violation; a ring not yet ideal is not.
   std::string check(bool ideal);
   uint64_t events_processed() const { return events_processed_; }
   uint64_t messages_sent() const { return messages_sent_; }
