@@ -305,6 +305,40 @@ static void queue_close_wakes_a_blocked_thread_with_eclosed(void **state) {
   assert_int_equal(chord_delete(R.node[0], K("q-after-close"), RING_CALL_MS), 0);
 }
 
+static void queue_reports_eclosed_once_its_node_is_freed(void **state) {
+  static waiter w;
+  memset(&w, 0, sizeof w);
+  pthread_mutex_init(&w.mu, NULL);
+  pthread_cond_init(&w.cv, NULL);
+  chord_node_opts o;
+  ring_test_opts(&o);
+  chord_node *n = NULL;
+  assert_int_equal(chord_node_new(&n, &o), 0);
+  assert_int_equal(chord_node_join(n, R.addr[2], RING_CALL_MS), 0);
+  assert_int_equal(chord_queue_new(&w.q, n, CHORD_EV_ADD), 0);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, wait_forever, &w), 0);
+  sleep_ms(100);
+  chord_node_free(n);
+  /* The waiter wakes with ECLOSED; the queue handle stays valid until freed. */
+  int64_t deadline = now_ms() + RING_CALL_MS;
+  int done = 0;
+  while (!done && now_ms() < deadline) {
+    pthread_mutex_lock(&w.mu);
+    done = w.done;
+    pthread_mutex_unlock(&w.mu);
+    if (!done) sleep_ms(10);
+  }
+  assert_true(done);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  assert_int_equal(w.rc, CHORD_ECLOSED);
+  assert_true(readable(chord_queue_fd(w.q), 0));
+  chord_event ev;
+  assert_int_equal(chord_queue_next(&ev, w.q, 0), CHORD_ECLOSED);
+  chord_queue_free(w.q);
+  assert_int_equal(ring_wait_stable(&R, RING_STABLE_MS), 0);
+}
+
 static void sub_free_releases_once_and_the_callback_never_runs_again(void **state) {
   static recorder rec;
   recorder_init(&rec);
@@ -522,6 +556,7 @@ int main(void) {
       cmocka_unit_test(queue_fd_becomes_readable_when_an_event_is_pending),
       cmocka_unit_test(queue_mask_filters_event_types),
       cmocka_unit_test(queue_close_wakes_a_blocked_thread_with_eclosed),
+      cmocka_unit_test(queue_reports_eclosed_once_its_node_is_freed),
       cmocka_unit_test(sub_free_releases_once_and_the_callback_never_runs_again),
       cmocka_unit_test(sub_free_from_inside_its_callback_releases_once),
       cmocka_unit_test(node_free_stops_callbacks_and_sub_free_still_releases_once),

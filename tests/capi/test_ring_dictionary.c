@@ -300,6 +300,22 @@ static void client_node_routes_but_stores_nothing_and_is_no_member(void **state)
   }
 }
 
+static void iterator_reports_eclosed_once_its_node_is_freed(void **state) {
+  chord_node_opts o;
+  ring_test_opts(&o);
+  chord_node *n = NULL;
+  assert_int_equal(chord_node_new(&n, &o), 0); /* its own loop */
+  assert_int_equal(chord_node_join(n, R.addr[5], RING_CALL_MS), 0);
+  chord_iter *it = NULL;
+  assert_int_equal(chord_iter_new(&it, n, CHORD_ITER_KEYS), 0);
+  chord_node_free(n);
+  chord_item item;
+  assert_int_equal(chord_iter_next(&item, it), CHORD_ECLOSED);
+  assert_true(strlen(chord_error_last()) > 0);
+  chord_iter_free(it);
+  assert_int_equal(ring_wait_stable(&R, RING_STABLE_MS), 0);
+}
+
 static void popitem_drains_the_network_yielding_each_item_once(void **state) {
   static seen before, popped;
   iterate_all(&before, R.node[0], CHORD_ITER_VALUES);
@@ -352,6 +368,7 @@ int main(void) {
       cmocka_unit_test(iteration_yields_every_live_key_exactly_once),
       cmocka_unit_test(stats_account_for_every_key_and_its_replicas),
       cmocka_unit_test(client_node_routes_but_stores_nothing_and_is_no_member),
+      cmocka_unit_test(iterator_reports_eclosed_once_its_node_is_freed),
       cmocka_unit_test(popitem_drains_the_network_yielding_each_item_once),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
