@@ -153,7 +153,7 @@ int chord_subscribe(chord_sub **out, chord_node *node, unsigned mask, chord_even
   auto* h = new (std::nothrow) chord_sub_s;
   if (!h) return fail(CHORD_ENOMEM, "cannot allocate a subscription");
   h->hub = node->hub;
-  h->loop = node->loop;
+  h->loop_thread = node->loop->thread_id();
   h->sub = std::make_shared<chord::capi::Sub>();
   h->sub->cb = cb;
   h->sub->ud = ud;
@@ -170,7 +170,7 @@ int chord_subscribe(chord_sub **out, chord_node *node, unsigned mask, chord_even
 
 void chord_sub_free(chord_sub *sub) {
   if (!sub) return;
-  bool on_loop = sub->loop && sub->loop->on_loop_thread();
+  bool on_loop = std::this_thread::get_id() == sub->loop_thread;
   sub->hub->remove_sub(sub->sub, on_loop);
   if (sub->sub->release) sub->sub->release(sub->sub->ud);
   delete sub;

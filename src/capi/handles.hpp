@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -100,7 +101,7 @@ struct chord_node_s {
 struct chord_sub_s {
   std::shared_ptr<chord::capi::Hub> hub;
   std::shared_ptr<chord::capi::Sub> sub;
-  chord::net::Loop* loop = nullptr;
+  std::thread::id loop_thread;  // the node's loop may be gone when this is freed
 };
 
 struct chord_queue_s {

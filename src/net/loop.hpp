@@ -29,6 +29,7 @@ class Loop {
   bool post(Task fn);
   // True on the loop's own thread.
   bool on_loop_thread() const;
+  std::thread::id thread_id() const { return thread_id_; }
   uv_loop_t* uv() { return &loop_; }
 
   // Nodes hosted on this loop; chord_loop_free refuses while any remain.

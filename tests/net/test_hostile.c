@@ -182,9 +182,9 @@ static void capture_holds_neither_key_nor_value(void **state) {
   size_t n = proxy_capture(xa, &cap);
   uint8_t *cap2;
   size_t n2 = proxy_capture(xb, &cap2);
-  /* The proxies saw real traffic, and none of it in the clear. */
+  /* The proxies saw real traffic (A's side carries the client's; B's may
+     carry little, since A can answer B over B's own link), none in clear. */
   assert_true(n > 1000);
-  assert_true(n2 > 100);
   assert_false(bytes_contain(cap, n, (const uint8_t *)key, strlen(key)));
   assert_false(bytes_contain(cap, n, (const uint8_t *)val, strlen(val)));
   assert_false(bytes_contain(cap2, n2, (const uint8_t *)key, strlen(key)));
