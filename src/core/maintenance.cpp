@@ -40,6 +40,7 @@ void NodeImpl::set_successors(std::vector<Peer> list) {
 void NodeImpl::adopt_successors(const Peer& s, const std::vector<Peer>& list) {
   // Zave: [s] + s.list, cut where it wraps back to us, without duplicates,
   // truncated to the configured length.
+  if (left_) return;  // a reply to a request sent before we left
   std::vector<Peer> out;
   out.push_back(s);
   for (const Peer& p : list) {
@@ -57,6 +58,7 @@ void NodeImpl::adopt_successors(const Peer& s, const std::vector<Peer>& list) {
 }
 
 void NodeImpl::set_predecessor(const Peer& p, const char* why) {
+  if (left_) return;
   bool changed = !has_pred_ || pred_.id != p.id;
   has_pred_ = true;
   pred_ = p;
@@ -101,12 +103,14 @@ void NodeImpl::join(const std::string& seed_addr, uint32_t timeout_ms, Done done
   }
   if (!timeout_ms) timeout_ms = 5000;
   joining_ = true;
+  left_ = false;
   const uint64_t deadline = now() + timeout_ms;
   wire::OpReq req;
   req.op = wire::Op::FindSucc;
   req.target = self_.id;
   Peer seed;
   seed.addr = seed_addr;
+  if (opts_.client) client_seed_ = seed_addr;
   auto fail = [this, done](int rc, std::string why, unsigned hops) {
     joining_ = false;
     log(1, "node " + name(self_) + " failed to join: " + why);
@@ -236,6 +240,10 @@ void NodeImpl::finish_leave(Done done) {
   has_pred_ = false;
   store_->clear();
   leaving_ = false;
+  // Stale pointers elsewhere must not pull us back in: notified, probed or
+  // asked, we stay silent, so that the others drop us as they would a crash.
+  left_ = true;
+  lost_.clear();
   done(Result{});
 }
 
@@ -379,6 +387,7 @@ void NodeImpl::check_predecessor() {
 void NodeImpl::fix_fingers() {
   after(jittered(opts_.fix_fingers_ms), [this] { fix_fingers(); });
   if (succs_.empty() || joining_ || leaving_) return;
+  if (!opts_.client && (fix_rounds_++ % 2) == 0) return check_successor();
   unsigned bit = next_finger_;
   wire::OpReq req;
   req.op = wire::Op::FindSucc;
@@ -476,6 +485,43 @@ void NodeImpl::probe_lost() {
         });
       },
       &via, true);
+}
+
+}  // namespace chord::core
+
+namespace chord::core {
+
+// Stabilize walks back one predecessor per round; a node whose successor is
+// far off (a join answered from stale tables, concurrent joins) would take
+// O(N) rounds to find its place. Looking up our own successor through the
+// ring's fingers finds it in O(log N) hops.
+void NodeImpl::check_successor() {
+  wire::OpReq req;
+  req.op = wire::Op::FindSucc;
+  req.target = add_one(self_.id);
+  start_op(std::move(req), opts_.rpc_timeout_ms * 3, false,
+           [this](int rc, wire::OpResp&& resp, unsigned) {
+             if (rc != kOk || resp.peers.empty() || succs_.empty() || stabilizing_) return;
+             Peer cand = resp.peers[0];
+             if (cand.id == self_.id || cand.addr.empty() ||
+                 !in_open(cand.id, self_.id, succs_[0].id))
+               return;
+             stabilizing_ = true;
+             validating_ = true;
+             rpc(cand, wire::StateReq{}, opts_.rpc_timeout_ms,
+                 [this, cand](int rc2, wire::Message* r) {
+                   stabilizing_ = false;
+                   validating_ = false;
+                   if (rc2 != kOk || !std::holds_alternative<wire::StateResp>(r->body)) return;
+                   const wire::StateResp& st = std::get<wire::StateResp>(r->body);
+                   if (st.busy || succs_.empty() || !in_open(cand.id, self_.id, succs_[0].id))
+                     return;
+                   log(3, "node " + name(self_) + " found a closer successor " + name(cand) +
+                              " by lookup");
+                   adopt_successors(cand, st.succs);
+                   send(cand, 0, wire::Notify{});
+                 });
+           });
 }
 
 }  // namespace chord::core

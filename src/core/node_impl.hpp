@@ -102,6 +102,7 @@ class NodeImpl {
   void handle_leave(const Peer& from, uint64_t rid, wire::Leave&& m);
   void check_predecessor();
   void fix_fingers();
+  void check_successor();
   void remember_lost(const Peer& p);
   void probe_lost();  // periodic: merges rings split by a partition
   void forget(const Id& id);  // drops a node believed dead from every table
@@ -169,12 +170,14 @@ class NodeImpl {
   std::vector<Peer> succs_;      // nearest first; never self; empty: ring of one
   std::vector<Finger> fingers_;  // sorted by bit, descending
   unsigned next_finger_ = 255;
+  uint64_t fix_rounds_ = 0;
 
   bool joining_ = false;     // Zave: state queries are answered busy meanwhile
   bool validating_ = false;  // checking a new successor candidate: busy too
   bool stabilizing_ = false;
   bool ae_soon_ = false;
   bool leaving_ = false;
+  bool left_ = false;  // left the ring: silent to it until the next join
 
   // Timers: never cancelled; a timer whose reason is gone does nothing.
   std::multimap<uint64_t, std::function<void()>> timers_;
@@ -188,6 +191,9 @@ class NodeImpl {
   // Nodes dropped as unreachable, with when: probed now and then, so that a
   // ring split by a partition merges again once it heals.
   std::map<Id, std::pair<Peer, uint64_t>> lost_;
+  // The address a light client joined through: its way back in when every
+  // node it knew has become unreachable.
+  std::string client_seed_;
   Id next_probe_{};
 
   std::map<uint64_t, std::unique_ptr<OpState>> ops_;

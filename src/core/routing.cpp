@@ -37,6 +37,11 @@ wire::Redirect NodeImpl::route(const Id& t) const {
                             [](const auto& a, const auto& b) { return a.first == b.first; }),
                 by_dist.end());
   for (size_t i = 0; i < by_dist.size() && i < 3; i++) r.peers.push_back(*by_dist[i].second);
+  if (by_dist.empty() && opts_.client && !client_seed_.empty()) {
+    Peer seed;  // id unknown: whoever answers there routes us on
+    seed.addr = client_seed_;
+    r.peers.push_back(seed);
+  }
   if (by_dist.size() > 3) r.peers.push_back(*by_dist.back().second);
   return r;
 }
