@@ -113,6 +113,7 @@ void NodeImpl::on_message(const Peer& from, wire::Message&& m) {
     d(kOk, &m);
     return;
   }
+  if (left_) return;  // a node that left answers the ring no more (see finish_leave)
   // Requests. Light clients (no address) may only route operations.
   bool member = !from.addr.empty();
   const uint64_t rid = m.rid;
