@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <numeric>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -50,8 +52,19 @@ struct Batch {
   std::mutex mu;
   uint64_t ok = 0, failed = 0, hops = 0;
   std::vector<size_t> failed_keys;
-  Clock::time_point last_ok{};  // when the latest successful operation completed
+  Clock::time_point last_ok{};    // when the latest successful operation completed
+  std::map<int, uint64_t> codes;  // failures by CHORD_E* code (1: a wrong value)
 };
+
+// "3 CHORD_ETIMEDOUT, 1 wrong value" for a phase line.
+std::string describe_failures(const std::map<int, uint64_t> &codes) {
+  std::string s;
+  for (const auto &c : codes) {
+    if (!s.empty()) s += ", ";
+    s += std::to_string(c.second) + " " + (c.first == 1 ? "wrong value" : chord_err_name(c.first));
+  }
+  return s;
+}
 
 struct AsyncOp {
   Batch *batch;
@@ -77,6 +90,7 @@ void on_op_done(const chord_result *res, void *ud) {
     } else {
       ++op->batch->failed;
       op->batch->failed_keys.push_back(op->key);
+      ++op->batch->codes[res->status != 0 ? res->status : 1];
     }
   }
   delete op;
@@ -126,6 +140,7 @@ void run_batch(Batch *batch, const std::vector<size_t> &keys, const std::vector<
       std::lock_guard<std::mutex> lock(batch->mu);
       ++batch->failed;
       batch->failed_keys.push_back(k);
+      ++batch->codes[rc];
     }
     progress.update(n + 1);
   }
@@ -212,6 +227,9 @@ int run_real_bench(const BenchArgs &args, BenchReport *r) {
     double load_s = ms_since(t_load) / 1000;
     r->put_ops_per_s = load_s > 0 ? static_cast<double>(rest.size()) / load_s : 0;
     r->put_errors += load.failed;
+    if (load.failed)
+      phase("%llu puts failed: %s", static_cast<unsigned long long>(load.failed),
+            describe_failures(load.codes).c_str());
   }
   r->put_p50_us = put_lat.percentile(50);
   r->put_p99_us = put_lat.percentile(99);
@@ -252,6 +270,9 @@ int run_real_bench(const BenchArgs &args, BenchReport *r) {
   double pass_s = ms_since(t_pass) / 1000;
   r->get_ops_per_s = pass_s > 0 ? static_cast<double>(K) / pass_s : 0;
   r->get_errors += pass.failed;
+  if (pass.failed)
+    phase("%llu gets failed: %s", static_cast<unsigned long long>(pass.failed),
+          describe_failures(pass.codes).c_str());
   r->keys_readable_before_kill = static_cast<double>(pass.ok) / K;
   get_hops += pass.hops;
   get_count += K;
