@@ -88,6 +88,9 @@ static int setup(void **state) {
   chord_node_opts o;
   ring_test_opts(&o);
   o.max_key_bytes = MAX_KEY;
+  /* 64 writes in flight under a sanitizer: a write waits rpc_timeout_ms / 2 for its
+     replicas' acks, so give it room (a short timeout makes them CHORD_ENOQUORUM). */
+  o.rpc_timeout_ms = 1000;
   if (ring_start(&R, NODES, &o, 0) != 0) return -1; /* a private loop per node */
   return ring_wait_stable(&R, RING_STABLE_MS) == 0 ? 0 : -1;
 }
