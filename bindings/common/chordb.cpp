@@ -286,6 +286,9 @@ unsigned chordb_slot_hops(const chordb_slot *s) {
   return s->hops;
 }
 
+const char *chordb_version(void) {
+  return chord_version_string();
+}
 const char *chordb_err_name(int rc) {
   return chord_err_name(rc);
 }

@@ -82,6 +82,8 @@ const char *chordb_slot_peer_addr(const chordb_slot *s);
 int chordb_slot_is_whisper(const chordb_slot *s);
 unsigned chordb_slot_hops(const chordb_slot *s);
 
+/** The loaded library's version, "MAJOR.MINOR.PATCH". */
+const char *chordb_version(void);
 /** chord_err_name(rc), e.g. "CHORD_ENOTFOUND". */
 const char *chordb_err_name(int rc);
 const char *chordb_strerror(int rc);

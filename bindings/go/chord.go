@@ -33,6 +33,9 @@ import (
 	"libchord.org/chord/internal/capi"
 )
 
+// Version is the loaded libchord's version, "MAJOR.MINOR.PATCH".
+func Version() string { return capi.Chordb_version() }
+
 // Error is a libchord failure: Code is a CHORD_E* value, Name its symbolic name and
 // Detail the one-line chord_error_last() of the failing call.
 type Error struct {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -358,6 +359,12 @@ func TestJoinErrorsCarryDetail(t *testing.T) {
 	var ce *chord.Error
 	if !errors.As(err, &ce) || ce.Code >= 0 {
 		t.Fatalf("join error %v", err)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	if v := chord.Version(); strings.Count(v, ".") != 2 {
+		t.Fatalf("version %q", v)
 	}
 }
 

@@ -36,6 +36,8 @@ import weakref
 
 from . import chord_native as _n
 
+__version__ = _n.chordb_version()  # of the libchord actually loaded
+
 __all__ = ['ChordSocket', 'Message', 'ChordError', 'NotFoundError', 'ChordTimeoutError',
            'InvalidError', 'TooBigError', 'ClosedError', 'NoQuorumError', 'ProtocolError',
            'UnreachableError', 'RefusedError', 'BusyError', 'ChordIOError', 'ChordInternalError',

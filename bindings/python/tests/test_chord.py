@@ -268,6 +268,11 @@ def test_failures_raise_chord_errors_with_detail():
         chord.ChordSocket('127.0.0.1', 0, no_such_option=1)
 
 
+def test_version_is_the_loaded_library_version():
+    assert chord.__version__.count('.') == 2
+    assert all(part.isdigit() for part in chord.__version__.split('.'))
+
+
 def test_packets_format_is_length_prefixed():
     payload = chord.pack_packets(['a', b'', b'\x00\xff'])
     assert payload == b'\x00\x00\x00\x01a\x00\x00\x00\x00\x00\x00\x00\x02\x00\xff'

@@ -24,6 +24,8 @@ require 'chord_native'
 
 module Chord
   Native = ::Chord_native
+  # The loaded libchord's version, "MAJOR.MINOR.PATCH".
+  LIBRARY_VERSION = Native.chordb_version.freeze
 
   # Mixed into every libchord error, so that `rescue Chord::Error` catches them all.
   # #code is the CHORD_E* value, #name its name, #detail chord_error_last().

@@ -218,6 +218,10 @@ class ChordSocketTest < Minitest::Test
     assert_raises(ArgumentError) { Chord::ChordSocket.new('127.0.0.1', 0, no_such_option: 1) }
   end
 
+  def test_library_version
+    assert_match(/\A\d+\.\d+\.\d+\z/, Chord::LIBRARY_VERSION)
+  end
+
   def test_packets_are_length_prefixed
     p = Chord.pack(['a', '', "\x00\xFF".b])
     assert_equal "\x00\x00\x00\x01a\x00\x00\x00\x00\x00\x00\x00\x02\x00\xFF".b, p

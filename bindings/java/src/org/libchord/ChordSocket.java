@@ -72,6 +72,11 @@ public final class ChordSocket implements AutoCloseable {
     }
   }
 
+  /** The loaded libchord's version, "MAJOR.MINOR.PATCH". */
+  public static String version() {
+    return ChordNative.chordb_version();
+  }
+
   /** A node listening on host:port (port 0: any free port), with default options. */
   public ChordSocket(String host, int port) throws ChordException {
     this(host, port, new Options());

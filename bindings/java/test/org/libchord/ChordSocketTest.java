@@ -264,6 +264,10 @@ public final class ChordSocketTest {
       }
     });
 
+    test("version is MAJOR.MINOR.PATCH", () -> {
+      check(ChordSocket.version().matches("\\d+\\.\\d+\\.\\d+"), ChordSocket.version());
+    });
+
     test("packets are length-prefixed", () -> {
       byte[] p = Packets.pack(b("a"), new byte[0], new byte[] {0, (byte) 0xff});
       checkBytes(new byte[] {0, 0, 0, 1, 'a', 0, 0, 0, 0, 0, 0, 0, 2, 0, (byte) 0xff}, p, "pack");
