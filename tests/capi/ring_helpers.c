@@ -66,6 +66,14 @@ static int start_one(ring *r, const chord_node_opts *base, size_t i) {
 int ring_start(ring *r, size_t n, const chord_node_opts *base, int shared_loop) {
   memset(r, 0, sizeof *r);
   if (n > RING_MAX) return CHORD_EINVAL;
+  chord_node_opts o;
+  if (base) {
+    o = *base;
+  } else {
+    ring_test_opts(&o);
+  }
+  unsigned replicas = o.replicas ? o.replicas : 3;
+  r->list_len = o.successors ? o.successors : replicas > 8 ? replicas : 8;
   if (shared_loop) {
     int rc = chord_loop_new(&r->loop);
     if (rc != 0) return report(rc, "chord_loop_new", 0);
@@ -134,6 +142,12 @@ static int ring_is_stable(ring *r, char *why, size_t why_len) {
       id_to_hex(got, st.successor_id);
       snprintf(why, why_len, "node %zu: successor %.12s, expected node %zu (%.12s)", i, got, next,
                chord_node_id_hex(r->node[next]));
+      return 0;
+    }
+    size_t full = r->list_len < c - 1 ? r->list_len : c - 1;
+    if (c > 1 && st.successors < full) {
+      snprintf(why, why_len, "node %zu: %u successors listed, expected %zu", i, st.successors,
+               full);
       return 0;
     }
     if (c > 1 && (!st.has_predecessor || memcmp(st.predecessor_id, r->id[prev], 32) != 0)) {

@@ -24,6 +24,7 @@ typedef struct ring {
   chord_node *node[RING_MAX]; /* NULL once freed or aborted */
   uint8_t id[RING_MAX][32];   /* kept after the node is gone */
   char addr[RING_MAX][64];
+  unsigned list_len; /* successor-list length the nodes were given */
 } ring;
 
 /* Milliseconds on a monotonic clock. */
@@ -49,8 +50,9 @@ int ring_add(ring *r, const chord_node_opts *base, size_t *index_out);
 
 /*
  * Polls chord_node_stats_get until every live node's successor is the next live
- * id in ring order and its predecessor the previous one. Returns 0, or
- * CHORD_ETIMEDOUT after printing the pointers that were wrong.
+ * id in ring order, its predecessor the previous one, and its successor list
+ * full (min(list length, live nodes - 1) entries). Returns 0, or
+ * CHORD_ETIMEDOUT after printing what was wrong.
  */
 int ring_wait_stable(ring *r, int timeout_ms);
 

@@ -136,6 +136,40 @@ static void iteration_after_joins_and_a_leave_yields_every_key_once(void **state
   assert_int_equal(total, 66);
 }
 
+static uint64_t copies_stored(ring *r) {
+  uint64_t stored = 0;
+  for (size_t n = 0; n < r->n; n++) {
+    chord_node_stats st;
+    if (r->node[n] && chord_node_stats_get(&st, r->node[n]) == 0) stored += st.keys_stored;
+  }
+  return stored;
+}
+
+static void keys_written_while_the_ring_forms_end_up_on_exactly_r_nodes(void **state) {
+  static ring r;
+  assert_int_equal(ring_start(&r, 8, NULL, 1), 0);
+  /* No wait: successor lists are still filling in while these are written. */
+  for (int k = 0; k < 60; k++) {
+    uint8_t key[32];
+    size_t kl = test_key(key, sizeof key, "early", k);
+    assert_int_equal(chord_set(r.node[(size_t)k % 8], key, kl, K("v"), RING_CALL_MS), 0);
+  }
+  assert_int_equal(ring_wait_stable(&r, RING_STABLE_MS), 0);
+  for (int k = 0; k < 60; k++) {
+    uint8_t key[32];
+    size_t kl = test_key(key, sizeof key, "early", k);
+    for (size_t n = 0; n < 8; n++)
+      assert_true(get_equals(r.node[n], key, kl, K("v"), RING_CALL_MS));
+  }
+  /* A key lives on its successor and the next r-1 nodes (r = 3): copies that landed
+     elsewhere while the lists were incomplete must go once they are complete. */
+  int64_t deadline = now_ms() + RING_STABLE_MS;
+  while (copies_stored(&r) != 3 * 60 && now_ms() < deadline) sleep_ms(100);
+  uint64_t copies = copies_stored(&r);
+  ring_stop(&r);
+  assert_int_equal(copies, 3 * 60);
+}
+
 int main(void) {
   test_watchdog(170);
   const struct CMUnitTest tests[] = {
@@ -143,6 +177,7 @@ int main(void) {
       cmocka_unit_test(keys_held_before_a_join_stay_readable_through_it),
       cmocka_unit_test(leave_hands_keys_over_and_leaves_a_ring_of_one),
       cmocka_unit_test(iteration_after_joins_and_a_leave_yields_every_key_once),
+      cmocka_unit_test(keys_written_while_the_ring_forms_end_up_on_exactly_r_nodes),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
