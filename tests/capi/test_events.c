@@ -482,6 +482,110 @@ static void loop_free_from_a_callback_of_that_loop_is_einval(void **state) {
   assert_int_equal(ring_wait_stable(&R, RING_STABLE_MS), 0);
 }
 
+/* Adds a member with a private loop (not R's shared one) and waits for the ring. */
+static size_t add_private_loop_member(void) {
+  chord_loop *shared = R.loop;
+  R.loop = NULL; /* ring_add gives the node R.loop */
+  size_t i;
+  int rc = ring_add(&R, NULL, &i);
+  R.loop = shared;
+  assert_int_equal(rc, 0);
+  assert_int_equal(ring_wait_stable(&R, RING_STABLE_MS), 0);
+  return i;
+}
+
+static void node_free_from_inside_a_callback_on_its_private_loop(void **state) {
+  static recorder rec;
+  recorder_init(&rec);
+  /* The node's own loop thread runs the callback that frees the node (and its loop). */
+  size_t i = add_private_loop_member();
+  chord_node *victim = R.node[i];
+  R.node[i] = NULL;
+  rec.free_node_in_cb = victim;
+  chord_sub *sub = NULL;
+  assert_int_equal(chord_subscribe(&sub, victim, CHORD_EV_ADD, record, &rec, release), 0);
+  assert_int_equal(chord_set(R.node[1], K("nfpl-0"), K("v"), RING_CALL_MS), 0);
+  assert_int_equal(wait_field(&rec, &rec.free_returned, 1, RING_STABLE_MS), 1);
+  assert_int_equal(ring_wait_stable(&R, RING_STABLE_MS), 0);
+  assert_int_equal(chord_set(R.node[1], K("nfpl-1"), K("v"), RING_CALL_MS), 0);
+  sleep_ms(300);
+  assert_int_equal(total(&rec), 1);
+  chord_sub_free(sub);
+  assert_int_equal(wait_field(&rec, &rec.released, 1, RING_CALL_MS), 1);
+  assert_int_equal(chord_delete(R.node[1], K("nfpl-0"), RING_CALL_MS), 0);
+  assert_int_equal(chord_delete(R.node[1], K("nfpl-1"), RING_CALL_MS), 0);
+}
+
+/* A callback that is slow: it says when it starts and when it ends. It blocks its
+   loop thread meanwhile, so the tests below give its node a loop of its own. */
+typedef struct slow {
+  pthread_mutex_t mu;
+  int entered;
+  int exited;
+} slow;
+
+static void slow_callback(const chord_event *ev, void *ud) {
+  slow *s = ud;
+  pthread_mutex_lock(&s->mu);
+  s->entered++;
+  pthread_mutex_unlock(&s->mu);
+  sleep_ms(200); /* widens the window in which a free races with this callback */
+  pthread_mutex_lock(&s->mu);
+  s->exited++;
+  pthread_mutex_unlock(&s->mu);
+}
+
+static int slow_wait_entered(slow *s) {
+  int64_t deadline = now_ms() + RING_STABLE_MS;
+  int e = 0;
+  while (now_ms() < deadline) {
+    pthread_mutex_lock(&s->mu);
+    e = s->entered;
+    pthread_mutex_unlock(&s->mu);
+    if (e) break;
+    sleep_ms(5);
+  }
+  return e;
+}
+
+static void sub_free_waits_for_a_running_callback(void **state) {
+  static slow s;
+  memset(&s, 0, sizeof s);
+  pthread_mutex_init(&s.mu, NULL);
+  size_t i = add_private_loop_member();
+  chord_sub *sub = NULL;
+  assert_int_equal(chord_subscribe(&sub, R.node[i], CHORD_EV_ADD, slow_callback, &s, NULL), 0);
+  assert_int_equal(chord_set(R.node[5], K("slow-0"), K("v"), RING_CALL_MS), 0);
+  assert_int_equal(slow_wait_entered(&s), 1);
+  chord_sub_free(sub);
+  pthread_mutex_lock(&s.mu);
+  int entered = s.entered, exited = s.exited;
+  pthread_mutex_unlock(&s.mu);
+  assert_int_equal(exited, entered); /* not running any more */
+  ring_free_node(&R, i);
+  assert_int_equal(ring_wait_stable(&R, RING_STABLE_MS), 0);
+  assert_int_equal(chord_delete(R.node[5], K("slow-0"), RING_CALL_MS), 0);
+}
+
+static void node_free_waits_for_a_running_callback(void **state) {
+  static slow s;
+  memset(&s, 0, sizeof s);
+  pthread_mutex_init(&s.mu, NULL);
+  size_t i = add_private_loop_member();
+  chord_sub *sub = NULL;
+  assert_int_equal(chord_subscribe(&sub, R.node[i], CHORD_EV_ADD, slow_callback, &s, NULL), 0);
+  assert_int_equal(chord_set(R.node[0], K("slow-1"), K("v"), RING_CALL_MS), 0);
+  assert_int_equal(slow_wait_entered(&s), 1);
+  ring_free_node(&R, i);
+  pthread_mutex_lock(&s.mu);
+  int entered = s.entered, exited = s.exited;
+  pthread_mutex_unlock(&s.mu);
+  assert_int_equal(exited, entered);
+  chord_sub_free(sub);
+  assert_int_equal(ring_wait_stable(&R, RING_STABLE_MS), 0);
+  assert_int_equal(chord_delete(R.node[0], K("slow-1"), RING_CALL_MS), 0);
+}
+
 static void a_joining_node_reports_connect_events_for_members(void **state) {
   static recorder rec;
   recorder_init(&rec);
@@ -562,6 +666,9 @@ int main(void) {
       cmocka_unit_test(node_free_stops_callbacks_and_sub_free_still_releases_once),
       cmocka_unit_test(node_free_from_inside_a_callback_does_not_deadlock),
       cmocka_unit_test(loop_free_from_a_callback_of_that_loop_is_einval),
+      cmocka_unit_test(node_free_from_inside_a_callback_on_its_private_loop),
+      cmocka_unit_test(sub_free_waits_for_a_running_callback),
+      cmocka_unit_test(node_free_waits_for_a_running_callback),
       cmocka_unit_test(a_joining_node_reports_connect_events_for_members),
       cmocka_unit_test(message_events_carry_payload_sender_and_kind),
       cmocka_unit_test(queue_delivers_messages_with_owned_payload),
