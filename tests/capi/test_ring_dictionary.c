@@ -106,8 +106,10 @@ static void last_hops_reports_logarithmic_routing(void **state) {
     assert_true(hops < NODES);
     total += hops;
   }
-  /* Node 0 owns only some of 24 keys, so some lookups must have left it. */
+  /* Node 0 owns only some of 24 keys, so some lookups must have left it; and with
+     fingers a lookup takes about half of log2(8) = 3 hops on average, not N / 2. */
   assert_true(total > 0);
+  assert_true(total <= 24 * 3);
 }
 
 static void update_writes_every_item_like_dict_update(void **state) {
