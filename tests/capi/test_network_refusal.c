@@ -139,6 +139,27 @@ static void matching_name_and_key_are_admitted(void **state) {
   assert_healthy(&Keyed, "keyed");
 }
 
+static void network_name_and_key_are_copied_by_node_new(void **state) {
+  char name[16];
+  uint8_t key[32];
+  snprintf(name, sizeof name, "copied");
+  memcpy(key, key_one, 32);
+  chord_node_opts o;
+  opts_for(&o, name, key);
+  chord_node *a = NULL, *b = NULL;
+  assert_int_equal(chord_node_new(&a, &o), 0);
+  /* Scribble over the caller's buffers: the node kept its own copies. */
+  snprintf(name, sizeof name, "scribbled");
+  memset(key, 0xee, sizeof key);
+  opts_for(&o, "copied", key_one);
+  assert_int_equal(chord_node_new(&b, &o), 0);
+  int rc = chord_node_join(b, chord_node_addr(a), RING_CALL_MS);
+  if (rc != 0) fprintf(stderr, "join: %s: %s\n", chord_err_name(rc), chord_error_last());
+  chord_node_free(b);
+  chord_node_free(a);
+  assert_int_equal(rc, 0);
+}
+
 int main(void) {
   test_watchdog(170);
   const struct CMUnitTest tests[] = {
@@ -148,6 +169,7 @@ int main(void) {
       cmocka_unit_test(node_without_a_key_is_refused_by_a_keyed_ring),
       cmocka_unit_test(node_of_another_name_with_the_right_key_is_refused),
       cmocka_unit_test(matching_name_and_key_are_admitted),
+      cmocka_unit_test(network_name_and_key_are_copied_by_node_new),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
