@@ -202,13 +202,28 @@ class ChordSocketTest < Minitest::Test
     assert_nil s.recv # the socket still works
   end
 
-  def test_other_threads_run_while_a_call_blocks
-    s = new_socket
-    ticks = 0
-    ticker = Thread.new { 20.times { ticks += 1; sleep 0.01 } }
-    assert_raises(Chord::TimeoutError) { s.recv(timeout: 0.5) }
-    ticker.join
-    assert_equal 20, ticks
+  # One long C call (a queue wait of 5 s on a queue that gets no events): if it held
+  # the GVL, the main thread could not run until it returned.
+  def test_a_blocking_call_releases_the_gvl
+    s = Chord::ChordSocket.new('127.0.0.1', 0, **FAST)
+    st = Chord::Native.chordb_slot_new
+    q = Chord::Native.chordb_queue_new(s.instance_variable_get(:@node), st,
+                                       Chord::Native::CHORD_EV_CONNECT)
+    entered = false
+    waiter = Thread.new do
+      entered = true
+      Chord::Native.chordb_queue_next(q, Chord::Native.chordb_slot_new, 5000)
+    end
+    Thread.pass until entered
+    sleep 0.2 # the waiter enters its C call now, if it has not yet
+    work = (1..100_000).sum # Ruby work on this thread, while the waiter blocks
+    assert_equal 5_000_050_000, work
+    assert waiter.alive?, 'the main thread ran only after the blocking call returned'
+    s.close # wakes the waiter
+    assert_equal Chord::Native::CHORD_ECLOSED, waiter.value
+  ensure
+    Chord::Native.chordb_queue_free(q) if q
+    Chord::Native.chordb_slot_free(st) if st
   end
 
   def test_failures_carry_code_and_detail
