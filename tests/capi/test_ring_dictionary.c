@@ -52,14 +52,17 @@ static void overwrite_through_one_node_is_seen_by_every_node(void **state) {
   }
 }
 
-static void large_value_round_trips_across_the_ring(void **state) {
-  size_t len = 512 * 1024;
-  uint8_t *v = malloc(len);
+static void value_of_exactly_the_default_limit_round_trips_across_the_ring(void **state) {
+  size_t len = 1024 * 1024; /* max_value_bytes' default */
+  uint8_t *v = malloc(len + 1);
   assert_non_null(v);
-  for (size_t i = 0; i < len; i++) v[i] = (uint8_t)(i * 7 + (i >> 9));
-  assert_int_equal(chord_set(R.node[1], K("large"), v, len, RING_CALL_MS), 0);
-  int ok = get_equals(R.node[6], K("large"), v, len, RING_CALL_MS);
+  for (size_t i = 0; i <= len; i++) v[i] = (uint8_t)(i * 7 + (i >> 9));
+  int over = chord_set(R.node[1], K("large"), v, len + 1, RING_CALL_MS);
+  int rc = chord_set(R.node[1], K("large"), v, len, RING_CALL_MS);
+  int ok = rc == 0 && get_equals(R.node[6], K("large"), v, len, RING_CALL_MS);
   free(v);
+  assert_int_equal(over, CHORD_ETOOBIG);
+  assert_int_equal(rc, 0);
   assert_true(ok);
 }
 
@@ -123,6 +126,15 @@ static void update_writes_every_item_like_dict_update(void **state) {
     items[i].value_len = value_for(values[i], sizeof values[i], keys[i], items[i].key_len, 3);
   }
   assert_int_equal(chord_update(R.node[7], items, 10, RING_CALL_MS), 0);
+  /* A key given twice ends with its later value, as in dict.update. */
+  chord_item twice[3] = {{(const uint8_t *)"upd-twice", 9, (const uint8_t *)"first", 5},
+                         {(const uint8_t *)"upd-other", 9, (const uint8_t *)"x", 1},
+                         {(const uint8_t *)"upd-twice", 9, (const uint8_t *)"second", 6}};
+  assert_int_equal(chord_update(R.node[2], twice, 3, RING_CALL_MS), 0);
+  for (size_t n = 0; n < NODES; n++)
+    assert_true(get_equals(R.node[n], K("upd-twice"), K("second"), RING_CALL_MS));
+  assert_int_equal(chord_delete(R.node[2], K("upd-twice"), RING_CALL_MS), 0);
+  assert_int_equal(chord_delete(R.node[2], K("upd-other"), RING_CALL_MS), 0);
   for (int i = 0; i < 10; i++)
     for (size_t n = 0; n < NODES; n++)
       assert_true(get_equals(R.node[n], items[i].key, items[i].key_len, items[i].value,
@@ -360,7 +372,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_key_set_through_any_node_is_read_through_every_node),
       cmocka_unit_test(overwrite_through_one_node_is_seen_by_every_node),
-      cmocka_unit_test(large_value_round_trips_across_the_ring),
+      cmocka_unit_test(value_of_exactly_the_default_limit_round_trips_across_the_ring),
       cmocka_unit_test(empty_value_and_nul_bytes_survive_the_network),
       cmocka_unit_test(get_returns_notfound_after_delete_on_every_node),
       cmocka_unit_test(last_hops_reports_logarithmic_routing),
