@@ -345,3 +345,32 @@ def test_network_name_and_key_keep_strangers_out():
             keyless.connect(*a.addr)
     with pytest.raises(chord.InvalidError):
         chord.ChordSocket('127.0.0.1', 0, network_key=b'short')
+
+
+def test_a_blocking_call_releases_the_gil():
+    """One long C call (a 5 s wait on a queue that gets no events): if it held the GIL,
+    this thread could not run Python code until it returned."""
+    n = chord.chord_native
+    with chord.ChordSocket('127.0.0.1', 0, **FAST) as sock:
+        st = n.chordb_slot_new()
+        q = n.chordb_queue_new(sock._handle(), st, n.CHORD_EV_CONNECT)
+        entered = threading.Event()
+        rc = []
+
+        def wait():
+            entered.set()
+            s = n.chordb_slot_new()
+            rc.append(n.chordb_queue_next(q, s, 5000))
+            n.chordb_slot_free(s)
+
+        t = threading.Thread(target=wait)
+        t.start()
+        entered.wait(5)
+        time.sleep(0.2)  # the waiter enters its C call now, if it has not yet
+        assert sum(range(100000)) == 4999950000  # Python work while the waiter blocks
+        assert t.is_alive(), 'this thread ran only after the blocking call returned'
+        sock.close()  # wakes the waiter
+        t.join(10)
+        assert rc == [n.CHORD_ECLOSED]
+        n.chordb_queue_free(q)
+        n.chordb_slot_free(st)
