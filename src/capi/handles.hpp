@@ -90,6 +90,9 @@ struct chord_node_s {
   size_t max_value = 1 << 20;
   bool client = false;
   std::atomic<bool> closed{false};
+  // The struct outlives chord_node_free while iterators refer to it, so that
+  // they report CHORD_ECLOSED instead of touching freed memory.
+  std::atomic<int> refs{1};
   // Operations handed to the core and not finished yet (loop thread only):
   // closing the node finishes each with CHORD_ECLOSED, exactly once.
   uint64_t next_op = 1;
@@ -198,6 +201,9 @@ R run_blocking(chord_node* n, uint32_t timeout_ms,
   }
   return std::move(w->r);
 }
+
+// Drops one reference to the node struct; the last one frees it.
+void node_unref(chord_node* n);
 
 // Runs fn on the loop thread and waits for it (or runs it inline there).
 bool run_on_loop(chord_node* n, const std::function<void()>& fn);

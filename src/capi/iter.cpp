@@ -16,6 +16,7 @@ int chord_iter_new(chord_iter **out, chord_node *node, unsigned flags) {
   auto *it = new (std::nothrow) chord_iter_s;
   if (!it) return fail(CHORD_ENOMEM, "cannot allocate an iterator");
   it->node = node;
+  node->refs.fetch_add(1);
   it->values = (flags & CHORD_ITER_VALUES) != 0;
   *out = it;
   clear_error();
@@ -26,6 +27,7 @@ int chord_iter_next(chord_item *out, chord_iter *it) {
   if (!out || !it) return fail(CHORD_EINVAL, out ? "iterator is NULL" : "out is NULL");
   *out = chord_item{nullptr, 0, nullptr, 0};
   chord_node *n = it->node;
+  if (n->closed.load()) return fail(CHORD_ECLOSED, "the node is closed");
   while (it->pos >= it->page.size()) {
     if (it->cursor.done) return CHORD_ITEROVER;
     if (n->closed.load()) return fail(CHORD_ECLOSED, "the node is closed");
@@ -49,6 +51,10 @@ int chord_iter_next(chord_item *out, chord_iter *it) {
   return CHORD_OK;
 }
 
-void chord_iter_free(chord_iter *it) { delete it; }
+void chord_iter_free(chord_iter *it) {
+  if (!it) return;
+  node_unref(it->node);
+  delete it;
+}
 
 }  // extern "C"

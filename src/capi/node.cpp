@@ -14,6 +14,10 @@ namespace net = chord::net;
 
 namespace chord::capi {
 
+void node_unref(chord_node* n) {
+  if (n->refs.fetch_sub(1) == 1) delete n;
+}
+
 bool run_on_loop(chord_node* n, const std::function<void()>& fn) {
   if (n->loop->on_loop_thread()) {
     fn();
@@ -109,7 +113,7 @@ void close_node(chord_node* n, bool graceful) {
   }
   n->inbox->close();
   release_loop(n);
-  delete n;
+  node_unref(n);
 }
 
 // chord_node_free from a callback on the loop thread: nothing may block, so
@@ -122,11 +126,11 @@ void close_node_deferred(chord_node* n, bool graceful) {
     if (n->own_loop) {
       std::thread([n] {
         release_loop(n);
-        delete n;
+        node_unref(n);
       }).detach();
     } else {
       release_loop(n);
-      delete n;
+      node_unref(n);
     }
   };
   n->loop->post([n, graceful, finish] {
