@@ -41,6 +41,7 @@ void NodeImpl::adopt_successors(const Peer& s, const std::vector<Peer>& list) {
   // Zave: [s] + s.list, cut where it wraps back to us, without duplicates,
   // truncated to the configured length.
   if (left_) return;  // a reply to a request sent before we left
+  if (s.addr.empty() || s.id == self_.id) return;  // never a client or ourselves
   std::vector<Peer> out;
   out.push_back(s);
   for (const Peer& p : list) {
@@ -355,28 +356,43 @@ void NodeImpl::stabilize_with(const Peer& s) {
     if (st.has_pred && p.id != self_.id && !p.addr.empty() && in_open(p.id, self_.id, s.id)) {
       // A node between us and s. Adopt it only once it has answered us.
       validating_ = true;
-      Peer cand = p;
-      rpc(cand, wire::StateReq{}, opts_.rpc_timeout_ms,
-          [this, s, cand, st](int rc2, wire::Message* r2) {
-            validating_ = false;
-            stabilizing_ = false;
-            bool still = succs_.empty() || succs_[0].id == s.id;
-            if (!still) return;
-            if (rc2 == kOk && std::holds_alternative<wire::StateResp>(r2->body) &&
-                !std::get<wire::StateResp>(r2->body).busy) {
-              adopt_successors(cand, std::get<wire::StateResp>(r2->body).succs);
-              if (!opts_.client) send(cand, 0, wire::Notify{});
-            } else {
-              adopt_successors(s, st.succs);
-              if (!opts_.client) send(s, 0, wire::Notify{});
-            }
-          });
+      Peer cand = p;  // p lives in st, which moves below
+      walk_back(s, s, std::move(st), cand, 0);
       return;
     }
     stabilizing_ = false;
     adopt_successors(s, st.succs);
     if (!opts_.client) send(s, 0, wire::Notify{});
   });
+}
+
+void NodeImpl::walk_back(const Peer& first, const Peer& best, wire::StateResp best_state,
+                         const Peer& cand, unsigned steps) {
+  // Ask the candidate; if its own predecessor is closer still, go on to that
+  // one at once rather than one step per stabilize period (a burst of joins
+  // puts many nodes between us and a stale successor).
+  rpc(cand, wire::StateReq{}, opts_.rpc_timeout_ms,
+      [this, first, best, best_state, cand, steps](int rc, wire::Message* r) mutable {
+        bool still = succs_.empty() || succs_[0].id == first.id;
+        auto finish = [&](const Peer& s, const wire::StateResp& st) {
+          validating_ = false;
+          stabilizing_ = false;
+          if (!still) return;
+          adopt_successors(s, st.succs);
+          if (!opts_.client) send(s, 0, wire::Notify{});
+        };
+        if (rc != kOk || !std::holds_alternative<wire::StateResp>(r->body) ||
+            std::get<wire::StateResp>(r->body).busy)
+          return finish(best, best_state);
+        wire::StateResp st = std::move(std::get<wire::StateResp>(r->body));
+        const Peer& p = st.pred;
+        if (still && steps < 32 && st.has_pred && p.id != self_.id && !p.addr.empty() &&
+            in_open(p.id, self_.id, cand.id)) {
+          Peer next = p;
+          return walk_back(first, cand, std::move(st), next, steps + 1);
+        }
+        finish(cand, st);
+      });
 }
 
 void NodeImpl::check_predecessor() {

@@ -93,6 +93,8 @@ class NodeImpl {
   void stabilize();  // periodic
   void stabilize_once();
   void stabilize_with(const Peer& s);
+  void walk_back(const Peer& first, const Peer& best, wire::StateResp best_state,
+                 const Peer& cand, unsigned steps);
   void adopt_successors(const Peer& s, const std::vector<Peer>& list);
   void set_successors(std::vector<Peer> list);
   void set_predecessor(const Peer& p, const char* why);

@@ -97,38 +97,42 @@ void NodeImpl::op_step(uint64_t opid) {
     return;
   }
 
+  // Candidates must make progress: from below, closer than every node that
+  // redirected us; from above, below every node that refused (the owner is
+  // the first node at or after the target, so a node above the target that
+  // refused bounds it). A lookup that cannot progress pauses and retries
+  // rather than wander a ring whose tables are being repaired.
+  const Id& t = op.req.target;
   Peer to;
   bool found = false;
-  bool hinted = false;
   if (op.has_seed) {
     op.has_seed = false;
     to = op.seed;
     found = true;
   } else if (op.has_owner && op.owner.id != self_.id && !op.tried.count(op.owner.id) &&
              !op.dead.count(op.owner.id) &&
-             (!op.has_refused || distance(op.req.target, op.owner.id) < op.refused_d)) {
-    // A node that said it knows the owner. Hints must approach the target
-    // from above: a hinted node that refused bounds where the owner can be.
+             (!op.has_refused || distance(t, op.owner.id) < op.refused_d)) {
     to = op.owner;
     found = true;
-    hinted = true;
   } else {
-    const Peer* best = nullptr;
-    Id best_d{};
+    const Peer* below = nullptr;
+    const Peer* above = nullptr;
+    Id below_d{}, above_d{};
     for (const Peer& p : op.pool) {
       if (p.id == self_.id || op.tried.count(p.id) || op.dead.count(p.id)) continue;
-      Id d = distance(p.id, op.req.target);
-      if (!best || d < best_d) {
-        best = &p;
-        best_d = d;
+      Id db = distance(p.id, t);
+      if ((!op.has_best || db < op.best_d) && (!below || db < below_d)) {
+        below = &p;
+        below_d = db;
+      }
+      Id da = distance(t, p.id);
+      if (op.has_refused && da < op.refused_d && (!above || da < above_d)) {
+        above = &p;
+        above_d = da;
       }
     }
-    // Iterative lookups only move closer: a candidate farther from the
-    // target than a node that already redirected us means the tables ahead
-    // are inconsistent (a join or failure under repair). Pause and retry
-    // rather than wander the ring.
-    if (best && (!op.has_best || best_d < op.best_d)) {
-      to = *best;
+    if (below || above) {
+      to = below ? *below : *above;
       found = true;
     }
   }
@@ -179,7 +183,7 @@ void NodeImpl::op_step(uint64_t opid) {
   uint32_t timeout = static_cast<uint32_t>(std::min<uint64_t>(opts_.rpc_timeout_ms, left));
   wire::OpReq req = op.req;
   rpc(to, std::move(req), std::max<uint32_t>(timeout, 1),
-      [this, opid, to, hinted](int rc, wire::Message* reply) {
+      [this, opid, to](int rc, wire::Message* reply) {
         auto it2 = ops_.find(opid);
         if (it2 == ops_.end()) return;
         OpState& o = *it2->second;
@@ -195,12 +199,10 @@ void NodeImpl::op_step(uint64_t opid) {
                 o.has_best = true;
                 o.best_d = d;
               }
-              if (hinted) {
-                Id above = distance(o.req.target, to.id);
-                if (!o.has_refused || above < o.refused_d) {
-                  o.has_refused = true;
-                  o.refused_d = above;
-                }
+              Id above = distance(o.req.target, to.id);
+              if (!o.has_refused || above < o.refused_d) {
+                o.has_refused = true;
+                o.refused_d = above;
               }
             }
             for (wire::Peer& p : red->peers) {
