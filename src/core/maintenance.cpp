@@ -336,7 +336,10 @@ void NodeImpl::stabilize_with(const Peer& s) {
       stabilizing_ = false;
       if (rc != kOk) {
         if (!succs_.empty() && succs_[0].id == s.id) {
-          forget(s.id);  // schedules the next attempt right away
+          if (rc == kUnreachable || ++succ_misses_ >= 2) {
+            succ_misses_ = 0;
+            forget(s.id);  // schedules the next attempt right away
+          }
         } else if (has_pred_ && pred_.id == s.id && succs_.empty()) {
           clear_predecessor("no answer");
         } else if (succs_.empty()) {
@@ -345,6 +348,7 @@ void NodeImpl::stabilize_with(const Peer& s) {
       }
       return;
     }
+    succ_misses_ = 0;
     // A reply that raced a change of successor (a leave, a failure) is stale.
     bool current = succs_.empty() || succs_[0].id == s.id;
     wire::StateResp st = std::move(std::get<wire::StateResp>(reply->body));
@@ -400,7 +404,14 @@ void NodeImpl::check_predecessor() {
   if (!has_pred_) return;
   Peer p = pred_;
   rpc(p, wire::Ping{}, opts_.rpc_timeout_ms, [this, p](int rc, wire::Message*) {
-    if (rc != kOk && has_pred_ && pred_.id == p.id) clear_predecessor("no answer to ping");
+    if (rc == kOk || !has_pred_ || pred_.id != p.id) {
+      pred_misses_ = 0;
+      return;
+    }
+    if (rc == kUnreachable || ++pred_misses_ >= 2) {
+      pred_misses_ = 0;
+      clear_predecessor("no answer to ping");
+    }
   });
 }
 

@@ -180,6 +180,9 @@ class NodeImpl {
   bool ae_soon_ = false;
   bool leaving_ = false;
   bool left_ = false;  // left the ring: silent to it until the next join
+  // Timeouts in a row of the successor's state query and the predecessor's
+  // ping: one lost message is not a failure (an unreachable peer is at once).
+  unsigned succ_misses_ = 0, pred_misses_ = 0;
 
   // Timers: never cancelled; a timer whose reason is gone does nothing.
   std::multimap<uint64_t, std::function<void()>> timers_;
