@@ -108,14 +108,31 @@ inline int any_member(Sim& sim) {
 // The keys written and the value each must read back.
 using KeyModel = std::map<std::string, std::string>;
 
-// Writes n keys through random members; returns those acknowledged.
+// Writes n keys through random members, up to 128 at a time; returns those
+// acknowledged.
 inline KeyModel write_keys(Sim& sim, int n, const std::string& prefix) {
-  KeyModel model;
-  for (int k = 0; k < n; k++) {
-    std::string key = prefix + std::to_string(k);
-    std::string value = "v-" + key;
-    if (sim.set(any_member(sim), key, value).status == kOk) model[key] = value;
+  auto acked = std::make_shared<std::vector<int>>(n, 1);  // 1: not finished
+  std::vector<int> m = sim.members();
+  const int window = 128;
+  for (int lo = 0; lo < n; lo += window) {
+    int hi = std::min(n, lo + window);
+    for (int k = lo; k < hi; k++) {
+      std::string key = prefix + std::to_string(k);
+      int via = m[sim.random_u64() % m.size()];
+      sim.node(via).set(Sim::bytes(key), Sim::bytes("v-" + key), 5000,
+                        [acked, k](core::Result&& r) { (*acked)[k] = r.status; });
+    }
+    sim.run_until(
+        [&] {
+          for (int k = lo; k < hi; k++)
+            if ((*acked)[k] == 1) return false;
+          return true;
+        },
+        20000, 20);
   }
+  KeyModel model;
+  for (int k = 0; k < n; k++)
+    if ((*acked)[k] == kOk) model[prefix + std::to_string(k)] = "v-" + prefix + std::to_string(k);
   return model;
 }
 
@@ -127,17 +144,42 @@ struct ReadCount {
   std::vector<std::string> lost;  // the first few missing keys
 };
 
+// Reads every key of the model through random members, up to 128 at a time.
 inline ReadCount read_keys(Sim& sim, const KeyModel& model, uint32_t timeout_ms = 5000) {
+  std::vector<std::pair<std::string, std::string>> kv(model.begin(), model.end());
+  auto got = std::make_shared<std::vector<core::Result>>(kv.size());
+  auto done = std::make_shared<std::vector<bool>>(kv.size(), false);
+  std::vector<int> m = sim.members();
+  const size_t window = 128;
+  for (size_t lo = 0; lo < kv.size(); lo += window) {
+    size_t hi = std::min(kv.size(), lo + window);
+    for (size_t k = lo; k < hi; k++) {
+      int via = m[sim.random_u64() % m.size()];
+      sim.node(via).get(Sim::bytes(kv[k].first), timeout_ms, [got, done, k](core::Result&& r) {
+        (*got)[k] = std::move(r);
+        (*done)[k] = true;
+      });
+    }
+    sim.run_until(
+        [&] {
+          for (size_t k = lo; k < hi; k++)
+            if (!(*done)[k]) return false;
+          return true;
+        },
+        timeout_ms + 10000, 20);
+  }
   ReadCount c;
-  for (const auto& [key, value] : model) {
-    core::Result r = sim.get(any_member(sim), key, timeout_ms);
-    if (r.status == kOk && Sim::str(r.value) == value) {
+  for (size_t k = 0; k < kv.size(); k++) {
+    const core::Result& r = (*got)[k];
+    if (!(*done)[k]) {
+      c.failed++;
+    } else if (r.status == kOk && Sim::str(r.value) == kv[k].second) {
       c.ok++;
     } else if (r.status == kOk) {
       c.wrong++;
     } else if (r.status == kNotFound) {
       c.missing++;
-      if (c.lost.size() < 5) c.lost.push_back(key);
+      if (c.lost.size() < 5) c.lost.push_back(kv[k].first);
     } else {
       c.failed++;
     }
