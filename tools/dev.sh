@@ -65,20 +65,26 @@ fuzz() {
   local secs=${1:-60}
   CC=clang CXX=clang++ configure build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHORD_FUZZ=ON \
     -DCHORD_BINDINGS=OFF -DCHORD_BENCH=OFF -DBUILD_TESTING=OFF
-  cmake --build build-fuzz -j"$JOBS"
-  local found=0
-  for f in build-fuzz/fuzz/fuzz_*; do
-    [ -x "$f" ] || continue
-    found=1
-    local name corpus
-    name=$(basename "$f")
+  local targets=()
+  for src in fuzz/fuzz_*.cpp; do targets+=("$(basename "$src" .cpp)"); done
+  [ ${#targets[@]} -gt 0 ] || { echo "dev.sh: no fuzz targets" >&2; return 0; }
+  cmake --build build-fuzz -j"$JOBS" --target "${targets[@]}"
+  for name in "${targets[@]}"; do
+    local corpus log
     corpus=$(mktemp -d)
+    log=$(mktemp)
     cp -r "fuzz/corpus/${name#fuzz_}/." "$corpus/" 2>/dev/null || true
     echo "dev.sh: fuzzing $name for ${secs}s" >&2
-    "$f" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=0 "$corpus" 2>&1 | tail -3
-    rm -rf "$corpus"
+    if ! "build-fuzz/fuzz/$name" -max_total_time="$secs" -rss_limit_mb=2048 \
+        -artifact_prefix="build-fuzz/$name-" "$corpus" >"$log" 2>&1; then
+      tail -40 "$log"
+      echo "dev.sh: $name found a failure; the input is in build-fuzz/$name-*" >&2
+      rm -rf "$corpus" "$log"
+      return 1
+    fi
+    grep -E "^Done [0-9]+ runs" "$log" || tail -1 "$log"
+    rm -rf "$corpus" "$log"
   done
-  [ $found -eq 1 ] || echo "dev.sh: no fuzz targets" >&2
 }
 
 cmd=${1:-}
