@@ -115,11 +115,11 @@ void NodeImpl::owner_write(const Bytes& key, const Id& pos, const Bytes* value,
   rec.ver.hlc = hlc_.next(now());
   if (cur && !(cur->ver.hlc < rec.ver.hlc)) rec.ver.hlc = hlc_.next(cur->ver.hlc >> 16);
   rec.ver.writer = self_.id;
+  rec.stamp = now();
   if (value) {
     rec.value = *value;
   } else {
     rec.tomb = true;
-    rec.stamp = now();
   }
   wire::Record wr = to_wire(pos, key, rec);
   store_->put(pos, key, std::move(rec));

@@ -297,8 +297,23 @@ void NodeImpl::handle_notify(const Peer& from) {
   if (leaving_ || from.id == self_.id) return;
   if (!has_pred_ || in_open(from.id, pred_.id, self_.id)) {
     bool first = !has_pred_;
+    Id old = pred_.id;
     set_predecessor(from, "notify");
-    if (!first) log(2, "node " + name(self_) + " has a new predecessor " + name(from));
+    if (!first) {
+      log(2, "node " + name(self_) + " has a new predecessor " + name(from));
+      // A joiner pulled its range before notifying us; writes we executed
+      // for that range meanwhile go to it now, so that it never answers
+      // with less than we acknowledged. (Anti-entropy would catch up too,
+      // but later.)
+      std::vector<wire::Record> recent;
+      const uint64_t since = now() > kHandoverMs ? now() - kHandoverMs : 0;
+      store_->scan(old, from.id, nullptr,
+                   [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
+                     if (r.stamp >= since) recent.push_back(to_wire(pos, key, r));
+                     return true;
+                   });
+      if (!recent.empty()) push(from, std::move(recent));
+    }
   }
   // A ring of one that hears from a node links to it: it has just spoken.
   if (succs_.empty()) adopt_successors(from, {});

@@ -24,6 +24,8 @@ namespace chord::core {
 constexpr uint32_t kPageKeys = 256;
 constexpr size_t kBatchBytes = 256 * 1024;
 constexpr unsigned kDigestBuckets = 64;
+// A new predecessor gets the records of its range written this recently.
+constexpr uint64_t kHandoverMs = 30000;
 
 // How an RPC ended: kOk with the reply, kTimedOut or kUnreachable without.
 using RpcDone = std::function<void(int rc, wire::Message* reply)>;

@@ -21,7 +21,7 @@ struct StoredRecord {
   Bytes value;
   Version ver;
   bool tomb = false;
-  uint64_t stamp = 0;  // local ms when the tombstone was stored
+  uint64_t stamp = 0;  // local ms when this version was stored here
 };
 
 // A position in scan order.

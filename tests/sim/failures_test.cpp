@@ -175,6 +175,38 @@ TEST(Failures, partition_heals_into_one_ring_and_keys_survive) {
   EXPECT_EQ(sim.violation(), "");
 }
 
+TEST(Failures, writes_during_concurrent_joins_are_read_back) {
+  Sim sim(test_config(91));
+  ASSERT_TRUE(build_ring(sim, 6));
+  ASSERT_TRUE(sim.run_until_ideal(30000));
+  // Eight nodes join at once while writes keep coming; every acknowledged
+  // write must be readable, with its value, as soon as it is acknowledged.
+  std::vector<int> joiners;
+  for (int i = 0; i < 8; i++) {
+    int id = sim.add_node();
+    joiners.push_back(id);
+    sim.join_async(id, sim.members()[i % 6], 10000, nullptr);
+  }
+  std::map<std::string, std::string> model;
+  for (int i = 0; i < 150; i++) {
+    std::string k = "j" + std::to_string(i % 50), v = std::to_string(i);
+    std::vector<int> m = sim.members();
+    core::Result r = sim.set(m[sim.random_u64() % m.size()], k, v);
+    if (r.status == kOk) model[k] = v;
+    core::Result g = sim.get(m[sim.random_u64() % m.size()], k);
+    if (model.count(k)) {
+      EXPECT_NE(g.status, kNotFound) << k << " at step " << i;
+      if (g.status == kOk) {
+        EXPECT_EQ(Sim::str(g.value), model[k]) << k << " at step " << i;
+      }
+    }
+  }
+  for (int j : joiners) EXPECT_TRUE(sim.member(j));
+  EXPECT_TRUE(sim.run_until_ideal(30000)) << sim.check(true);
+  expect_all_readable(sim, model);
+  EXPECT_EQ(sim.violation(), "");
+}
+
 TEST(Failures, ops_complete_with_wire_roundtrip_and_crash_without_reset) {
   Config c = test_config(81);
   c.wire_roundtrip = true;
