@@ -325,7 +325,7 @@ void NodeImpl::stabilize() {
 }
 
 void NodeImpl::stabilize_once() {
-  if (stabilizing_ || joining_ || leaving_) return;
+  if (stabilizing_ || joining_ || leaving_ || left_) return;
   if (succs_.empty()) {
     // A member that lost every successor goes on from the nearest finger
     // (stabilize then walks back to its true successor). Its predecessor

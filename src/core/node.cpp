@@ -63,6 +63,9 @@ uint64_t NodeImpl::next_deadline() const {
 }
 
 void NodeImpl::send(const Peer& to, uint64_t rid, wire::Body&& body) {
+  // A stabilize that was running when we left must not offer us as anyone's
+  // predecessor again.
+  if (left_ && std::holds_alternative<wire::Notify>(body)) return;
   msgs_sent_++;
   wire::Message m;
   m.rid = rid;
