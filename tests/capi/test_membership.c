@@ -136,6 +136,29 @@ static void iteration_after_joins_and_a_leave_yields_every_key_once(void **state
   assert_int_equal(total, 66);
 }
 
+static void fresh_rings_answer_consistently_right_after_their_joins(void **state) {
+  /* What examples/hello.c does: three nodes, two joins, then set and get at once.
+     Repeated on fresh rings, since the window after a join is short. */
+  int wrong = 0;
+  for (int round = 0; round < 30; round++) {
+    static ring r;
+    assert_int_equal(ring_start(&r, 3, NULL, 1), 0);
+    for (int k = 0; k < 10; k++) {
+      uint8_t key[32];
+      size_t kl = test_key(key, sizeof key, "fresh", k);
+      assert_int_equal(chord_set(r.node[(size_t)k % 3], key, kl, K("v"), RING_CALL_MS), 0);
+      for (size_t n = 0; n < 3; n++) {
+        if (get_equals(r.node[n], key, kl, K("v"), RING_CALL_MS)) continue;
+        if (!wrong++)
+          fprintf(stderr, "round %d: set through node %d, read through node %zu\n", round, k % 3,
+                  n);
+      }
+    }
+    ring_stop(&r);
+  }
+  assert_int_equal(wrong, 0);
+}
+
 static uint64_t copies_stored(ring *r) {
   uint64_t stored = 0;
   for (size_t n = 0; n < r->n; n++) {
@@ -177,6 +200,7 @@ int main(void) {
       cmocka_unit_test(keys_held_before_a_join_stay_readable_through_it),
       cmocka_unit_test(leave_hands_keys_over_and_leaves_a_ring_of_one),
       cmocka_unit_test(iteration_after_joins_and_a_leave_yields_every_key_once),
+      cmocka_unit_test(fresh_rings_answer_consistently_right_after_their_joins),
       cmocka_unit_test(keys_written_while_the_ring_forms_end_up_on_exactly_r_nodes),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
