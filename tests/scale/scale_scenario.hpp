@@ -141,7 +141,7 @@ struct ReadCount {
   int missing = 0;    // ENOTFOUND: the key is lost
   int wrong = 0;      // a value never written
   int failed = 0;     // another error (a timeout)
-  std::vector<std::string> lost;  // the first few missing keys
+  std::vector<std::string> lost;  // the first few keys missing or failed (status)
 };
 
 // Reads every key of the model through random members, up to 128 at a time.
@@ -182,6 +182,8 @@ inline ReadCount read_keys(Sim& sim, const KeyModel& model, uint32_t timeout_ms 
       if (c.lost.size() < 5) c.lost.push_back(kv[k].first);
     } else {
       c.failed++;
+      if (c.lost.size() < 5)
+        c.lost.push_back(kv[k].first + "(" + std::to_string((*done)[k] ? r.status : 1) + ")");
     }
   }
   return c;
