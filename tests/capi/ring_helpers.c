@@ -183,6 +183,15 @@ void ring_abort_node(ring *r, size_t i) {
   r->node[i] = NULL;
 }
 
+uint64_t ring_copies_stored(ring *r) {
+  uint64_t stored = 0;
+  for (size_t n = 0; n < r->n; n++) {
+    chord_node_stats st;
+    if (r->node[n] && chord_node_stats_get(&st, r->node[n]) == 0) stored += st.keys_stored;
+  }
+  return stored;
+}
+
 void ring_stop(ring *r) {
   for (size_t i = 0; i < r->n; i++) {
     if (r->node[i]) chord_node_abort(r->node[i]);

@@ -67,6 +67,9 @@ size_t ring_live_count(const ring *r);
 void ring_free_node(ring *r, size_t i);
 void ring_abort_node(ring *r, size_t i);
 
+/* Sum of keys_stored over the live nodes: r copies of each live key when all is well. */
+uint64_t ring_copies_stored(ring *r);
+
 /* Frees every live node, then the shared loop. */
 void ring_stop(ring *r);
 

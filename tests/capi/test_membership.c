@@ -159,15 +159,6 @@ static void fresh_rings_answer_consistently_right_after_their_joins(void **state
   assert_int_equal(wrong, 0);
 }
 
-static uint64_t copies_stored(ring *r) {
-  uint64_t stored = 0;
-  for (size_t n = 0; n < r->n; n++) {
-    chord_node_stats st;
-    if (r->node[n] && chord_node_stats_get(&st, r->node[n]) == 0) stored += st.keys_stored;
-  }
-  return stored;
-}
-
 static void keys_written_while_the_ring_forms_end_up_on_exactly_r_nodes(void **state) {
   static ring r;
   assert_int_equal(ring_start(&r, 8, NULL, 1), 0);
@@ -187,8 +178,8 @@ static void keys_written_while_the_ring_forms_end_up_on_exactly_r_nodes(void **s
   /* A key lives on its successor and the next r-1 nodes (r = 3): copies that landed
      elsewhere while the lists were incomplete must go once they are complete. */
   int64_t deadline = now_ms() + RING_STABLE_MS;
-  while (copies_stored(&r) != 3 * 60 && now_ms() < deadline) sleep_ms(100);
-  uint64_t copies = copies_stored(&r);
+  while (ring_copies_stored(&r) != 3 * 60 && now_ms() < deadline) sleep_ms(100);
+  uint64_t copies = ring_copies_stored(&r);
   ring_stop(&r);
   assert_int_equal(copies, 3 * 60);
 }

@@ -47,15 +47,6 @@ static int latest_values_read(ring *r, int verbose) {
   return good;
 }
 
-static uint64_t copies_stored(ring *r) {
-  uint64_t stored = 0;
-  for (size_t n = 0; n < r->n; n++) {
-    chord_node_stats st;
-    if (r->node[n] && chord_node_stats_get(&st, r->node[n]) == 0) stored += st.keys_stored;
-  }
-  return stored;
-}
-
 static void crash_of_two_adjacent_nodes_of_eight_loses_no_key(void **state) {
   static ring r;
   chord_node_opts o;
@@ -77,11 +68,11 @@ static void crash_of_two_adjacent_nodes_of_eight_loses_no_key(void **state) {
   assert_int_equal(got, want);
   /* Re-replication brings every key back to (at least) three copies on the survivors. */
   deadline = now_ms() + RING_STABLE_MS;
-  while (copies_stored(&r) < 3 * KEYS && now_ms() < deadline) sleep_ms(100);
-  if (copies_stored(&r) != 3 * KEYS)
+  while (ring_copies_stored(&r) < 3 * KEYS && now_ms() < deadline) sleep_ms(100);
+  if (ring_copies_stored(&r) != 3 * KEYS)
     fprintf(stderr, "note: %llu copies of %d keys after the crash\n",
-            (unsigned long long)copies_stored(&r), KEYS);
-  assert_true(copies_stored(&r) >= 3 * KEYS);
+            (unsigned long long)ring_copies_stored(&r), KEYS);
+  assert_true(ring_copies_stored(&r) >= 3 * KEYS);
   /* And the ring still takes writes. */
   size_t live = ring_live_from(&r, 0);
   assert_int_equal(chord_set(r.node[live], K("after-crash"), K("ok"), RING_CALL_MS), 0);
@@ -132,8 +123,8 @@ static void deleted_keys_stay_deleted_and_repaired_keys_survive_a_second_crash(v
     assert_int_equal(ring_wait_stable(&r, RING_STABLE_MS), 0);
     /* Wait for the repair: every live key back to three copies. */
     int64_t deadline = now_ms() + RING_STABLE_MS;
-    while (copies_stored(&r) < (uint64_t)(3 * live) && now_ms() < deadline) sleep_ms(100);
-    assert_true(copies_stored(&r) >= (uint64_t)(3 * live));
+    while (ring_copies_stored(&r) < (uint64_t)(3 * live) && now_ms() < deadline) sleep_ms(100);
+    assert_true(ring_copies_stored(&r) >= (uint64_t)(3 * live));
   }
   /* Four of eight nodes crashed, two at a time with a repair between: nothing lost,
      nothing deleted came back. */
@@ -174,11 +165,11 @@ static void graceful_leave_of_half_the_nodes_loses_nothing(void **state) {
   }
   /* Every key still has (at least) three copies among the survivors. */
   int64_t deadline = now_ms() + RING_STABLE_MS;
-  while (copies_stored(&r) < 3 * KEYS && now_ms() < deadline) sleep_ms(100);
-  if (copies_stored(&r) != 3 * KEYS)
+  while (ring_copies_stored(&r) < 3 * KEYS && now_ms() < deadline) sleep_ms(100);
+  if (ring_copies_stored(&r) != 3 * KEYS)
     fprintf(stderr, "note: %llu copies of %d keys after the leaves\n",
-            (unsigned long long)copies_stored(&r), KEYS);
-  assert_true(copies_stored(&r) >= 3 * KEYS);
+            (unsigned long long)ring_copies_stored(&r), KEYS);
+  assert_true(ring_copies_stored(&r) >= 3 * KEYS);
   ring_stop(&r);
 }
 
