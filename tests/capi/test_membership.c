@@ -97,6 +97,25 @@ static void leave_hands_keys_over_and_leaves_a_ring_of_one(void **state) {
   assert_int_equal(missing, 0);
 }
 
+static void a_node_that_left_can_join_again(void **state) {
+  size_t i;
+  assert_int_equal(ring_add(&R, NULL, &i), 0);
+  assert_int_equal(ring_wait_stable(&R, RING_STABLE_MS), 0);
+  chord_node *n = R.node[i];
+  R.node[i] = NULL;
+  assert_int_equal(chord_node_leave(n, RING_CALL_MS), 0);
+  assert_int_equal(ring_wait_stable(&R, RING_STABLE_MS), 0);
+  int rc = chord_node_join(n, R.addr[0], RING_CALL_MS);
+  if (rc != 0) fprintf(stderr, "rejoin: %s: %s\n", chord_err_name(rc), chord_error_last());
+  R.node[i] = n; /* a member again (or freed with the ring) */
+  assert_int_equal(rc, 0);
+  assert_int_equal(ring_wait_stable(&R, RING_STABLE_MS), 0);
+  assert_int_equal(chord_set(n, K("rejoined"), K("yes"), RING_CALL_MS), 0);
+  assert_readable_everywhere(K("rejoined"), K("yes"));
+  assert_readable_everywhere(K("leaver-7"), K("kept"));
+  assert_int_equal(chord_delete(R.node[0], K("rejoined"), RING_CALL_MS), 0);
+}
+
 static void iteration_after_joins_and_a_leave_yields_every_key_once(void **state) {
   /* Everything written above: 6 + 30 + 30 keys, each exactly once. */
   const char *prefixes[] = {"joined-new", "joined-old", "before-join", "leaver"};
@@ -190,6 +209,7 @@ int main(void) {
       cmocka_unit_test(writes_right_after_a_join_are_read_by_every_node),
       cmocka_unit_test(keys_held_before_a_join_stay_readable_through_it),
       cmocka_unit_test(leave_hands_keys_over_and_leaves_a_ring_of_one),
+      cmocka_unit_test(a_node_that_left_can_join_again),
       cmocka_unit_test(iteration_after_joins_and_a_leave_yields_every_key_once),
       cmocka_unit_test(fresh_rings_answer_consistently_right_after_their_joins),
       cmocka_unit_test(keys_written_while_the_ring_forms_end_up_on_exactly_r_nodes),
