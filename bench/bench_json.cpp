@@ -96,6 +96,9 @@ std::string bench_report_json(const BenchReport &r) {
   j.num("put_ops_per_s", r.put_ops_per_s, 0);
   j.num("mean_hops", r.mean_hops, 3);
   j.num("put_mean_hops", r.put_mean_hops, 3);
+  j.num("msgs_per_put", r.msgs_per_put, 1);
+  j.num("msgs_per_get", r.msgs_per_get, 1);
+  j.num("idle_msgs_per_s_per_node", r.idle_msgs_per_s_per_node, 1);
   j.u64("put_errors", r.put_errors);
   j.u64("get_errors", r.get_errors);
   j.num("keys_readable_before_kill", r.keys_readable_before_kill, 6);

@@ -29,6 +29,12 @@ struct BenchReport {
   double put_ops_per_s = 0;  // async sets with `concurrency` in flight (the bulk load)
   double mean_hops = 0;      // over every get
   double put_mean_hops = 0;
+  // Messages sent per one-at-a-time operation, across all nodes, less the
+  // maintenance traffic measured while idle. A new key's add event is
+  // broadcast to every member, so msgs_per_put grows with N.
+  double msgs_per_put = 0;
+  double msgs_per_get = 0;
+  double idle_msgs_per_s_per_node = 0;  // maintenance traffic
   uint64_t put_errors = 0;
   uint64_t get_errors = 0;  // failed or wrong gets before the kill
   double keys_readable_before_kill = 0;

@@ -76,6 +76,15 @@ std::vector<chord_node *> BenchRing::alive() const {
   return a;
 }
 
+uint64_t BenchRing::messages_sent() const {
+  uint64_t sum = 0;
+  for (chord_node *n : nodes_) {
+    chord_node_stats st;
+    if (n && chord_node_stats_get(&st, n) == 0) sum += st.msgs_sent;
+  }
+  return sum;
+}
+
 size_t BenchRing::longest_crashed_run() const {
   std::vector<size_t> order(nodes_.size());
   std::iota(order.begin(), order.end(), 0);

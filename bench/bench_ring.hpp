@@ -35,6 +35,9 @@ class BenchRing {
 
   size_t size() const { return nodes_.size(); }
   chord_node *node(size_t i) const { return nodes_[i]; }
+  // Messages sent so far by the nodes not crashed (chord_node_stats.msgs_sent).
+  uint64_t messages_sent() const;
+
   // The nodes not crashed.
   std::vector<chord_node *> alive() const;
 

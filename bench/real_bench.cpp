@@ -202,6 +202,8 @@ int run_real_bench(const BenchArgs &args, BenchReport *r) {
   cli::LatencyStats put_lat, get_lat;
   uint64_t put_hops = 0;
   phase("timing %zu puts one at a time", samples);
+  uint64_t put_msgs = ring.messages_sent();
+  auto t_puts = Clock::now();
   {
     cli::Progress progress("chord-bench: puts", samples);
     for (size_t i = 0; i < samples; ++i) {
@@ -217,6 +219,8 @@ int run_real_bench(const BenchArgs &args, BenchReport *r) {
       progress.update(i + 1);
     }
   }
+  put_msgs = ring.messages_sent() - put_msgs;
+  double puts_s = ms_since(t_puts) / 1000;
   if (samples < K) {
     phase("loading the other %zu keys, %u in flight", K - samples, args.concurrency);
     Batch load;
@@ -238,6 +242,8 @@ int run_real_bench(const BenchArgs &args, BenchReport *r) {
   // Gets: a sample one at a time for latency.
   phase("timing %zu gets one at a time", samples);
   uint64_t get_hops = 0, get_count = 0;
+  uint64_t get_msgs = ring.messages_sent();
+  auto t_gets = Clock::now();
   {
     cli::Progress progress("chord-bench: gets", samples);
     for (size_t n = 0; n < samples; ++n) {
@@ -256,6 +262,8 @@ int run_real_bench(const BenchArgs &args, BenchReport *r) {
       progress.update(n + 1);
     }
   }
+  get_msgs = ring.messages_sent() - get_msgs;
+  double gets_s = ms_since(t_gets) / 1000;
   r->get_p50_us = get_lat.percentile(50);
   r->get_p99_us = get_lat.percentile(99);
 
@@ -280,11 +288,18 @@ int run_real_bench(const BenchArgs &args, BenchReport *r) {
 
   // Idle CPU: nothing but maintenance for a while.
   phase("measuring idle CPU over %u ms", args.idle_ms);
+  uint64_t idle_msgs = ring.messages_sent();
   double cpu0 = cpu_seconds();
   auto t_idle = Clock::now();
   std::this_thread::sleep_for(std::chrono::milliseconds(args.idle_ms));
   double idle_s = ms_since(t_idle) / 1000;
   r->idle_cpu_pct = (cpu_seconds() - cpu0) / idle_s * 100 / args.nodes;
+  double idle_rate = static_cast<double>(ring.messages_sent() - idle_msgs) / idle_s;
+  r->idle_msgs_per_s_per_node = idle_rate / args.nodes;
+  if (samples > 0) {
+    r->msgs_per_put = std::max(0.0, (static_cast<double>(put_msgs) - idle_rate * puts_s) / samples);
+    r->msgs_per_get = std::max(0.0, (static_cast<double>(get_msgs) - idle_rate * gets_s) / samples);
+  }
 
   // Crash a fraction of the nodes, then wait for every key to be readable.
   unsigned kill = static_cast<unsigned>(args.kill * args.nodes + 0.5);
