@@ -17,6 +17,8 @@ FIELDS = [
     "rss_kb", "rss_per_node_kb", "idle_cpu_pct", "killed_fraction",
     "keys_readable_after_kill", "repair_ms", "keys_readable_before_kill",
     "killed_nodes", "repaired", "replicas", "stabilize_ms", "mode",
+    "put_ops_per_s", "msgs_per_put", "msgs_per_get", "idle_msgs_per_s_per_node",
+    "longest_killed_run", "put_errors", "get_errors",
 ]
 
 
