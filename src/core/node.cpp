@@ -45,21 +45,23 @@ uint64_t NodeImpl::jittered(uint32_t period) {
 }
 
 void NodeImpl::at(uint64_t when, std::function<void()> fn) {
-  timers_.emplace(when, std::move(fn));
+  timers_.push_back(Timer{when, timer_seq_++, std::move(fn)});
+  std::push_heap(timers_.begin(), timers_.end(), TimerLater{});
 }
 
 void NodeImpl::tick() {
   uint64_t t = now();
   // Run what is due, including timers that due ones add for now or earlier.
-  while (!timers_.empty() && timers_.begin()->first <= t) {
-    auto fn = std::move(timers_.begin()->second);
-    timers_.erase(timers_.begin());
+  while (!timers_.empty() && timers_.front().when <= t) {
+    std::pop_heap(timers_.begin(), timers_.end(), TimerLater{});
+    auto fn = std::move(timers_.back().fn);
+    timers_.pop_back();
     fn();
   }
 }
 
 uint64_t NodeImpl::next_deadline() const {
-  return timers_.empty() ? UINT64_MAX : timers_.begin()->first;
+  return timers_.empty() ? UINT64_MAX : timers_.front().when;
 }
 
 void NodeImpl::send(const Peer& to, uint64_t rid, wire::Body&& body) {

@@ -187,7 +187,19 @@ class NodeImpl {
   unsigned succ_misses_ = 0, pred_misses_ = 0;
 
   // Timers: never cancelled; a timer whose reason is gone does nothing.
-  std::multimap<uint64_t, std::function<void()>> timers_;
+  // A binary min-heap on (when, seq): equal deadlines run in the order set.
+  struct Timer {
+    uint64_t when;
+    uint64_t seq;
+    std::function<void()> fn;
+  };
+  struct TimerLater {
+    bool operator()(const Timer& a, const Timer& b) const {
+      return a.when != b.when ? a.when > b.when : a.seq > b.seq;
+    }
+  };
+  std::vector<Timer> timers_;
+  uint64_t timer_seq_ = 0;
   struct Pending {
     Peer to;
     RpcDone done;

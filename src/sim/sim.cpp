@@ -177,7 +177,17 @@ uint32_t Sim::link_latency(int a, int b) {
 
 void Sim::push(Ev&& e) {
   e.seq = seq_++;
-  queue_.push_back(std::move(e));
+  uint32_t slot;
+  if (free_slots_.empty()) {
+    slot = static_cast<uint32_t>(slab_.size());
+    slab_.push_back(std::move(e));
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    slab_[slot] = std::move(e);
+  }
+  const Ev& at = slab_[slot];
+  queue_.push_back(Key{at.t, at.seq, slot});
   std::push_heap(queue_.begin(), queue_.end(), Later{});
 }
 
@@ -254,8 +264,10 @@ void Sim::reschedule(int i) {
 bool Sim::step(uint64_t until) {
   if (queue_.empty() || queue_.front().t > until) return false;
   std::pop_heap(queue_.begin(), queue_.end(), Later{});
-  Ev e = std::move(queue_.back());
+  uint32_t slot = queue_.back().slot;
   queue_.pop_back();
+  Ev e = std::move(slab_[slot]);
+  free_slots_.push_back(slot);
   now_ = std::max(now_, e.t);
   events_processed_++;
   SimNode& n = *nodes_[e.to];

@@ -149,8 +149,15 @@ class Sim {
     core::Peer peer;  // Unreachable: who
     wire::Message msg;
   };
+  // The heap holds small keys; events (with their messages) stay in a slab,
+  // so that sifting moves 24 bytes rather than a whole message.
+  struct Key {
+    uint64_t t;
+    uint64_t seq;
+    uint32_t slot;
+  };
   struct Later {
-    bool operator()(const Ev& a, const Ev& b) const {
+    bool operator()(const Key& a, const Key& b) const {
       return a.t != b.t ? a.t > b.t : a.seq > b.seq;
     }
   };
@@ -168,7 +175,9 @@ class Sim {
   uint64_t rng_;
   uint64_t now_ = 0;
   uint64_t seq_ = 0;
-  std::vector<Ev> queue_;
+  std::vector<Key> queue_;
+  std::vector<Ev> slab_;
+  std::vector<uint32_t> free_slots_;
   std::vector<std::unique_ptr<SimNode>> nodes_;
   struct IdHash {
     size_t operator()(const Id& id) const {
