@@ -169,6 +169,16 @@ class ChordCommandTest(unittest.TestCase):
         self.assertIn("CHORD_E", err)
         self.assertEqual(len(err.strip().splitlines()), 1, err)
 
+    def test_oversized_key_or_value_exits_2_naming_the_limit(self):
+        rc, _, err = chord("set", "k" * 2000, "v", "--via", self.a.addr)
+        self.assertEqual(rc, 2, err)
+        self.assertIn("CHORD_ETOOBIG", err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertLess(len(err), 400, "the message should not echo the whole key")
+        rc, _, err = chord("set", "big", "-", "--via", self.a.addr, stdin=b"x" * (2 << 20))
+        self.assertEqual(rc, 2, err)
+        self.assertIn("CHORD_ETOOBIG", err)
+
     def test_usage_errors_exit_2(self):
         self.assertEqual(chord("get", "--via", self.a.addr)[0], 2)  # no key
         self.assertEqual(chord("get", "k", "--via", self.a.addr, "--bogus")[0], 2)

@@ -85,6 +85,23 @@ int parse(const DictCommand &c, int argc, char **argv, Args *args) {
   return -1;
 }
 
+// A key as an error message shows it: quoted, printable, at most 60 bytes.
+std::string shown(const std::string &key) {
+  std::string out = "'";
+  for (size_t i = 0; i < key.size() && i < 60; ++i) {
+    unsigned char ch = static_cast<unsigned char>(key[i]);
+    if (ch >= 0x20 && ch < 0x7f) {
+      out += static_cast<char>(ch);
+    } else {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\x%02x", ch);
+      out += esc;
+    }
+  }
+  out += key.size() > 60 ? "'... (" + std::to_string(key.size()) + " bytes)" : "'";
+  return out;
+}
+
 const uint8_t *bytes_of(const std::string &s) {
   return reinterpret_cast<const uint8_t *>(s.data());
 }
@@ -111,7 +128,7 @@ int run_value_command(const DictCommand &c, ValueCall call, int argc, char **arg
   chord_buf value = {nullptr, 0};
   int rc = call(&value, client.node(), bytes_of(key), key.size(), client.timeout_ms());
   if (rc == CHORD_ENOTFOUND) return kExitNotFound;
-  if (rc != 0) return report_failure(c.name, "'" + key + "'", rc);
+  if (rc != 0) return report_failure(c.name, shown(key), rc);
   bool ok = write_value(value.data, value.len, args.has("hex"));
   chord_buf_dispose(&value);
   if (!ok) return write_error(c.name);
@@ -191,7 +208,7 @@ int cmd_set(int argc, char **argv) {
   if (int rc = client.connect("set", args)) return rc;
   int rc = chord_set(client.node(), bytes_of(key), key.size(), bytes_of(value), value.size(),
                      client.timeout_ms());
-  if (rc != 0) return report_failure("set", "'" + key + "'", rc);
+  if (rc != 0) return report_failure("set", shown(key), rc);
   return kExitOk;
 }
 
@@ -204,7 +221,7 @@ int cmd_del(int argc, char **argv) {
   if (int rc = client.connect("del", args)) return rc;
   int rc = chord_delete(client.node(), bytes_of(key), key.size(), client.timeout_ms());
   if (rc == CHORD_ENOTFOUND) return kExitNotFound;
-  if (rc != 0) return report_failure("del", "'" + key + "'", rc);
+  if (rc != 0) return report_failure("del", shown(key), rc);
   return kExitOk;
 }
 
