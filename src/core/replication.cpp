@@ -181,7 +181,7 @@ void NodeImpl::on_digest_resp(const Peer& to, const Id& lo, const Id& hi,
     if (!r || r->ver < ver) want.keys.push_back(key);
   }
   if (!give.empty()) {
-    log(3, "node " + name(self_) + " repairs " + std::to_string(give.size()) +
+    log(2, "node " + name(self_) + " repairs " + std::to_string(give.size()) +
                " keys on replica " + name(to));
     push(to, std::move(give));
   }

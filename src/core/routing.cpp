@@ -177,7 +177,6 @@ void NodeImpl::op_step(uint64_t opid) {
     return;
   }
 
-  log(3, "op " + std::to_string(opid) + " hop to " + to.addr + " " + short_hex(to.id));
   op.hops++;
   uint64_t left = op.deadline - now();
   uint32_t timeout = static_cast<uint32_t>(std::min<uint64_t>(opts_.rpc_timeout_ms, left));
@@ -219,7 +218,6 @@ void NodeImpl::op_step(uint64_t opid) {
           }
           rc = kProto;
         }
-        log(3, "op " + std::to_string(opid) + " hop failed " + std::to_string(rc));
         // A failed hop: try it once more after a timeout (messages get
         // lost), then route around it.
         if (!is_zero(to.id)) {

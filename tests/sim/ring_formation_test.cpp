@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "sim/invariants.hpp"
 #include "sim/sim.hpp"
 
 namespace chord::sim {
@@ -60,6 +61,29 @@ TEST(RingFormation, concurrent_joins_reach_the_ideal_ring) {
   for (int i = 0; i < 16; i++) EXPECT_EQ(results[i], 0) << "joiner " << i;
   EXPECT_TRUE(sim.run_until_ideal(60000)) << sim.check(true);
   EXPECT_EQ(sim.violation(), "");
+}
+
+TEST(RingFormation, checker_reports_two_rings_while_partitioned) {
+  Config c = config(8);
+  c.check_every = 0;
+  c.stop_on_violation = false;
+  Sim sim(c);
+  build(sim, 8);
+  ASSERT_TRUE(sim.run_until_ideal(30000));
+  EXPECT_EQ(sim.check(false), "");
+  std::vector<int> m = sim.members();
+  sim.partition({{m[0], m[1], m[2], m[3]}, {m[4], m[5], m[6], m[7]}});
+  // Each side drops the other's nodes and closes a ring of its own.
+  std::string v;
+  sim.run_until(
+      [&] {
+        v = check_invariants(sim, false);
+        return v.find("2 rings") != std::string::npos;
+      },
+      60000);
+  EXPECT_NE(v.find("2 rings"), std::string::npos) << v;
+  EXPECT_NE(sim.check(false).find("seed 8, event "), std::string::npos);
+  EXPECT_NE(sim.violation(), "");
 }
 
 TEST(RingFormation, same_seed_same_run) {
