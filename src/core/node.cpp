@@ -25,6 +25,10 @@ NodeImpl::NodeImpl(const Options& opts, const Id& self_id, std::string self_addr
   limits_.max_key = opts_.max_key_bytes;
   limits_.max_value = opts_.max_value_bytes;
   limits_.max_frame = opts_.max_value_bytes + opts_.max_key_bytes + (1 << 16);
+  // A restarted node (same id) must not reuse the request and operation ids
+  // of its previous life: owners remember executed writes by (id, opid).
+  next_rid_ = (host_.random_u64() >> 2) + 1;
+  next_opid_ = (host_.random_u64() >> 2) + 1;
 
   after(jittered(opts_.stabilize_ms), [this] { stabilize(); });
   after(jittered(opts_.fix_fingers_ms), [this] { fix_fingers(); });
