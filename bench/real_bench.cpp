@@ -363,7 +363,9 @@ void RealBench::crash_and_repair() {
   // the completion of the last key's first successful read.
   std::vector<size_t> pending = all_keys_;
   double deadline_ms = args_.repair_deadline_ms;
-  Clock::time_point t_stable{}, t_all_read = t_kill;
+  Clock::time_point t_stable{}, t_all_read = t_kill, t_said = t_kill;
+  size_t last_pending = 0;
+  bool last_stable = false;
   for (;;) {
     bool stable = cli::ring_is_stable(survivors);
     if (stable && t_stable == Clock::time_point{}) t_stable = Clock::now();
@@ -381,8 +383,14 @@ void RealBench::crash_and_repair() {
       break;
     }
     if (ms_since(t_kill) > deadline_ms) break;
-    phase("%zu keys not readable yet; ring %s", pending.size(),
-          stable ? "stable" : "not stable yet");
+    // Say how it stands when that changes, and every few seconds otherwise.
+    if (pending.size() != last_pending || stable != last_stable || ms_since(t_said) > 5000) {
+      phase("%zu keys not readable yet; ring %s", pending.size(),
+            stable ? "stable" : "not stable yet");
+      last_pending = pending.size();
+      last_stable = stable;
+      t_said = Clock::now();
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   if (!r_->repaired) {
