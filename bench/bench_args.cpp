@@ -25,7 +25,7 @@ const char kUsage[] =
     "  --seed S                random seed (default 1)\n"
     "  --loops L               loop threads shared by the nodes (default 2)\n"
     "  --replicas R            copies of each key (default 3)\n"
-    "  --samples S             one-at-a-time puts and gets timed (default 1000)\n"
+    "  --samples S             one-at-a-time puts and gets timed (default 500)\n"
     "  --idle-ms MS            idle interval for the CPU figure (default 2000)\n"
     "  --repair-deadline-ms MS give up waiting for repair after MS (default 20000)\n"
     "  --stabilize-ms MS       stabilize period (default 100)\n"
