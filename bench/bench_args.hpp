@@ -16,7 +16,7 @@ struct BenchArgs {
   uint64_t seed = 1;                    // --seed S: node choice, key order, victims
   unsigned loops = 2;                   // --loops L: loop threads the nodes share
   unsigned replicas = 3;                // --replicas R
-  unsigned latency_samples = 1000;      // --samples: one-at-a-time ops measured
+  unsigned latency_samples = 500;       // --samples: one-at-a-time ops measured
   unsigned idle_ms = 2000;              // --idle-ms: idle interval for the CPU figure
   unsigned repair_deadline_ms = 20000;  // --repair-deadline-ms
   // Maintenance timers of the bench nodes: short, so that bootstrap and repair
