@@ -17,7 +17,7 @@ namespace {
 
 struct ChurnRate {
   double per_round;  // events per stabilization round
-  const char* name;
+  const char *name;
 };
 
 // What one key has seen: the last acknowledged value, and the values of
@@ -81,7 +81,7 @@ TEST_P(Churn, ops_complete_and_replicated_keys_survive) {
         int i = sim.add_node();
         int via = m[sim.random_u64() % m.size()];
         tally->joins++;
-        sim.join_async(i, via, 10000, [tally](core::Result&& res) {
+        sim.join_async(i, via, 10000, [tally](core::Result &&res) {
           if (res.status != kOk) tally->join_failures++;
         });
       } else {
@@ -93,7 +93,7 @@ TEST_P(Churn, ops_complete_and_replicated_keys_survive) {
     std::vector<int> m = sim.members();
     for (int j = 0; j < 8; j++) {
       int k = static_cast<int>(sim.random_u64() % nkeys);
-      KeyState& ks = (*keys)[k];
+      KeyState &ks = (*keys)[k];
       if (ks.busy) continue;
       ks.busy = true;
       int via = m[sim.random_u64() % m.size()];
@@ -102,8 +102,8 @@ TEST_P(Churn, ops_complete_and_replicated_keys_survive) {
         ks.ever.insert(v);
         tally->sets++;
         sim.node(via).set(Sim::bytes(key_name(k)), Sim::bytes(v), 5000,
-                          [keys, tally, k, v](core::Result&& res) {
-                            KeyState& s = (*keys)[k];
+                          [keys, tally, k, v](core::Result &&res) {
+                            KeyState &s = (*keys)[k];
                             s.busy = false;
                             tally->hops += res.hops;
                             if (res.status == kOk) {
@@ -117,8 +117,8 @@ TEST_P(Churn, ops_complete_and_replicated_keys_survive) {
                           });
       } else {
         tally->gets++;
-        sim.node(via).get(Sim::bytes(key_name(k)), 5000, [keys, tally, k](core::Result&& res) {
-          KeyState& s = (*keys)[k];
+        sim.node(via).get(Sim::bytes(key_name(k)), 5000, [keys, tally, k](core::Result &&res) {
+          KeyState &s = (*keys)[k];
           s.busy = false;
           tally->hops += res.hops;
           if (res.status == kOk) {
@@ -144,7 +144,7 @@ TEST_P(Churn, ops_complete_and_replicated_keys_survive) {
   sim.run_for(6000);
   int lost = 0, stale_final = 0, unreadable = 0;
   for (int k = 0; k < nkeys; k++) {
-    const KeyState& s = (*keys)[k];
+    const KeyState &s = (*keys)[k];
     core::Result res = sim.get(any_member(sim), key_name(k));
     if (res.status == kNotFound) {
       lost++;
@@ -156,18 +156,17 @@ TEST_P(Churn, ops_complete_and_replicated_keys_survive) {
       if (v != s.acked && !s.maybe.count(v)) stale_final++;
     }
   }
-  const Tally& t = *tally;
+  const Tally &t = *tally;
   const int ops = t.gets + t.sets;
   std::fprintf(stderr,
                "[ churn    ] %s: %.2f events/round, %d joins (%d failed), %d crashes, %zu "
                "members at the end; %d ops: lookup_fail_rate %.4f, stale_read_rate %.4f, "
                "wrong %d, mean hops %.2f; after repair: %d of %d keys lost, %d stale, %d "
                "unreadable\n",
-               rate.name, rate.per_round, t.joins, t.join_failures, t.crashes,
-               sim.members().size(), ops, ops ? static_cast<double>(t.failed) / ops : 0.0,
+               rate.name, rate.per_round, t.joins, t.join_failures, t.crashes, sim.members().size(),
+               ops, ops ? static_cast<double>(t.failed) / ops : 0.0,
                t.gets ? static_cast<double>(t.stale) / t.gets : 0.0, t.wrong,
-               ops ? static_cast<double>(t.hops) / ops : 0.0, lost, nkeys, stale_final,
-               unreadable);
+               ops ? static_cast<double>(t.hops) / ops : 0.0, lost, nkeys, stale_final, unreadable);
   EXPECT_EQ(t.wrong, 0);
   EXPECT_EQ(unreadable, 0);
   EXPECT_GT(t.crashes, 0);
@@ -181,7 +180,7 @@ TEST_P(Churn, ops_complete_and_replicated_keys_survive) {
 INSTANTIATE_TEST_SUITE_P(Rates, Churn,
                          ::testing::Values(ChurnRate{1.0 / 3, "low"}, ChurnRate{1.0, "medium"},
                                            ChurnRate{3.0, "high"}),
-                         [](const ::testing::TestParamInfo<ChurnRate>& p) {
+                         [](const ::testing::TestParamInfo<ChurnRate> &p) {
                            return std::string(p.param.name);
                          });
 

@@ -51,13 +51,13 @@ TEST_P(LossyNetwork, every_op_succeeds_or_errors_and_none_reads_a_wrong_value) {
     std::vector<int> m = sim.members();
     for (int j = 0; j < 4; j++) {
       int k = static_cast<int>(sim.random_u64() % nkeys);
-      KeyState& ks = (*keys)[k];
+      KeyState &ks = (*keys)[k];
       if (ks.busy) continue;
       ks.busy = true;
       tally->started++;
       int via = m[sim.random_u64() % m.size()];
       const uint64_t t_start = sim.now();
-      Sim* s = &sim;
+      Sim *s = &sim;
       auto finish = [keys, tally, k, t_start, s, timeout_ms](int status) {
         (*keys)[k].busy = false;
         tally->completed++;
@@ -68,8 +68,8 @@ TEST_P(LossyNetwork, every_op_succeeds_or_errors_and_none_reads_a_wrong_value) {
         std::string v = "w" + std::to_string(seq++);
         ks.ever.insert(v);
         sim.node(via).set(Sim::bytes(key_name(k)), Sim::bytes(v), timeout_ms,
-                          [keys, tally, k, v, finish](core::Result&& res) {
-                            KeyState& st = (*keys)[k];
+                          [keys, tally, k, v, finish](core::Result &&res) {
+                            KeyState &st = (*keys)[k];
                             if (res.status == kOk) {
                               tally->ok++;
                               st.has_acked = true;
@@ -83,8 +83,8 @@ TEST_P(LossyNetwork, every_op_succeeds_or_errors_and_none_reads_a_wrong_value) {
                           });
       } else {
         sim.node(via).get(Sim::bytes(key_name(k)), timeout_ms,
-                          [keys, tally, k, finish](core::Result&& res) {
-                            KeyState& st = (*keys)[k];
+                          [keys, tally, k, finish](core::Result &&res) {
+                            KeyState &st = (*keys)[k];
                             if (res.status == kOk) {
                               tally->ok++;
                               std::string v = Sim::str(res.value);
@@ -105,9 +105,9 @@ TEST_P(LossyNetwork, every_op_succeeds_or_errors_and_none_reads_a_wrong_value) {
     sim.run_for(100);
   }
   sim.run_for(timeout_ms + 2000);  // every operation has had its time
-  const Tally& t = *tally;
+  const Tally &t = *tally;
   std::string statuses;
-  for (const auto& [st, n] : t.by_status)
+  for (const auto &[st, n] : t.by_status)
     statuses += " " + std::to_string(st) + ":" + std::to_string(n);
   std::fprintf(stderr,
                "[ lossy    ] loss %.0f%%: %d ops, %d ok, %d notfound, %d errors (%.4f), %d "
@@ -121,7 +121,7 @@ TEST_P(LossyNetwork, every_op_succeeds_or_errors_and_none_reads_a_wrong_value) {
   EXPECT_EQ(t.wrong, 0);
   EXPECT_EQ(t.stale, 0);
   EXPECT_GT(t.ok + t.notfound, t.started * 9 / 10) << "errors should stay rare";
-  for (const auto& [st, n] : t.by_status)
+  for (const auto &[st, n] : t.by_status)
     EXPECT_TRUE(st == kOk || st == kNotFound || st == kTimedOut || st == kNoQuorum ||
                 st == kUnreachable || st == kBusy)
         << "unexpected status " << st;
@@ -132,9 +132,8 @@ TEST_P(LossyNetwork, every_op_succeeds_or_errors_and_none_reads_a_wrong_value) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Loss, LossyNetwork, ::testing::Values(0.01, 0.03, 0.05),
-                         [](const ::testing::TestParamInfo<double>& p) {
-                           return "loss_" + std::to_string(static_cast<int>(p.param * 100)) +
-                                  "pct";
+                         [](const ::testing::TestParamInfo<double> &p) {
+                           return "loss_" + std::to_string(static_cast<int>(p.param * 100)) + "pct";
                          });
 
 }  // namespace

@@ -13,7 +13,7 @@ namespace {
 
 struct Cut {
   bool interleaved;  // halves drawn at random, not two arcs of the ring
-  const char* name;
+  const char *name;
 };
 
 class Partition : public ::testing::TestWithParam<Cut> {};
@@ -33,7 +33,8 @@ TEST_P(Partition, halves_merge_back_into_one_ring_after_healing) {
     for (int i : sim.members()) (sim.random_u64() % 2 ? a : b).push_back(i);
   } else {
     auto ring = ring_order(sim);
-    for (size_t k = 0; k < ring.size(); k++) (k < ring.size() / 2 ? a : b).push_back(ring[k].second);
+    for (size_t k = 0; k < ring.size(); k++)
+      (k < ring.size() / 2 ? a : b).push_back(ring[k].second);
   }
   sim.set_check_every(0);  // two rings are the expected state while cut
   sim.partition({a, b});
@@ -43,7 +44,7 @@ TEST_P(Partition, halves_merge_back_into_one_ring_after_healing) {
   KeyModel during;
   int acked = 0;
   for (int k = 0; k < 100; k++) {
-    const std::vector<int>& side = k % 2 ? a : b;
+    const std::vector<int> &side = k % 2 ? a : b;
     std::string key = "during-" + std::to_string(k), value = "v-" + key;
     if (sim.set(side[sim.random_u64() % side.size()], key, value).status == kOk) {
       during[key] = value;
@@ -54,9 +55,9 @@ TEST_P(Partition, halves_merge_back_into_one_ring_after_healing) {
   sim.heal();
   const uint64_t healed = sim.now();
   ASSERT_TRUE(sim.run_until_ideal(180000)) << "the halves did not merge: " << sim.check(true);
-  std::fprintf(stderr, "[ partition] %s halves of %zu and %zu: one ideal ring %llu ms after healing\n",
-               cut.name, a.size(), b.size(),
-               static_cast<unsigned long long>(sim.now() - healed));
+  std::fprintf(stderr,
+               "[ partition] %s halves of %zu and %zu: one ideal ring %llu ms after healing\n",
+               cut.name, a.size(), b.size(), static_cast<unsigned long long>(sim.now() - healed));
   sim.set_check_every(200);
   sim.run_for(10000);  // anti-entropy reconciles the replicas of both sides
   ReadCount c = read_keys(sim, before);
@@ -78,7 +79,7 @@ TEST_P(Partition, halves_merge_back_into_one_ring_after_healing) {
 
 INSTANTIATE_TEST_SUITE_P(Cuts, Partition,
                          ::testing::Values(Cut{false, "two_arcs"}, Cut{true, "interleaved"}),
-                         [](const ::testing::TestParamInfo<Cut>& p) {
+                         [](const ::testing::TestParamInfo<Cut> &p) {
                            return std::string(p.param.name);
                          });
 

@@ -26,7 +26,7 @@ TEST_P(RingSize, random_joins_reach_the_ideal_ring) {
 
 // 1, 2 and 3 nodes; r, r+1 and r+2 with r = 3 (3, 4, 5); 64 and 1,024.
 INSTANTIATE_TEST_SUITE_P(Sizes, RingSize, ::testing::Values(1, 2, 3, 4, 5, 64, 1024),
-                         [](const ::testing::TestParamInfo<int>& p) {
+                         [](const ::testing::TestParamInfo<int> &p) {
                            return "n" + std::to_string(p.param);
                          });
 

@@ -23,16 +23,16 @@ namespace chord::sim {
 
 // The seed of a scenario: CHORD_SIM_SEED if set, else the scenario's default.
 inline uint64_t scenario_seed(uint64_t fallback) {
-  const char* s = std::getenv("CHORD_SIM_SEED");
+  const char *s = std::getenv("CHORD_SIM_SEED");
   if (s && *s) return std::strtoull(s, nullptr, 10);
   return fallback;
 }
 
 // Every scenario names its seed in each failure message and on stderr, so a
 // failure can be replayed with CHORD_SIM_SEED=<seed>.
-#define CHORD_SCENARIO_SEED(seed)                                                   \
-  SCOPED_TRACE("seed " + std::to_string(seed) + " (replay: CHORD_SIM_SEED=" +      \
-               std::to_string(seed) + ")");                                         \
+#define CHORD_SCENARIO_SEED(seed)                                         \
+  SCOPED_TRACE("seed " + std::to_string(seed) +                           \
+               " (replay: CHORD_SIM_SEED=" + std::to_string(seed) + ")"); \
   std::fprintf(stderr, "[ seed     ] %llu\n", static_cast<unsigned long long>(seed))
 
 // r = 3 replicas, 4 successors, the default maintenance timers, and the
@@ -47,7 +47,7 @@ inline Config scale_config(uint64_t seed, uint64_t check_every, unsigned replica
   c.check_every = check_every;
   if (std::getenv("CHORD_SIM_LOG")) {
     c.log_level = 3;
-    c.log = [](int node, int, const std::string& line) {
+    c.log = [](int node, int, const std::string &line) {
       std::fprintf(stderr, "[%d] %s\n", node, line.c_str());
     };
   }
@@ -56,7 +56,7 @@ inline Config scale_config(uint64_t seed, uint64_t check_every, unsigned replica
 
 // Adds n nodes with random ids (so ring positions arrive in random order),
 // each joining through a random member. Returns "" or what went wrong.
-inline std::string grow_ring(Sim& sim, int n) {
+inline std::string grow_ring(Sim &sim, int n) {
   for (int k = 0; k < n; k++) {
     int i = sim.add_node();
     if (sim.member(i)) continue;  // the founder
@@ -71,7 +71,7 @@ inline std::string grow_ring(Sim& sim, int n) {
 
 // Like grow_ring, but batch nodes join at once (each through a random member),
 // as when many nodes start together: much quicker in simulated time.
-inline std::string grow_ring_in_batches(Sim& sim, int n, int batch) {
+inline std::string grow_ring_in_batches(Sim &sim, int n, int batch) {
   if (sim.members().empty()) sim.add_node(), n--;
   while (n > 0) {
     int b = std::min(n, batch);
@@ -80,7 +80,7 @@ inline std::string grow_ring_in_batches(Sim& sim, int n, int batch) {
     for (int k = 0; k < b; k++) {
       int i = sim.add_node();
       int via = m[sim.random_u64() % m.size()];
-      sim.join_async(i, via, 20000, [joined, k](core::Result&& r) { (*joined)[k] = r.status; });
+      sim.join_async(i, via, 20000, [joined, k](core::Result &&r) { (*joined)[k] = r.status; });
     }
     sim.run_until(
         [&] {
@@ -100,7 +100,7 @@ inline std::string grow_ring_in_batches(Sim& sim, int n, int batch) {
 }
 
 // A random alive member.
-inline int any_member(Sim& sim) {
+inline int any_member(Sim &sim) {
   std::vector<int> m = sim.members();
   return m[sim.random_u64() % m.size()];
 }
@@ -110,7 +110,7 @@ using KeyModel = std::map<std::string, std::string>;
 
 // Writes n keys through random members, up to 128 at a time; returns those
 // acknowledged.
-inline KeyModel write_keys(Sim& sim, int n, const std::string& prefix) {
+inline KeyModel write_keys(Sim &sim, int n, const std::string &prefix) {
   auto acked = std::make_shared<std::vector<int>>(n, 1);  // 1: not finished
   std::vector<int> m = sim.members();
   const int window = 128;
@@ -120,7 +120,7 @@ inline KeyModel write_keys(Sim& sim, int n, const std::string& prefix) {
       std::string key = prefix + std::to_string(k);
       int via = m[sim.random_u64() % m.size()];
       sim.node(via).set(Sim::bytes(key), Sim::bytes("v-" + key), 5000,
-                        [acked, k](core::Result&& r) { (*acked)[k] = r.status; });
+                        [acked, k](core::Result &&r) { (*acked)[k] = r.status; });
     }
     sim.run_until(
         [&] {
@@ -137,15 +137,15 @@ inline KeyModel write_keys(Sim& sim, int n, const std::string& prefix) {
 }
 
 struct ReadCount {
-  int ok = 0;         // read back with the written value
-  int missing = 0;    // ENOTFOUND: the key is lost
-  int wrong = 0;      // a value never written
-  int failed = 0;     // another error (a timeout)
+  int ok = 0;                     // read back with the written value
+  int missing = 0;                // ENOTFOUND: the key is lost
+  int wrong = 0;                  // a value never written
+  int failed = 0;                 // another error (a timeout)
   std::vector<std::string> lost;  // the first few keys missing or failed (status)
 };
 
 // Reads every key of the model through random members, up to 128 at a time.
-inline ReadCount read_keys(Sim& sim, const KeyModel& model, uint32_t timeout_ms = 5000) {
+inline ReadCount read_keys(Sim &sim, const KeyModel &model, uint32_t timeout_ms = 5000) {
   std::vector<std::pair<std::string, std::string>> kv(model.begin(), model.end());
   auto got = std::make_shared<std::vector<core::Result>>(kv.size());
   auto done = std::make_shared<std::vector<bool>>(kv.size(), false);
@@ -155,7 +155,7 @@ inline ReadCount read_keys(Sim& sim, const KeyModel& model, uint32_t timeout_ms 
     size_t hi = std::min(kv.size(), lo + window);
     for (size_t k = lo; k < hi; k++) {
       int via = m[sim.random_u64() % m.size()];
-      sim.node(via).get(Sim::bytes(kv[k].first), timeout_ms, [got, done, k](core::Result&& r) {
+      sim.node(via).get(Sim::bytes(kv[k].first), timeout_ms, [got, done, k](core::Result &&r) {
         (*got)[k] = std::move(r);
         (*done)[k] = true;
       });
@@ -170,7 +170,7 @@ inline ReadCount read_keys(Sim& sim, const KeyModel& model, uint32_t timeout_ms 
   }
   ReadCount c;
   for (size_t k = 0; k < kv.size(); k++) {
-    const core::Result& r = (*got)[k];
+    const core::Result &r = (*got)[k];
     if (!(*done)[k]) {
       c.failed++;
     } else if (r.status == kOk && Sim::str(r.value) == kv[k].second) {
@@ -189,15 +189,15 @@ inline ReadCount read_keys(Sim& sim, const KeyModel& model, uint32_t timeout_ms 
   return c;
 }
 
-inline std::string describe(const ReadCount& c) {
+inline std::string describe(const ReadCount &c) {
   std::string s = std::to_string(c.ok) + " ok, " + std::to_string(c.missing) + " missing, " +
                   std::to_string(c.wrong) + " wrong, " + std::to_string(c.failed) + " failed";
-  for (const std::string& k : c.lost) s += " " + k;
+  for (const std::string &k : c.lost) s += " " + k;
   return s;
 }
 
 // The members' ids in ring order, with their indexes.
-inline std::vector<std::pair<core::Id, int>> ring_order(const Sim& sim) {
+inline std::vector<std::pair<core::Id, int>> ring_order(const Sim &sim) {
   std::vector<std::pair<core::Id, int>> ring;
   for (int i : sim.members()) ring.emplace_back(sim.peer(i).id, i);
   std::sort(ring.begin(), ring.end());
@@ -206,9 +206,9 @@ inline std::vector<std::pair<core::Id, int>> ring_order(const Sim& sim) {
 
 // The r nodes that hold a key in a converged ring: its successor and the
 // next r-1 members.
-inline std::vector<int> holders(const std::vector<std::pair<core::Id, int>>& ring,
-                                const std::string& key, unsigned r) {
-  core::Id pos = core::key_id(reinterpret_cast<const uint8_t*>(key.data()), key.size());
+inline std::vector<int> holders(const std::vector<std::pair<core::Id, int>> &ring,
+                                const std::string &key, unsigned r) {
+  core::Id pos = core::key_id(reinterpret_cast<const uint8_t *>(key.data()), key.size());
   auto it = std::lower_bound(ring.begin(), ring.end(), std::make_pair(pos, -1));
   size_t first = it == ring.end() ? 0 : static_cast<size_t>(it - ring.begin());
   std::vector<int> out;
