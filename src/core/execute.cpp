@@ -142,21 +142,7 @@ void NodeImpl::owner_write(const Bytes& key, const Id& pos, const Bytes* value,
     ws.replied = true;
     ws.reply(wire::OpResp(ws.resp));
   }
-  for (const Peer& t : targets) {
-    wire::Replicate m;
-    m.recs.push_back(wr);
-    rpc(t, std::move(m), opts_.rpc_timeout_ms, [this, wid](int rc, wire::Message* r) {
-      auto it = writes_.find(wid);
-      if (it == writes_.end()) return;
-      if (rc == kOk && std::holds_alternative<wire::Ack>(r->body) &&
-          std::get<wire::Ack>(r->body).status == kOk)
-        it->second.acks++;
-      if (!it->second.replied && it->second.acks >= it->second.need) {
-        it->second.replied = true;
-        it->second.reply(std::move(it->second.resp));
-      }
-    });
-  }
+  for (const Peer& t : targets) replicate_write(wid, t, wr, 0);
   // Answer before the origin's hop timer fires, so that it does not retry.
   after(std::max<uint32_t>(opts_.rpc_timeout_ms / 2, 1), [this, wid] {
     auto it = writes_.find(wid);
@@ -170,6 +156,31 @@ void NodeImpl::owner_write(const Bytes& key, const Id& pos, const Bytes* value,
       it->second.reply(std::move(r));
     }
     writes_.erase(it);
+  });
+}
+
+void NodeImpl::replicate_write(uint64_t wid, const Peer& to, const wire::Record& rec,
+                               unsigned attempt) {
+  // Two tries within the write's deadline (rpc_timeout / 2): a lost message
+  // should not leave a replica behind until anti-entropy comes round.
+  wire::Replicate m;
+  m.recs.push_back(rec);
+  uint32_t timeout = std::max<uint32_t>(opts_.rpc_timeout_ms / 4, 1);
+  rpc(to, std::move(m), timeout, [this, wid, to, rec, attempt](int rc, wire::Message* r) {
+    bool ok = rc == kOk && std::holds_alternative<wire::Ack>(r->body) &&
+              std::get<wire::Ack>(r->body).status == kOk;
+    if (!ok) {
+      if (attempt == 0 && rc == kTimedOut) return replicate_write(wid, to, rec, 1);
+      anti_entropy_soon();  // bring that replica, or its replacement, up to date
+      return;
+    }
+    auto it = writes_.find(wid);
+    if (it == writes_.end()) return;
+    it->second.acks++;
+    if (!it->second.replied && it->second.acks >= it->second.need) {
+      it->second.replied = true;
+      it->second.reply(std::move(it->second.resp));
+    }
   });
 }
 

@@ -135,6 +135,7 @@ class NodeImpl {
   // ---- execute.cpp
   void execute(const Peer& from, wire::OpReq&& req, Reply reply);
   void execute_iter(const wire::OpReq& req, Reply reply);
+  void replicate_write(uint64_t wid, const Peer& to, const wire::Record& rec, unsigned attempt);
   void owner_write(const Bytes& key, const Id& pos, const Bytes* value, wire::OpResp resp,
                    Reply reply);
 
