@@ -519,7 +519,9 @@ void NodeHost::fail(Connection* c, int code, const std::string& why, bool reset)
   if (c->outbound && !was_open) dial_failures_[c->remote] = {code, why};
   if (c->outbound && !was_open && c->dial_addr != c->remote)
     dial_failures_[c->dial_addr] = {code, why};
-  log(was_open || c->outbound ? 2 : 3, "closing connection: " + why);
+  // Routine closes (peers leaving, crashing, idle dials failing) are debug
+  // noise next to joins and repairs; violations by a peer are warnings.
+  log(code == kProto || code == kTooBig ? 1 : 3, "closing connection: " + why);
   forget(c);
   // Whatever was queued for this link did not go out; tell the core once per peer.
   for (auto& pm : c->pending) {
