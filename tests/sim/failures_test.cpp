@@ -207,6 +207,103 @@ TEST(Failures, writes_during_concurrent_joins_are_read_back) {
   EXPECT_EQ(sim.violation(), "");
 }
 
+// A model of what each key may hold: "" for absent. A failed write may or may
+// not have happened, so it widens the set; a successful operation pins it.
+class Model {
+ public:
+  bool may_be(const std::string& k, const std::string& v) const {
+    auto it = m_.find(k);
+    return it == m_.end() ? v.empty() : it->second.count(v) > 0;
+  }
+  bool may_be_present(const std::string& k) const {
+    auto it = m_.find(k);
+    if (it == m_.end()) return false;
+    for (const std::string& v : it->second)
+      if (!v.empty()) return true;
+    return false;
+  }
+  void is(const std::string& k, const std::string& v) { m_[k] = {v}; }
+  void maybe(const std::string& k, const std::string& v) {
+    if (!m_.count(k)) m_[k] = {""};
+    m_[k].insert(v);
+  }
+  const std::map<std::string, std::set<std::string>>& all() const { return m_; }
+
+ private:
+  std::map<std::string, std::set<std::string>> m_;
+};
+
+TEST(Failures, loss_and_two_simultaneous_crashes_never_give_a_wrong_answer) {
+  for (uint64_t seed = 101; seed <= 110; seed++) {
+    Sim sim(test_config(seed));
+    ASSERT_TRUE(build_ring(sim, 10));
+    ASSERT_TRUE(sim.run_until_ideal(30000));
+    sim.set_loss(0.05);
+    Model model;
+    for (int step = 0; step < 200; step++) {
+      if (step == 80) {
+        // Let the last write reach its replicas, then lose two nodes at once.
+        sim.run_for(1000);
+        for (int q = 0; q < 2; q++) {
+          std::vector<int> m = sim.members();
+          sim.crash(m[sim.random_u64() % m.size()]);
+        }
+      }
+      std::string k = "x" + std::to_string(sim.random_u64() % 20);
+      std::vector<int> m = sim.members();
+      int via = m[sim.random_u64() % m.size()];
+      std::string v = std::to_string(step);
+      switch (sim.random_u64() % 4) {
+        case 0: {
+          core::Result r = sim.set(via, k, v);
+          r.status == kOk ? model.is(k, v) : model.maybe(k, v);
+          break;
+        }
+        case 1: {
+          core::Result r = sim.get(via, k);
+          if (r.status != kOk && r.status != kNotFound) break;
+          std::string got = r.status == kOk ? Sim::str(r.value) : "";
+          EXPECT_TRUE(model.may_be(k, got)) << "seed " << seed << " step " << step << ": get "
+                                            << k << " gave '" << got << "'";
+          model.is(k, got);
+          break;
+        }
+        case 2:
+        case 3: {
+          bool pop = step % 2;
+          core::Result r = pop ? sim.pop(via, k) : sim.del(via, k);
+          if (r.status == kOk) {
+            EXPECT_TRUE(model.may_be_present(k))
+                << "seed " << seed << " step " << step << ": removed an absent " << k;
+            if (pop) {
+              EXPECT_TRUE(model.may_be(k, Sim::str(r.value))) << k;
+            }
+            model.is(k, "");
+          } else if (r.status == kNotFound) {
+            EXPECT_TRUE(model.may_be(k, "")) << "seed " << seed << " step " << step << ": "
+                                             << k << " said absent";
+            model.is(k, "");
+          } else {
+            model.maybe(k, "");
+          }
+          break;
+        }
+      }
+    }
+    sim.set_loss(0);
+    ASSERT_TRUE(sim.run_until_ideal(30000)) << sim.check(true);
+    sim.run_for(5000);
+    for (const auto& [k, vals] : model.all()) {
+      std::vector<int> m = sim.members();
+      core::Result r = sim.get(m[sim.random_u64() % m.size()], k);
+      ASSERT_TRUE(r.status == kOk || r.status == kNotFound) << k << ": " << r.status;
+      std::string got = r.status == kOk ? Sim::str(r.value) : "";
+      EXPECT_TRUE(vals.count(got)) << "seed " << seed << ": " << k << " ends as '" << got << "'";
+    }
+    EXPECT_EQ(sim.violation(), "");
+  }
+}
+
 TEST(Failures, ops_complete_with_wire_roundtrip_and_crash_without_reset) {
   Config c = test_config(81);
   c.wire_roundtrip = true;
