@@ -82,32 +82,31 @@ void NodeImpl::fan_out(const wire::Broadcast& m) {
                          [](const auto& a, const auto& b) { return a.first == b.first; }),
              kids.end());
   for (size_t i = 0; i < kids.size(); i++) {
-    wire::Broadcast c = m;
-    c.limit = i + 1 < kids.size() ? kids[i + 1].second.id : m.limit;
-    const Peer to = kids[i].second;
-    const Id lim = c.limit;
-    rpc(to, std::move(c), opts_.rpc_timeout_ms, [this, m, to, lim](int rc, wire::Message*) {
-      if (rc == kOk) return;
-      // That child is gone or silent: hand its interval to the next node we
-      // know inside it.
-      const Peer* next = nullptr;
-      Id best{};
-      auto consider2 = [&](const Peer& p) {
-        if (p.id == to.id || p.addr.empty() || !in_open(p.id, to.id, lim)) return;
-        Id d = distance(to.id, p.id);
-        if (!next || d < best) {
-          next = &p;
-          best = d;
-        }
-      };
-      for (const Finger& f : fingers_) consider2(f.peer);
-      for (const Peer& p : succs_) consider2(p);
-      if (!next) return;
-      wire::Broadcast again = m;
-      again.limit = lim;
-      send(*next, 0, std::move(again));
-    });
+    const Id lim = i + 1 < kids.size() ? kids[i + 1].second.id : m.limit;
+    send_subtree(m, kids[i].second, lim, 0);
   }
+}
+
+void NodeImpl::send_subtree(const wire::Broadcast& m, const Peer& to, const Id& lim,
+                            unsigned attempt) {
+  wire::Broadcast c = m;
+  c.limit = lim;
+  rpc(to, std::move(c), opts_.rpc_timeout_ms, [this, m, to, lim, attempt](int rc, wire::Message*) {
+    if (rc == kOk || attempt >= 3) return;
+    // That child is gone or silent: its interval [to, lim) goes to the first
+    // live node after it, found by a lookup that routes around the dead.
+    wire::OpReq req;
+    req.op = wire::Op::FindSucc;
+    req.target = add_one(to.id);
+    start_op(std::move(req), opts_.rpc_timeout_ms * 3, false,
+             [this, m, to, lim, attempt](int orc, wire::OpResp&& resp, unsigned) {
+               if (orc != kOk || resp.peers.empty()) return;
+               const Peer& next = resp.peers[0];
+               if (next.addr.empty() || next.id == to.id || !in_open(next.id, to.id, lim)) return;
+               if (next.id == self_.id) return;
+               send_subtree(m, next, lim, attempt + 1);
+             });
+  });
 }
 
 }  // namespace chord::core

@@ -160,6 +160,7 @@ class NodeImpl {
   void broadcast(wire::Cast kind, Bytes key, Bytes data);
   void handle_broadcast(const Peer& from, uint64_t rid, wire::Broadcast&& m);
   void fan_out(const wire::Broadcast& m);
+  void send_subtree(const wire::Broadcast& m, const Peer& to, const Id& lim, unsigned attempt);
   void deliver(const wire::Broadcast& m);
 
   // ---- state

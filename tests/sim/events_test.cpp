@@ -70,6 +70,19 @@ TEST_F(Events, broadcast_reaches_every_other_node_once_in_n_minus_1_messages) {
   }
 }
 
+TEST_F(Events, broadcast_routes_around_a_node_that_just_crashed) {
+  std::vector<int> m = sim.members();
+  sim.crash(m[5]);  // before anyone notices
+  bool done = false;
+  sim.node(m[0]).broadcast(Sim::bytes("after-crash"), [&](core::Result&&) { done = true; });
+  sim.run_for(5000);
+  EXPECT_TRUE(done);
+  for (int i : sim.members()) {
+    if (i == m[0]) continue;
+    EXPECT_EQ(count(sim, i, core::EventType::Message)["after-crash"], 1) << "node " << i;
+  }
+}
+
 TEST_F(Events, whisper_reaches_only_its_target_with_the_sender) {
   core::Id to = sim.peer(9).id;
   CallResult r = sim.call(2, [&](core::Done d) {
