@@ -78,6 +78,10 @@ int AeadChannel::fail(int rc, std::string msg, std::string &why) {
   return rc;
 }
 
+namespace {
+constexpr size_t kKeepBuffer = 16 * 1024;  // larger buffers are released after use
+}  // namespace
+
 bool AeadChannel::open_body(const uint8_t *c,
                             const std::function<void(const uint8_t *, size_t)> &on_frame) {
   if (plain_.size() < std::max<size_t>(body_len_, 1)) plain_.resize(std::max<size_t>(body_len_, 1));
@@ -89,6 +93,9 @@ bool AeadChannel::open_body(const uint8_t *c,
   ++recv_ctr_;
   in_body_ = false;
   on_frame(plain_.data(), body_len_);
+  // A rare large frame should not pin its buffer for the connection's life:
+  // idle memory per node matters when hundreds share a process.
+  if (plain_.capacity() > kKeepBuffer) std::vector<uint8_t>().swap(plain_);
   return true;
 }
 
@@ -151,6 +158,7 @@ int AeadChannel::open(const uint8_t *p, size_t n,
                       " body failed authentication (altered or truncated)",
                   why);
     body_.clear();
+    if (body_.capacity() > kKeepBuffer) std::vector<uint8_t>().swap(body_);
   }
   return kOk;
 }

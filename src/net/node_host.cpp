@@ -196,6 +196,7 @@ void NodeHost::flush(Connection* c) {
   stats_.bytes_sent += off;
   if (off == c->outbuf.size()) {
     c->outbuf.clear();
+    if (c->outbuf.capacity() > 16 * 1024) std::vector<uint8_t>().swap(c->outbuf);
     return;
   }
   auto* w = new WriteReq;
