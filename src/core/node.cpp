@@ -93,6 +93,7 @@ void NodeImpl::rpc(const Peer& to, wire::Body&& body, uint32_t timeout_ms, RpcDo
 }
 
 void NodeImpl::on_unreachable(const Peer& peer) {
+  if (!is_zero(peer.id)) owner_cache_.erase(peer.id);
   // Fail every RPC to that peer, oldest first, then forget the peer.
   std::vector<uint64_t> rids;
   for (auto& [rid, p] : pending_) {

@@ -44,6 +44,7 @@ struct Options {
   size_t max_value_bytes = 1 << 20;
   unsigned max_pending = 4096;
   bool client = false;  // light client: routes, stores nothing, never a member
+  bool owner_cache = true;  // remember which nodes own which ranges (fewer hops)
 };
 
 // Events the core reports to its driver.

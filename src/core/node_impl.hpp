@@ -215,6 +215,15 @@ class NodeImpl {
   // The address a light client joined through: its way back in when every
   // node it knew has become unreachable.
   std::string client_seed_;
+  // Nodes that executed our operations, by id, with the farthest target each
+  // owned: a node that owned target t owns everything in [t, node]. A lookup
+  // inside such a span goes straight to that node, one hop; a dead one is
+  // dropped, and a stale span (a node joined inside it) costs one redirect.
+  struct OwnerSpan {
+    Peer peer;
+    Id lo{};
+  };
+  std::map<Id, OwnerSpan> owner_cache_;
   Id next_probe_{};
 
   std::map<uint64_t, std::unique_ptr<OpState>> ops_;

@@ -8,6 +8,10 @@
 
 namespace chord::core {
 
+namespace {
+constexpr size_t kOwnerCacheMax = 4096;  // entries of owner_cache_
+}  // namespace
+
 wire::Redirect NodeImpl::route(const Id& t) const {
   wire::Redirect r;
   // Where we know a node's immediate successor, we know who owns t.
@@ -58,6 +62,15 @@ void NodeImpl::start_op(wire::OpReq&& req, uint32_t timeout_ms, bool user, OpDon
   op->deadline = now() + timeout_ms;
   op->user = user;
   op->remote_only = remote_only;
+  if (user && !seed && opts_.owner_cache && !owner_cache_.empty()) {
+    auto c = owner_cache_.lower_bound(op->req.target);
+    if (c == owner_cache_.end()) c = owner_cache_.begin();
+    if (c->first != self_.id &&
+        !(distance(c->second.lo, c->first) < distance(op->req.target, c->first))) {
+      op->has_owner = true;
+      op->owner = c->second.peer;
+    }
+  }
   if (seed) {
     op->has_seed = true;
     op->seed = *seed;
@@ -188,6 +201,13 @@ void NodeImpl::op_step(uint64_t opid) {
         OpState& o = *it2->second;
         if (rc == kOk) {
           if (auto* resp = std::get_if<wire::OpResp>(&reply->body)) {
+            if (o.user && opts_.owner_cache && !is_zero(to.id) && !to.addr.empty() &&
+                resp->status != kProto) {
+              auto [c, fresh] = owner_cache_.try_emplace(to.id, OwnerSpan{to, o.req.target});
+              if (!fresh && distance(c->second.lo, to.id) < distance(o.req.target, to.id))
+                c->second.lo = o.req.target;
+              if (owner_cache_.size() > kOwnerCacheMax) owner_cache_.erase(owner_cache_.begin());
+            }
             return op_finish(opid, kOk, std::move(*resp));
           }
           if (auto* red = std::get_if<wire::Redirect>(&reply->body)) {
@@ -221,6 +241,7 @@ void NodeImpl::op_step(uint64_t opid) {
         // A failed hop: try it once more after a timeout (messages get
         // lost), then route around it.
         if (!is_zero(to.id)) {
+          owner_cache_.erase(to.id);
           int n = ++o.fails[to.id];
           if (rc == kUnreachable || n >= 2) {
             o.dead.insert(to.id);
