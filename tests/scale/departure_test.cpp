@@ -19,7 +19,8 @@ TEST(Departure, half_the_ring_leaves_one_at_a_time_and_no_key_is_lost) {
     int who = any_member(sim);
     ASSERT_TRUE(sim.leave(who)) << "leave " << k << " at t=" << sim.now();
     EXPECT_EQ(sim.node(who).stats().keys_stored, 0u) << "a node that left keeps no records";
-    ASSERT_TRUE(sim.run_until_ideal(60000)) << "after leave " << k << ": " << sim.check(true);
+    ASSERT_TRUE(sim.run_until_ideal(60000))
+        << "after leave " << k << ": " << sim.check(true) << "; violation: " << sim.violation();
   }
   ASSERT_EQ(sim.members().size(), 32u);
   // Read right away, before any anti-entropy round could have repaired a
