@@ -118,10 +118,12 @@ void NodeImpl::op_step(uint64_t opid) {
   const Id& t = op.req.target;
   Peer to;
   bool found = false;
+  bool via_seed = false;
   if (op.has_seed) {
     op.has_seed = false;
     to = op.seed;
     found = true;
+    via_seed = true;
   } else if (op.has_owner && op.owner.id != self_.id && !op.tried.count(op.owner.id) &&
              !op.dead.count(op.owner.id) &&
              (!op.has_refused || distance(t, op.owner.id) < op.refused_d)) {
@@ -195,7 +197,7 @@ void NodeImpl::op_step(uint64_t opid) {
   uint32_t timeout = static_cast<uint32_t>(std::min<uint64_t>(opts_.rpc_timeout_ms, left));
   wire::OpReq req = op.req;
   rpc(to, std::move(req), std::max<uint32_t>(timeout, 1),
-      [this, opid, to](int rc, wire::Message* reply) {
+      [this, opid, to, via_seed](int rc, wire::Message* reply) {
         auto it2 = ops_.find(opid);
         if (it2 == ops_.end()) return;
         OpState& o = *it2->second;
@@ -238,6 +240,10 @@ void NodeImpl::op_step(uint64_t opid) {
           }
           rc = kProto;
         }
+        // A seed that cannot be reached (connection refused, handshake
+        // refused) is the answer to a join: say so now, not at its timeout.
+        if (via_seed && rc == kUnreachable && o.pool.empty())
+          return op_finish(opid, kUnreachable, {});
         // A failed hop: try it once more after a timeout (messages get
         // lost), then route around it.
         if (!is_zero(to.id)) {
