@@ -258,6 +258,9 @@ CHORD_EXTERN int chord_get(chord_buf *out, chord_node *node, const uint8_t *key,
  * Writes key = value on the key's r replicas. Returns once a majority of them
  * hold it: 0, CHORD_ENOQUORUM, CHORD_EINVAL, CHORD_ETOOBIG, CHORD_ETIMEDOUT,
  * CHORD_ECLOSED. Concurrent writes: the highest version wins everywhere.
+ * The owner waits for replica acknowledgements for a time bounded by
+ * rpc_timeout_ms (not by timeout_ms): an overloaded replica set answers
+ * CHORD_ENOQUORUM rather than stalling the caller.
  */
 CHORD_EXTERN int chord_set(chord_node *node, const uint8_t *key, size_t key_len,
                            const uint8_t *value, size_t value_len, int timeout_ms);
@@ -335,7 +338,8 @@ CHORD_EXTERN int chord_iter_new(chord_iter **out, chord_node *node, unsigned fla
  */
 CHORD_EXTERN int chord_iter_next(chord_item *out, chord_iter *it);
 
-/** Frees the iterator. NULL is fine. */
+/** Frees the iterator. NULL is fine. Still required, and safe, after the
+    iterator's node was freed (chord_iter_next then returns CHORD_ECLOSED). */
 CHORD_EXTERN void chord_iter_free(chord_iter *it);
 
 /* ----------------------------------------------------------------- events */
@@ -381,8 +385,9 @@ CHORD_EXTERN int chord_subscribe(chord_sub **out, chord_node *node, unsigned mas
                                  chord_event_cb cb, void *ud, chord_release_cb ud_release);
 
 /**
- * Ends a subscription. After it returns cb is not running (unless this is
- * called from cb itself) and will not run again. NULL is fine.
+ * Ends a subscription and calls its ud_release. After it returns cb is not
+ * running (unless this is called from cb itself) and will not run again.
+ * Still required, and safe, after the node was freed. NULL is fine.
  */
 CHORD_EXTERN void chord_sub_free(chord_sub *sub);
 
@@ -408,7 +413,8 @@ CHORD_EXTERN int chord_queue_next(chord_event *out, chord_queue *q, int timeout_
 /** Wakes every waiter with CHORD_ECLOSED; later events are dropped. Idempotent. */
 CHORD_EXTERN void chord_queue_close(chord_queue *q);
 
-/** Closes (if needed) and frees. No thread may still wait in it. NULL is fine. */
+/** Closes (if needed) and frees. No thread may still wait in it. Still required,
+    and safe, after the node was freed. NULL is fine. */
 CHORD_EXTERN void chord_queue_free(chord_queue *q);
 
 /* -------------------------------------------------------------- messaging */
