@@ -28,6 +28,7 @@ void NodeImpl::broadcast(wire::Cast kind, Bytes key, Bytes data) {
     // Key events reach every member, the owner included; a user's message
     // goes to the others, as py2p's broadcast did.
     if (kind != wire::Cast::Message) deliver(m);
+    forward_to_clients(m);
   }
   fan_out(m);
 }
@@ -44,6 +45,7 @@ void NodeImpl::handle_broadcast(const Peer& from, uint64_t rid, wire::Broadcast&
     seen_order_.pop_front();
   }
   deliver(m);
+  forward_to_clients(m);
   fan_out(m);
 }
 

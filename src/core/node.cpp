@@ -38,6 +38,8 @@ NodeImpl::NodeImpl(const Options& opts, const Id& self_id, std::string self_addr
     after(jittered(opts_.anti_entropy_ms), [this] { anti_entropy(); });
     after(jittered(std::max<uint32_t>(opts_.tombstone_grace_ms / 4, 1000)),
           [this] { collect_tombstones(); });
+  } else {
+    after(jittered(opts_.stabilize_ms), [this] { client_events(); });
   }
 }
 
@@ -109,6 +111,7 @@ void NodeImpl::on_unreachable(const Peer& peer) {
     d(kUnreachable, nullptr);
   }
   if (!is_zero(peer.id)) forget(peer.id);
+  if (!is_zero(peer.id)) drop_client(peer.id);
 }
 
 void NodeImpl::on_message(const Peer& from, wire::Message&& m) {
@@ -138,6 +141,9 @@ void NodeImpl::on_message(const Peer& from, wire::Message&& m) {
           send(from, rid, wire::Pong{});
         } else if constexpr (std::is_same_v<T, wire::Broadcast>) {
           if (!opts_.client) handle_broadcast(from, rid, std::move(body));
+          else handle_client_event(from, rid, std::move(body));
+        } else if constexpr (std::is_same_v<T, wire::Subscribe>) {
+          if (!opts_.client) handle_subscribe(from, rid, body);
         } else if (!member || opts_.client) {
           return;  // the rest is between members
         } else if constexpr (std::is_same_v<T, wire::Notify>) {

@@ -163,6 +163,15 @@ class NodeImpl {
   void send_subtree(const wire::Broadcast& m, const Peer& to, const Id& lim, unsigned attempt);
   void deliver(const wire::Broadcast& m);
 
+  // ---- client_events.cpp: events for light clients, forwarded by a member
+  void client_events();  // periodic, light clients: keeps a lease at a member
+  void client_subscribe(const Peer& to);
+  bool client_pick(Peer& out) const;
+  void handle_subscribe(const Peer& from, uint64_t rid, const wire::Subscribe& m);
+  void handle_client_event(const Peer& from, uint64_t rid, wire::Broadcast&& m);
+  void forward_to_clients(const wire::Broadcast& m);
+  void drop_client(const Id& id);
+
   // ---- state
   Options opts_;
   Peer self_;
@@ -247,6 +256,19 @@ class NodeImpl {
   std::deque<std::pair<uint64_t, std::pair<Id, uint64_t>>> seen_order_;
 
   uint64_t lookups_ = 0, lookup_hops_ = 0, msgs_sent_ = 0, msgs_received_ = 0;
+
+  // Light clients' events (client_events.cpp). At a member: the clients whose
+  // lease runs, by id, with its end. At a client: the member it holds a lease
+  // at, and the members that recently refused or failed to answer one.
+  struct ClientLease {
+    Peer peer;
+    uint64_t until = 0;
+  };
+  std::map<Id, ClientLease> client_leases_;
+  bool sub_live_ = false, sub_pending_ = false;
+  Peer sub_to_;
+  uint64_t sub_renew_at_ = 0, sub_gen_ = 0;
+  std::map<Id, uint64_t> sub_failed_;
 };
 
 }  // namespace chord::core

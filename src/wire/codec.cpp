@@ -248,6 +248,7 @@ void put(Writer& w, const Broadcast& m) {
   w.bytes(m.key);
   w.bytes(m.data);
 }
+void put(Writer& w, const Subscribe& m) { w.u32(m.lease_ms); }
 
 // ------------------------------------------------------------------ decoding
 
@@ -338,6 +339,7 @@ void get(Reader& r, Broadcast& m) {
   m.key = r.bytes(r.lim().max_key, "key");
   m.data = r.bytes(r.lim().max_value, "data");
 }
+void get(Reader& r, Subscribe& m) { m.lease_ms = r.u32("lease_ms"); }
 
 // Default-constructs the alternative with index i of Body.
 template <size_t I = 0>

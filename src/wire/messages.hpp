@@ -185,9 +185,19 @@ struct Broadcast {
   Bytes data;  // Message
 };
 
+// ------------------------------------------------------ light clients' events
+
+// A light client's lease on the events a member delivers: for lease_ms the
+// member forwards every Add, Delete and user message it delivers to the
+// client as a one-way Broadcast (rid 0). The client renews it before it runs
+// out; lease_ms 0 cancels it. Reply: Ack (none if one-way).
+struct Subscribe {
+  uint32_t lease_ms = 0;
+};
+
 using Body = std::variant<StateReq, StateResp, Notify, Ping, Pong, Leave, OpReq, OpResp,
                           Redirect, Replicate, Ack, Digest, DigestResp, Pull, RangeReq, Records,
-                          Broadcast>;
+                          Broadcast, Subscribe>;
 
 struct Message {
   uint64_t rid = 0;

@@ -273,12 +273,8 @@ class ChordCommandTest(unittest.TestCase):
     def test_watch_as_a_member_prints_add_and_delete_events(self):
         self.check_watch("--listen", "127.0.0.1:0")
 
-    # The core does not deliver broadcasts to light clients yet
-    # (tests/sim/events_test.cpp: light_client_operates_but_gets_no_broadcasts),
-    # so plain `chord watch`, a light client, prints nothing. Remove this
-    # decorator once members forward add/delete events to their clients: the
-    # unexpected success will say so.
-    @unittest.expectedFailure
+    # A light client gets events through a member it holds a lease at
+    # (src/core/client_events.cpp, tests/sim/client_events_test.cpp).
     def test_watch_as_a_light_client_prints_add_and_delete_events(self):
         self.check_watch()
 

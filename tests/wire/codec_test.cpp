@@ -65,6 +65,7 @@ std::vector<Message> samples() {
   v.push_back({13, RangeReq{id(16), id(17), true, id(18), b("after")}});
   v.push_back({14, Records{true, {record("r", "2", false)}}});
   v.push_back({15, Broadcast{77, peer(19, "i:19"), id(20), Cast::Add, b("key"), b("data")}});
+  v.push_back({16, Subscribe{6000}});
   return v;
 }
 
@@ -102,6 +103,20 @@ TEST(Codec, fields_survive_the_round_trip) {
   EXPECT_EQ(r.value, b("value"));
   EXPECT_EQ(r.end, id(8));
   EXPECT_EQ(r.limit, 256u);
+}
+
+TEST(Codec, subscribe_round_trips_with_its_lease) {
+  Bytes e = enc(Message{9, Subscribe{0x01020304u}});
+  ASSERT_EQ(e.size(), 1u + 8u + 4u);
+  EXPECT_EQ(e[0], 18);  // appended: the older types keep their tags
+  EXPECT_EQ(e[9], 0x04);
+  Message back;
+  std::string why;
+  ASSERT_EQ(decode(e.data(), e.size(), Limits{}, back, why), 0) << why;
+  EXPECT_EQ(back.rid, 9u);
+  ASSERT_TRUE(std::holds_alternative<Subscribe>(back.body));
+  EXPECT_EQ(std::get<Subscribe>(back.body).lease_ms, 0x01020304u);
+  EXPECT_FALSE(is_reply(back));
 }
 
 TEST(Codec, integers_are_little_endian) {
