@@ -156,6 +156,13 @@ class NodeImpl {
                   std::function<void(int rc)> done, std::optional<StoreKey> after = {});
   void collect_tombstones();
 
+  // ---- prune.cpp: dropping records of ranges this node no longer holds
+  void prune_round();  // every anti-entropy round
+  bool prune_ok(const Id& end) const;
+  void prune_step(uint64_t gen, Id cursor, Id end, unsigned lookups);
+  void prune_group(uint64_t gen, const Id& cursor, const Id& end, unsigned lookups,
+                   const Id& target, wire::OpResp&& resp);
+
   // ---- broadcast.cpp
   void broadcast(wire::Cast kind, Bytes key, Bytes data);
   void handle_broadcast(const Peer& from, uint64_t rid, wire::Broadcast&& m);
@@ -256,6 +263,10 @@ class NodeImpl {
   std::deque<std::pair<uint64_t, std::pair<Id, uint64_t>>> seen_order_;
 
   uint64_t lookups_ = 0, lookup_hops_ = 0, msgs_sent_ = 0, msgs_received_ = 0;
+
+  // Pruning (prune.cpp): one round at a time; a newer round supersedes.
+  bool pruning_ = false;
+  uint64_t prune_gen_ = 0, prune_started_ = 0;
 
   // Light clients' events (client_events.cpp). At a member: the clients whose
   // lease runs, by id, with its end. At a client: the member it holds a lease

@@ -97,6 +97,7 @@ std::vector<uint64_t> NodeImpl::digest(const Id& lo, const Id& hi) const {
 void NodeImpl::anti_entropy() {
   after(jittered(opts_.anti_entropy_ms), [this] { anti_entropy(); });
   anti_entropy_round();
+  prune_round();  // prune.cpp: drop the copies of ranges we no longer hold
 }
 
 void NodeImpl::anti_entropy_soon() {

@@ -117,8 +117,16 @@ bool Sim::join(int i, int via, uint32_t timeout_ms) {
 }
 
 bool Sim::leave(int i, uint32_t timeout_ms) {
+  // Not a member from the event that completes the leave on: the invariant
+  // checker runs right after that event, before this call returns.
   CallResult r = call(
-      i, [&](core::Done d) { nodes_[i]->node->leave(timeout_ms, std::move(d)); },
+      i,
+      [&](core::Done d) {
+        nodes_[i]->node->leave(timeout_ms, [this, i, d](core::Result&& res) {
+          if (res.status == 0) nodes_[i]->member = false;
+          d(std::move(res));
+        });
+      },
       timeout_ms + 1000);
   if (r.finished && r.result.status == 0) nodes_[i]->member = false;
   return r.finished && r.result.status == 0;

@@ -1,0 +1,217 @@
+// Pruning: dropping the records of ranges this node no longer holds.
+//
+// A key lives on its owner and the next r-1 nodes. Joins move ranges (the node
+// that was a key's r-th holder stops being one) and a forming ring scatters
+// copies onto nodes that are no holders at all; without pruning those copies
+// would stay forever. Every anti-entropy round a node walks its records
+// outside its own range (pred, self], owner range by owner range, clockwise
+// from itself: one FindSucc lookup of the first record old enough to drop
+// gives the owner O, O's predecessor and O's successor list, which covers
+// every record of ours in (cursor, O]. If we are not among the first r nodes
+// of [O] + O.list, the old records of that range are pushed to every one of
+// those r holders and dropped only once all of them acknowledged (applying is
+// idempotent: the highest version wins). Nothing is dropped when a lookup
+// fails, the answer disagrees with what we know, a holder does not answer, or
+// the record changed meanwhile; records younger than two anti-entropy periods
+// (in-flight writes, fresh handoffs) are left alone.
+#include <algorithm>
+#include <memory>
+#include <optional>
+
+#include "core/node_impl.hpp"
+
+namespace chord::core {
+
+namespace {
+// Owner ranges examined per round, and records pushed per range per round.
+constexpr unsigned kPruneLookups = 32;
+constexpr size_t kPruneBytes = 4 * kBatchBytes;
+
+size_t prune_record_size(const wire::Record& r) { return r.key.size() + r.value.size() + 64; }
+}  // namespace
+
+bool NodeImpl::prune_ok(const Id& end) const {
+  return !opts_.client && !left_ && !leaving_ && !joining_ && has_pred_ && pred_.id == end &&
+         !succs_.empty();
+}
+
+void NodeImpl::prune_round() {
+  if (opts_.client || left_ || leaving_ || joining_ || !has_pred_ || succs_.empty()) return;
+  // A round that has run this long is stuck (its callbacks will find it
+  // superseded): start a new one.
+  const uint64_t stuck = 4ull * opts_.anti_entropy_ms + 8ull * opts_.rpc_timeout_ms;
+  if (pruning_ && now() < prune_started_ + stuck) return;
+  pruning_ = true;
+  prune_started_ = now();
+  const uint64_t gen = ++prune_gen_;
+  prune_step(gen, self_.id, pred_.id, 0);
+}
+
+void NodeImpl::prune_step(uint64_t gen, Id cursor, Id end, unsigned lookups) {
+  if (gen != prune_gen_) return;
+  if (cursor == end || lookups >= kPruneLookups || !prune_ok(end)) {
+    pruning_ = false;
+    return;
+  }
+  // The first record in (cursor, end] old enough to drop.
+  const uint64_t t = now();
+  const uint64_t grace = 2ull * opts_.anti_entropy_ms;
+  std::optional<Id> first;
+  store_->scan(cursor, end, nullptr, [&](const Id& pos, const Bytes&, const StoredRecord& r) {
+    if (r.stamp + grace <= t) {
+      first = pos;
+      return false;
+    }
+    return true;
+  });
+  if (!first) {
+    pruning_ = false;
+    return;
+  }
+  const Id target = *first;
+  wire::OpReq req;
+  req.op = wire::Op::FindSucc;
+  req.target = target;
+  start_op(
+      std::move(req), opts_.rpc_timeout_ms * 3, false,
+      [this, gen, cursor, end, lookups, target](int rc, wire::OpResp&& resp, unsigned) {
+        if (gen != prune_gen_) return;
+        if (rc != kOk || resp.status != kOk) {
+          pruning_ = false;  // no answer, no verdict: keep everything
+          return;
+        }
+        prune_group(gen, cursor, end, lookups + 1, target, std::move(resp));
+      },
+      nullptr, true);
+}
+
+void NodeImpl::prune_group(uint64_t gen, const Id& cursor, const Id& end, unsigned lookups,
+                           const Id& target, wire::OpResp&& resp) {
+  auto give_up = [this] { pruning_ = false; };
+  if (!prune_ok(end)) return give_up();
+  // The answer must be the owner's, and agree with what we know: the owner O
+  // holds target in (O.pred, O], and lies in [target, our predecessor].
+  if (resp.peers.empty() || !(resp.flags & wire::kFlagHasPred)) return give_up();
+  const Peer owner = resp.peers[0];
+  if (owner.id == self_.id || owner.addr.empty()) return give_up();
+  if (!in_open_closed(target, resp.pred.id, owner.id)) return give_up();
+  if (distance(target, end) < distance(target, owner.id)) return give_up();
+
+  // The first r nodes of [O] + O.list, clockwise from O and before us.
+  std::vector<Peer> holders{owner};
+  bool keep = false;
+  for (size_t i = 1; i < resp.peers.size() && holders.size() < opts_.replicas; i++) {
+    const Peer& p = resp.peers[i];
+    if (p.id == self_.id) {
+      keep = true;  // we are a holder
+      break;
+    }
+    if (p.addr.empty()) return give_up();
+    const Id d = distance(owner.id, p.id);
+    if (!(distance(owner.id, holders.back().id) < d)) return give_up();  // unordered list
+    if (!(d < distance(owner.id, self_.id))) {
+      keep = true;  // the list skips us: O does not know us yet, we may be a holder
+      break;
+    }
+    holders.push_back(p);
+  }
+  // A list shorter than r: a ring that small (or a list not filled in yet)
+  // keeps every copy.
+  if (holders.size() < opts_.replicas) keep = true;
+  if (!keep) {
+    // A node we know of between O and the last holder that O's list lacks:
+    // the views disagree, so keep.
+    const Id span = distance(owner.id, holders.back().id);
+    auto unknown_between = [&](const Peer& p) {
+      if (p.id == owner.id || p.id == self_.id) return false;
+      if (!(distance(owner.id, p.id) < span)) return false;
+      for (const Peer& h : holders)
+        if (h.id == p.id) return false;
+      return true;
+    };
+    if (unknown_between(pred_)) keep = true;
+    for (const Finger& f : fingers_) keep = keep || unknown_between(f.peer);
+    for (const Peer& s : succs_) keep = keep || unknown_between(s);
+  }
+  if (keep) return prune_step(gen, owner.id, end, lookups);
+
+  // Old records of (cursor, O]: every holder must acknowledge them first.
+  const uint64_t t = now();
+  const uint64_t grace = 2ull * opts_.anti_entropy_ms;
+  auto recs = std::make_shared<std::vector<wire::Record>>();
+  size_t bytes = 0;
+  bool more = false;
+  store_->scan(cursor, owner.id, nullptr,
+               [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
+                 if (r.stamp + grace > t) return true;
+                 if (bytes >= kPruneBytes) {
+                   more = true;
+                   return false;
+                 }
+                 wire::Record w = to_wire(pos, key, r);
+                 bytes += prune_record_size(w);
+                 recs->push_back(std::move(w));
+                 return true;
+               });
+  if (recs->empty()) return prune_step(gen, owner.id, end, lookups);
+
+  std::vector<wire::Replicate> batches;
+  {
+    size_t i = 0, b = 0;
+    while (i < recs->size()) {
+      if (batches.empty() || (b + prune_record_size((*recs)[i]) > kBatchBytes &&
+                              !batches.back().recs.empty())) {
+        batches.emplace_back();
+        b = 0;
+      }
+      b += prune_record_size((*recs)[i]);
+      batches.back().recs.push_back((*recs)[i]);
+      i++;
+    }
+  }
+  struct Acks {
+    size_t left = 0;
+    bool ok = true;
+  };
+  auto acks = std::make_shared<Acks>();
+  acks->left = batches.size() * holders.size();
+  const Id owner_id = owner.id;
+  const Peer owner_peer = owner;
+  for (const Peer& h : holders) {
+    for (const wire::Replicate& batch : batches) {
+      wire::Replicate m = batch;
+      rpc(h, std::move(m), opts_.rpc_timeout_ms,
+          [this, gen, acks, recs, owner_id, owner_peer, end, lookups, more](int rc,
+                                                                            wire::Message* r) {
+            if (rc != kOk || !std::holds_alternative<wire::Ack>(r->body) ||
+                std::get<wire::Ack>(r->body).status != kOk)
+              acks->ok = false;
+            if (--acks->left) return;
+            if (gen != prune_gen_) return;  // superseded: keep everything
+            if (!acks->ok || !prune_ok(end)) {
+              pruning_ = false;
+              return;
+            }
+            // Drop what is unchanged since it was pushed and still not ours.
+            size_t dropped = 0;
+            for (const wire::Record& w : *recs) {
+              const Id pos = key_id(w.key.data(), w.key.size());
+              if (owns(pos) || !in_open_closed(pos, self_.id, end)) continue;
+              const StoredRecord* cur = store_->get(pos, w.key);
+              if (!cur || cur->ver != Version{w.hlc, w.writer} || cur->tomb != w.tomb) continue;
+              dropped += store_->erase(pos, w.key) ? 1 : 0;
+            }
+            if (dropped)
+              log(3, "node " + name(self_) + " dropped " + std::to_string(dropped) +
+                         " records of " + name(owner_peer) + "'s range, held by others");
+            if (more) {
+              pruning_ = false;  // the rest of that range next round
+              return;
+            }
+            prune_step(gen, owner_id, end, lookups);
+          });
+    }
+  }
+}
+
+}  // namespace chord::core
