@@ -4,11 +4,13 @@
 #   bash tools/dev.sh demo   install what is needed, build, run a local demo ring
 #   bash tools/dev.sh test   install what is needed, build everything, run every test
 #
-# Both work as root on a fresh Debian 12 machine. Other subcommands:
+# Both work as root on a fresh Debian 12 machine. `test` also checks the format.
+# Other subcommands:
 #   deps        install the apt packages only
 #   build       configure and build into build/ (warnings are errors)
 #   sanitize    build-asan/ (address+undefined) and build-tsan/ (thread), run the C tests
 #   fuzz [S]    build-fuzz/ with clang, run each fuzz target for S seconds (default 60)
+#   format      clang-format every C/C++ source in place (format-check: only check)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -17,7 +19,7 @@ PY=/usr/bin/python3
 
 APT_PACKAGES=(build-essential cmake pkg-config git libuv1-dev libsodium-dev libcmocka-dev
   libgtest-dev swig golang-go ruby ruby-dev ruby-minitest python3-dev python3-pytest
-  default-jdk-headless junit4 clang libclang-rt-14-dev iproute2 tcpdump)
+  default-jdk-headless junit4 clang clang-format libclang-rt-14-dev iproute2 tcpdump)
 
 deps() {
   local missing=()
@@ -87,6 +89,12 @@ fuzz() {
   done
 }
 
+sources() { git ls-files '*.c' '*.h' '*.cpp' '*.hpp'; }
+format_check() {
+  # The style is .clang-format; `dev.sh format` applies it.
+  sources | xargs clang-format --dry-run --Werror
+}
+
 cmd=${1:-}
 case "$cmd" in
   deps) deps ;;
@@ -95,11 +103,15 @@ case "$cmd" in
     deps; build
     ./build/tools/chord demo ;;
   test)
-    deps; build
+    deps
+    format_check
+    build
     ctest --test-dir build --output-on-failure -j"$JOBS"
     sanitize
     fuzz "${FUZZ_SECONDS:-60}" ;;
   sanitize) deps; sanitize ;;
+  format) sources | xargs clang-format -i ;;
+  format-check) format_check ;;
   fuzz) deps; fuzz "${2:-60}" ;;
   *) sed -n '2,12p' "$0" >&2; exit 2 ;;
 esac

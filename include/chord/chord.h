@@ -57,20 +57,20 @@ CHORD_EXTERN const char *chord_version_string(void);
 /** Result codes. Values are stable forever. */
 typedef enum chord_status {
   CHORD_OK = 0,
-  CHORD_ENOTFOUND = -1,    /**< the key (or node, or item) is absent */
-  CHORD_ETIMEDOUT = -2,    /**< the operation did not finish in time */
-  CHORD_EINVAL = -3,       /**< a bad argument: NULL, malformed address, ... */
-  CHORD_ETOOBIG = -4,      /**< a key, value or frame over its limit */
-  CHORD_ECLOSED = -5,      /**< the node, queue or iterator is closed */
-  CHORD_ENOQUORUM = -6,    /**< too few replicas acknowledged a write */
-  CHORD_EPROTO = -7,       /**< a protocol violation by a peer */
-  CHORD_ENOMEM = -8,       /**< out of memory */
-  CHORD_EINTERNAL = -9,    /**< a bug; chord_error_last() says where */
+  CHORD_ENOTFOUND = -1,     /**< the key (or node, or item) is absent */
+  CHORD_ETIMEDOUT = -2,     /**< the operation did not finish in time */
+  CHORD_EINVAL = -3,        /**< a bad argument: NULL, malformed address, ... */
+  CHORD_ETOOBIG = -4,       /**< a key, value or frame over its limit */
+  CHORD_ECLOSED = -5,       /**< the node, queue or iterator is closed */
+  CHORD_ENOQUORUM = -6,     /**< too few replicas acknowledged a write */
+  CHORD_EPROTO = -7,        /**< a protocol violation by a peer */
+  CHORD_ENOMEM = -8,        /**< out of memory */
+  CHORD_EINTERNAL = -9,     /**< a bug; chord_error_last() says where */
   CHORD_EUNREACHABLE = -10, /**< no connection could be made to that address */
-  CHORD_EREFUSED = -11,    /**< the peer refused us: other network, wrong key */
-  CHORD_EBUSY = -12,       /**< a limit on pending work was reached; retry */
-  CHORD_EIO = -13,         /**< an operating-system error (bind, file, ...) */
-  CHORD_ITEROVER = -50     /**< not an error: an iterator or queue is drained */
+  CHORD_EREFUSED = -11,     /**< the peer refused us: other network, wrong key */
+  CHORD_EBUSY = -12,        /**< a limit on pending work was reached; retry */
+  CHORD_EIO = -13,          /**< an operating-system error (bind, file, ...) */
+  CHORD_ITEROVER = -50      /**< not an error: an iterator or queue is drained */
 } chord_status;
 
 /** The code's symbolic name, e.g. "CHORD_ENOTFOUND". Static storage. */
@@ -144,38 +144,40 @@ enum {
  * "the default" given in its comment. Strings are copied by chord_node_new.
  */
 typedef struct chord_node_opts {
-  unsigned version;         /**< CHORD_NODE_OPTS_VERSION */
-  const char *listen;       /**< "host:port"; port 0 is ephemeral. "127.0.0.1:0" */
-  const char *advertise;    /**< address peers use to reach us; NULL: bound address */
-  const char *network;      /**< network name; peers of another name are refused. "chord" */
+  unsigned version;           /**< CHORD_NODE_OPTS_VERSION */
+  const char *listen;         /**< "host:port"; port 0 is ephemeral. "127.0.0.1:0" */
+  const char *advertise;      /**< address peers use to reach us; NULL: bound address */
+  const char *network;        /**< network name; peers of another name are refused. "chord" */
   const uint8_t *network_key; /**< NULL, or network_key_len bytes (must be 32) */
   size_t network_key_len;
-  const char *identity_file; /**< Ed25519 identity, created 0600 if absent; NULL: fresh */
-  unsigned replicas;        /**< r, copies of each key. 3 */
-  unsigned successors;      /**< successor-list length (>= replicas). max(r, 8) */
-  unsigned stabilize_ms;    /**< stabilize period, jittered ±25%. 250 */
-  unsigned fix_fingers_ms;  /**< fix_fingers period. 500 */
+  const char *identity_file;     /**< Ed25519 identity, created 0600 if absent; NULL: fresh */
+  unsigned replicas;             /**< r, copies of each key. 3 */
+  unsigned successors;           /**< successor-list length (>= replicas). max(r, 8) */
+  unsigned stabilize_ms;         /**< stabilize period, jittered ±25%. 250 */
+  unsigned fix_fingers_ms;       /**< fix_fingers period. 500 */
   unsigned check_predecessor_ms; /**< check_predecessor period. 500 */
-  unsigned rpc_timeout_ms;  /**< one hop's reply timeout before routing around it. 1000 */
-  unsigned anti_entropy_ms; /**< replica digest exchange period. 5000 */
-  unsigned tombstone_grace_ms; /**< how long a delete's tombstone is kept. 60000 */
-  unsigned default_timeout_ms; /**< timeout of calls given 0. 5000 */
+  unsigned rpc_timeout_ms;       /**< one hop's reply timeout before routing around it. 1000 */
+  unsigned anti_entropy_ms;      /**< replica digest exchange period. 5000 */
+  unsigned tombstone_grace_ms;   /**< how long a delete's tombstone is kept. 60000 */
+  unsigned default_timeout_ms;   /**< timeout of calls given 0. 5000 */
   unsigned handshake_timeout_ms; /**< a handshake not done by then is dropped. 5000 */
-  size_t max_key_bytes;     /**< 1024 */
-  size_t max_value_bytes;   /**< 1 MiB */
-  size_t max_frame_bytes;   /**< largest frame on the wire. max_value + max_key + 64 KiB */
-  unsigned max_connections; /**< open connections per node. 1024 */
-  unsigned max_pending;     /**< requests in flight per peer and per node. 4096 */
-  unsigned flags;           /**< CHORD_NODE_* flags */
-  chord_loop *loop;         /**< shared loop (borrowed; outlives the node); NULL: own */
-  chord_log_cb log_cb;      /**< NULL: no logging */
+  size_t max_key_bytes;          /**< 1024 */
+  size_t max_value_bytes;        /**< 1 MiB */
+  size_t max_frame_bytes;        /**< largest frame on the wire. max_value + max_key + 64 KiB */
+  unsigned max_connections;      /**< open connections per node. 1024 */
+  unsigned max_pending;          /**< requests in flight per peer and per node. 4096 */
+  unsigned flags;                /**< CHORD_NODE_* flags */
+  chord_loop *loop;              /**< shared loop (borrowed; outlives the node); NULL: own */
+  chord_log_cb log_cb;           /**< NULL: no logging */
   void *log_ud;
-  int log_level;            /**< most verbose level passed to log_cb. CHORD_LOG_INFO */
+  int log_level; /**< most verbose level passed to log_cb. CHORD_LOG_INFO */
 } chord_node_opts;
 
-#define CHORD_NODE_OPTS_INIT \
-  {CHORD_NODE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
-   0, 0, 0, 0, 0, 0, NULL, NULL, NULL, CHORD_LOG_INFO}
+#define CHORD_NODE_OPTS_INIT                                                                      \
+  {                                                                                               \
+    CHORD_NODE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
+        0, 0, 0, 0, NULL, NULL, NULL, CHORD_LOG_INFO                                              \
+  }
 
 /** Fills *opts with CHORD_NODE_OPTS_INIT (for languages without the macro). */
 CHORD_EXTERN void chord_node_opts_init(chord_node_opts *opts);
@@ -225,20 +227,20 @@ CHORD_EXTERN const char *chord_node_id_hex(const chord_node *node);
 
 /** A snapshot of a node's state, for monitoring and tests. */
 typedef struct chord_node_stats {
-  uint64_t keys_stored;      /**< live keys held, as owner or replica */
-  uint64_t keys_owned;       /**< live keys whose primary this node is */
+  uint64_t keys_stored; /**< live keys held, as owner or replica */
+  uint64_t keys_owned;  /**< live keys whose primary this node is */
   uint64_t tombstones;
   uint64_t msgs_sent;
   uint64_t msgs_received;
   uint64_t bytes_sent;
   uint64_t bytes_received;
-  unsigned connections;      /**< open, authenticated links */
-  unsigned successors;       /**< entries in the successor list */
+  unsigned connections; /**< open, authenticated links */
+  unsigned successors;  /**< entries in the successor list */
   int has_predecessor;
-  uint8_t successor_id[32];  /**< equal to the node's id in a ring of one */
+  uint8_t successor_id[32]; /**< equal to the node's id in a ring of one */
   uint8_t predecessor_id[32];
-  uint64_t lookups;          /**< lookups this node started */
-  uint64_t lookup_hops;      /**< their hops, summed */
+  uint64_t lookups;     /**< lookups this node started */
+  uint64_t lookup_hops; /**< their hops, summed */
 } chord_node_stats;
 
 /** Fills *out. Returns 0, CHORD_EINVAL or CHORD_ECLOSED. */
@@ -266,15 +268,14 @@ CHORD_EXTERN int chord_set(chord_node *node, const uint8_t *key, size_t key_len,
                            const uint8_t *value, size_t value_len, int timeout_ms);
 
 /** Deletes key. Returns 0, CHORD_ENOTFOUND if it was absent, or as chord_set. */
-CHORD_EXTERN int chord_delete(chord_node *node, const uint8_t *key, size_t key_len,
-                              int timeout_ms);
+CHORD_EXTERN int chord_delete(chord_node *node, const uint8_t *key, size_t key_len, int timeout_ms);
 
 /**
  * Removes key and returns its value in out, atomically at the key's owner: of
  * concurrent pops of one key exactly one gets the value. CHORD_ENOTFOUND if absent.
  */
-CHORD_EXTERN int chord_pop(chord_buf *out, chord_node *node, const uint8_t *key,
-                           size_t key_len, int timeout_ms);
+CHORD_EXTERN int chord_pop(chord_buf *out, chord_node *node, const uint8_t *key, size_t key_len,
+                           int timeout_ms);
 
 /** Removes and returns some key and its value. CHORD_ENOTFOUND when empty. */
 CHORD_EXTERN int chord_popitem(chord_buf *key_out, chord_buf *value_out, chord_node *node,
@@ -286,12 +287,12 @@ CHORD_EXTERN int chord_update(chord_node *node, const chord_item *items, size_t 
 
 /** The outcome of an async call, borrowed by the callback for its duration. */
 typedef struct chord_result {
-  int status;       /**< 0 or a CHORD_E* code */
+  int status;         /**< 0 or a CHORD_E* code */
   const uint8_t *key; /**< popitem: the key */
   size_t key_len;
   const uint8_t *value; /**< get, pop, popitem: the value */
   size_t value_len;
-  unsigned hops;    /**< routing hops taken */
+  unsigned hops;      /**< routing hops taken */
   const char *detail; /**< on failure, a one-line detail; "" otherwise */
 } chord_result;
 
@@ -358,12 +359,12 @@ enum {
  * duration. Taken from a queue, key and data are owned: chord_event_dispose.
  */
 typedef struct chord_event {
-  int type;              /**< one CHORD_EV_* */
-  chord_buf key;         /**< add, delete: the key */
-  chord_buf data;        /**< message: the payload */
-  uint8_t peer_id[32];   /**< connect: the peer; message: the sender */
-  char peer_addr[64];    /**< "host:port" of that peer, NUL-terminated; may be "" */
-  int is_whisper;        /**< message: 1 for a whisper, 0 for a broadcast */
+  int type;            /**< one CHORD_EV_* */
+  chord_buf key;       /**< add, delete: the key */
+  chord_buf data;      /**< message: the payload */
+  uint8_t peer_id[32]; /**< connect: the peer; message: the sender */
+  char peer_addr[64];  /**< "host:port" of that peer, NUL-terminated; may be "" */
+  int is_whisper;      /**< message: 1 for a whisper, 0 for a broadcast */
 } chord_event;
 
 /** Frees what a queue gave out. NULL is fine. */
@@ -424,8 +425,7 @@ CHORD_EXTERN void chord_queue_free(chord_queue *q);
  * gets it once, N-1 messages). Returns once sent from this node: 0, CHORD_EINVAL,
  * CHORD_ETOOBIG, CHORD_ECLOSED.
  */
-CHORD_EXTERN int chord_broadcast(chord_node *node, const uint8_t *data, size_t len,
-                                 int timeout_ms);
+CHORD_EXTERN int chord_broadcast(chord_node *node, const uint8_t *data, size_t len, int timeout_ms);
 
 /**
  * Sends data to the node whose id is to, over a direct link or routed along the

@@ -28,7 +28,9 @@ int check_value(const chord_node *n, const uint8_t *v, size_t len) {
   return CHORD_OK;
 }
 
-core::Bytes bytes(const uint8_t *p, size_t n) { return p ? core::Bytes(p, p + n) : core::Bytes(); }
+core::Bytes bytes(const uint8_t *p, size_t n) {
+  return p ? core::Bytes(p, p + n) : core::Bytes();
+}
 
 int to_buf(chord_buf *out, const core::Bytes &b) {
   out->data = nullptr;
@@ -98,7 +100,8 @@ Start pop_op(core::Bytes k, uint32_t t) {
   };
 }
 Start popitem_op(uint32_t t) {
-  return [t](core::Node &cn, std::function<void(core::Result &&)> d) { cn.popitem(t, std::move(d)); };
+  return
+      [t](core::Node &cn, std::function<void(core::Result &&)> d) { cn.popitem(t, std::move(d)); };
 }
 Start update_op(std::vector<core::Item> items, uint32_t t) {
   return [items = std::move(items), t](core::Node &cn,
@@ -114,7 +117,8 @@ int collect_items(const chord_node *n, const chord_item *items, size_t count,
   for (size_t i = 0; i < count; ++i) {
     if (int rc = check_key(n, items[i].key, items[i].key_len)) return rc;
     if (int rc = check_value(n, items[i].value, items[i].value_len)) return rc;
-    out.push_back({bytes(items[i].key, items[i].key_len), bytes(items[i].value, items[i].value_len)});
+    out.push_back(
+        {bytes(items[i].key, items[i].key_len), bytes(items[i].value, items[i].value_len)});
   }
   return CHORD_OK;
 }
@@ -123,13 +127,15 @@ int collect_items(const chord_node *n, const chord_item *items, size_t count,
 
 extern "C" {
 
-int chord_get(chord_buf *out, chord_node *node, const uint8_t *key, size_t key_len, int timeout_ms) {
+int chord_get(chord_buf *out, chord_node *node, const uint8_t *key, size_t key_len,
+              int timeout_ms) {
   if (!out) return fail(CHORD_EINVAL, "out is NULL");
   out->data = nullptr;
   out->len = 0;
   if (int rc = check_key(node, key, key_len)) return rc;
   core::Result r;
-  int rc = blocking(node, timeout_ms, get_op(bytes(key, key_len), timeout_of(node, timeout_ms)), &r);
+  int rc =
+      blocking(node, timeout_ms, get_op(bytes(key, key_len), timeout_of(node, timeout_ms)), &r);
   if (rc) return rc;
   return to_buf(out, r.value);
 }
@@ -138,8 +144,9 @@ int chord_set(chord_node *node, const uint8_t *key, size_t key_len, const uint8_
               size_t value_len, int timeout_ms) {
   if (int rc = check_key(node, key, key_len)) return rc;
   if (int rc = check_value(node, value, value_len)) return rc;
-  return blocking(node, timeout_ms,
-                  set_op(bytes(key, key_len), bytes(value, value_len), timeout_of(node, timeout_ms)));
+  return blocking(
+      node, timeout_ms,
+      set_op(bytes(key, key_len), bytes(value, value_len), timeout_of(node, timeout_ms)));
 }
 
 int chord_delete(chord_node *node, const uint8_t *key, size_t key_len, int timeout_ms) {
@@ -147,13 +154,15 @@ int chord_delete(chord_node *node, const uint8_t *key, size_t key_len, int timeo
   return blocking(node, timeout_ms, del_op(bytes(key, key_len), timeout_of(node, timeout_ms)));
 }
 
-int chord_pop(chord_buf *out, chord_node *node, const uint8_t *key, size_t key_len, int timeout_ms) {
+int chord_pop(chord_buf *out, chord_node *node, const uint8_t *key, size_t key_len,
+              int timeout_ms) {
   if (!out) return fail(CHORD_EINVAL, "out is NULL");
   out->data = nullptr;
   out->len = 0;
   if (int rc = check_key(node, key, key_len)) return rc;
   core::Result r;
-  int rc = blocking(node, timeout_ms, pop_op(bytes(key, key_len), timeout_of(node, timeout_ms)), &r);
+  int rc =
+      blocking(node, timeout_ms, pop_op(bytes(key, key_len), timeout_of(node, timeout_ms)), &r);
   if (rc) return rc;
   return to_buf(out, r.value);
 }
@@ -192,7 +201,8 @@ int chord_set_async(chord_node *node, const uint8_t *key, size_t key_len, const 
                     size_t value_len, int timeout_ms, chord_result_cb cb, void *ud) {
   if (int rc = check_key(node, key, key_len)) return rc;
   if (int rc = check_value(node, value, value_len)) return rc;
-  return async(node, set_op(bytes(key, key_len), bytes(value, value_len), timeout_of(node, timeout_ms)),
+  return async(node,
+               set_op(bytes(key, key_len), bytes(value, value_len), timeout_of(node, timeout_ms)),
                cb, ud);
 }
 

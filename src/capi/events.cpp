@@ -143,7 +143,7 @@ using chord::capi::fail;
 
 extern "C" {
 
-int chord_subscribe(chord_sub **out, chord_node *node, unsigned mask, chord_event_cb cb, void *ud,
+int chord_subscribe(chord_sub** out, chord_node* node, unsigned mask, chord_event_cb cb, void* ud,
                     chord_release_cb ud_release) {
   if (!out) return fail(CHORD_EINVAL, "out is NULL");
   *out = nullptr;
@@ -168,7 +168,7 @@ int chord_subscribe(chord_sub **out, chord_node *node, unsigned mask, chord_even
   return CHORD_OK;
 }
 
-void chord_sub_free(chord_sub *sub) {
+void chord_sub_free(chord_sub* sub) {
   if (!sub) return;
   bool on_loop = std::this_thread::get_id() == sub->loop_thread;
   sub->hub->remove_sub(sub->sub, on_loop);
@@ -176,7 +176,7 @@ void chord_sub_free(chord_sub *sub) {
   delete sub;
 }
 
-int chord_queue_new(chord_queue **out, chord_node *node, unsigned mask) {
+int chord_queue_new(chord_queue** out, chord_node* node, unsigned mask) {
   if (!out) return fail(CHORD_EINVAL, "out is NULL");
   *out = nullptr;
   if (!node) return fail(CHORD_EINVAL, "node is NULL");
@@ -203,19 +203,21 @@ int chord_queue_new(chord_queue **out, chord_node *node, unsigned mask) {
   return CHORD_OK;
 }
 
-int chord_queue_fd(const chord_queue *q) { return q ? q->q->efd : -1; }
+int chord_queue_fd(const chord_queue* q) {
+  return q ? q->q->efd : -1;
+}
 
-int chord_queue_next(chord_event *out, chord_queue *q, int timeout_ms) {
+int chord_queue_next(chord_event* out, chord_queue* q, int timeout_ms) {
   if (!out || !q) return fail(CHORD_EINVAL, out ? "queue is NULL" : "out is NULL");
   std::memset(out, 0, sizeof *out);
   return q->q->next(out, timeout_ms);
 }
 
-void chord_queue_close(chord_queue *q) {
+void chord_queue_close(chord_queue* q) {
   if (q) q->q->close();
 }
 
-void chord_queue_free(chord_queue *q) {
+void chord_queue_free(chord_queue* q) {
   if (!q) return;
   q->q->close();
   {

@@ -81,7 +81,7 @@ struct chord_node_s {
   std::unique_ptr<chord::net::Loop> own_loop;  // when no shared loop was given
   std::unique_ptr<chord::net::NodeHost> host;  // loop thread only
   std::shared_ptr<chord::capi::Hub> hub = std::make_shared<chord::capi::Hub>();
-  std::shared_ptr<chord::capi::Queue> inbox;   // messages for chord_recv
+  std::shared_ptr<chord::capi::Queue> inbox;  // messages for chord_recv
   std::string addr;
   std::string id_hex;
   uint8_t id[32] = {0};
@@ -134,7 +134,7 @@ template <class R>
 bool submit(chord_node* n, std::function<void(core::Node&, std::function<void(R&&)>)> start,
             std::function<void(R&&)> fin) {
   if (n->closed.load()) return false;
-  auto state = std::make_shared<std::pair<bool, std::function<void(R&&)>>>(false, std::move(fin));
+  auto state = std::make_shared<std::pair<bool, std::function<void(R &&)>>>(false, std::move(fin));
   auto task = [n, state, start = std::move(start)]() mutable {
     auto finish = [n, state](uint64_t op, R&& r) {
       if (state->first) return;

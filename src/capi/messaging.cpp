@@ -32,7 +32,8 @@ int chord_broadcast(chord_node *node, const uint8_t *data, size_t len, int timeo
   core::Bytes payload(data, data + len);
   core::Result r = run_blocking<core::Result>(
       node, timeout_of(node, timeout_ms),
-      [payload = std::move(payload)](core::Node &cn, std::function<void(core::Result &&)> d) mutable {
+      [payload = std::move(payload)](core::Node &cn,
+                                     std::function<void(core::Result &&)> d) mutable {
         cn.broadcast(std::move(payload), std::move(d));
       });
   return finish(r, "broadcast failed");

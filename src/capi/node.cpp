@@ -14,11 +14,11 @@ namespace net = chord::net;
 
 namespace chord::capi {
 
-void node_unref(chord_node* n) {
+void node_unref(chord_node *n) {
   if (n->refs.fetch_sub(1) == 1) delete n;
 }
 
-bool run_on_loop(chord_node* n, const std::function<void()>& fn) {
+bool run_on_loop(chord_node *n, const std::function<void()> &fn) {
   if (n->loop->on_loop_thread()) {
     fn();
     return true;
@@ -40,20 +40,22 @@ bool run_on_loop(chord_node* n, const std::function<void()>& fn) {
 
 namespace {
 
-unsigned or_default(unsigned v, unsigned d) { return v ? v : d; }
+unsigned or_default(unsigned v, unsigned d) {
+  return v ? v : d;
+}
 
 // Finishes every pending operation with CHORD_ECLOSED, closes the host's
 // handles and destroys it. Loop thread. done runs once everything is closed.
-void teardown(chord_node* n, bool graceful, std::function<void()> done) {
+void teardown(chord_node *n, bool graceful, std::function<void()> done) {
   n->hub->close();
   auto pending = std::move(n->pending);
   n->pending.clear();
-  for (auto& p : pending) p.second();
+  for (auto &p : pending) p.second();
   if (!n->host) {
     done();
     return;
   }
-  net::Loop* loop = n->loop;
+  net::Loop *loop = n->loop;
   n->host->close(graceful, [n, loop, done]() {
     // Destroy the host outside its own close callback.
     loop->post([n, done] {
@@ -63,7 +65,7 @@ void teardown(chord_node* n, bool graceful, std::function<void()> done) {
   });
 }
 
-void release_loop(chord_node* n) {
+void release_loop(chord_node *n) {
   if (n->own_loop) {
     n->own_loop.reset();  // joins the thread
   } else {
@@ -72,7 +74,7 @@ void release_loop(chord_node* n) {
 }
 
 // The whole shutdown, off the loop thread.
-void close_node(chord_node* n, bool graceful) {
+void close_node(chord_node *n, bool graceful) {
   if (n->closed.exchange(true)) return;
   if (graceful && n->host) {
     uint32_t t = std::min<uint32_t>(n->default_timeout_ms, 10000);
@@ -87,7 +89,7 @@ void close_node(chord_node* n, bool graceful) {
         cv.notify_all();
       };
       if (!n->host) return finish();
-      n->host->node().leave(t, [finish](core::Result&&) { finish(); });
+      n->host->node().leave(t, [finish](core::Result &&) { finish(); });
     });
     if (posted) {
       std::unique_lock<std::mutex> lk(mu);
@@ -119,7 +121,7 @@ void close_node(chord_node* n, bool graceful) {
 // chord_node_free from a callback on the loop thread: nothing may block, so
 // the leave and teardown run as loop tasks, and the node's own loop (which is
 // this very thread) is joined from a helper thread.
-void close_node_deferred(chord_node* n, bool graceful) {
+void close_node_deferred(chord_node *n, bool graceful) {
   if (n->closed.exchange(true)) return;
   auto finish = [n] {
     n->inbox->close();
@@ -136,7 +138,7 @@ void close_node_deferred(chord_node* n, bool graceful) {
   n->loop->post([n, graceful, finish] {
     if (graceful && n->host) {
       uint32_t t = std::min<uint32_t>(n->default_timeout_ms, 10000);
-      n->host->node().leave(t, [n, finish](core::Result&&) {
+      n->host->node().leave(t, [n, finish](core::Result &&) {
         n->loop->post([n, finish] { teardown(n, true, finish); });
       });
     } else {
@@ -155,7 +157,7 @@ extern "C" {
 int chord_loop_new(chord_loop **out) {
   if (!out) return fail(CHORD_EINVAL, "out is NULL");
   *out = nullptr;
-  auto* l = new (std::nothrow) chord_loop_s;
+  auto *l = new (std::nothrow) chord_loop_s;
   if (!l) return fail(CHORD_ENOMEM, "cannot allocate a loop");
   l->loop = std::make_unique<net::Loop>();
   if (l->loop->start() != 0) {
@@ -172,7 +174,8 @@ int chord_loop_free(chord_loop *loop) {
   if (loop->loop->on_loop_thread())
     return fail(CHORD_EINVAL, "chord_loop_free called from its own loop thread");
   if (loop->loop->users.load() > 0)
-    return fail(CHORD_EBUSY, std::to_string(loop->loop->users.load()) + " node(s) still use this loop");
+    return fail(CHORD_EBUSY,
+                std::to_string(loop->loop->users.load()) + " node(s) still use this loop");
   delete loop;
   clear_error();
   return CHORD_OK;
@@ -194,13 +197,14 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
   if (chord::crypto::init() != 0) return fail(CHORD_EINTERNAL, "libsodium failed to initialize");
 
   net::HostConfig cfg;
-  core::Options& co = cfg.core;
+  core::Options &co = cfg.core;
   co.replicas = or_default(opts->replicas, 3);
   co.successors = or_default(opts->successors, std::max(co.replicas, 8u));
   if (co.replicas > 64) return fail(CHORD_EINVAL, "replicas must be between 1 and 64");
   if (co.successors < co.replicas)
     return fail(CHORD_EINVAL, "successors (" + std::to_string(co.successors) +
-                                  ") must be at least replicas (" + std::to_string(co.replicas) + ")");
+                                  ") must be at least replicas (" + std::to_string(co.replicas) +
+                                  ")");
   co.stabilize_ms = or_default(opts->stabilize_ms, 250);
   co.fix_fingers_ms = or_default(opts->fix_fingers_ms, 500);
   co.check_predecessor_ms = or_default(opts->check_predecessor_ms, 500);
@@ -248,7 +252,7 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
   }
   cfg.log_level = opts->log_level;
 
-  auto* n = new (std::nothrow) chord_node_s;
+  auto *n = new (std::nothrow) chord_node_s;
   if (!n) return fail(CHORD_ENOMEM, "cannot allocate a node");
   n->default_timeout_ms = or_default(opts->default_timeout_ms, 5000);
   n->max_key = co.max_key_bytes;
@@ -257,7 +261,7 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
   n->log_cb = opts->log_cb;
   n->log_ud = opts->log_ud;
   std::memcpy(n->id, cfg.identity->id.data(), 32);
-  static const char* hex = "0123456789abcdef";
+  static const char *hex = "0123456789abcdef";
   for (int i = 0; i < 32; ++i) {
     n->id_hex.push_back(hex[n->id[i] >> 4]);
     n->id_hex.push_back(hex[n->id[i] & 15]);
@@ -277,11 +281,11 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
   }
   if (n->log_cb) {
     chord_log_cb cb = n->log_cb;
-    void* ud = n->log_ud;
-    cfg.log = [cb, ud](int level, const std::string& line) { cb(level, line.c_str(), ud); };
+    void *ud = n->log_ud;
+    cfg.log = [cb, ud](int level, const std::string &line) { cb(level, line.c_str(), ud); };
   }
   std::weak_ptr<Hub> hubw = n->hub;
-  cfg.on_event = [hubw](core::Event&& ev) {
+  cfg.on_event = [hubw](core::Event &&ev) {
     auto hub = hubw.lock();
     if (!hub) return;
     chord_event ce;
@@ -296,7 +300,7 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
     ce.is_whisper = ev.whisper ? 1 : 0;
     hub->dispatch(ce);
   };
-  cfg.on_connect = [hubw](const core::Peer& p) {
+  cfg.on_connect = [hubw](const core::Peer &p) {
     auto hub = hubw.lock();
     if (!hub) return;
     chord_event ce;
@@ -400,7 +404,8 @@ int chord_node_leave(chord_node *node, int timeout_ms) {
   if (!node) return fail(CHORD_EINVAL, "node is NULL");
   uint32_t t = timeout_of(node, timeout_ms);
   core::Result r = run_blocking<core::Result>(
-      node, t, [t](core::Node &cn, std::function<void(core::Result &&)> done) { cn.leave(t, done); });
+      node, t,
+      [t](core::Node &cn, std::function<void(core::Result &&)> done) { cn.leave(t, done); });
   if (r.status != 0) return fail(r.status, r.detail.empty() ? "leave failed" : r.detail);
   clear_error();
   return CHORD_OK;
@@ -408,17 +413,23 @@ int chord_node_leave(chord_node *node, int timeout_ms) {
 
 void chord_node_free(chord_node *node) {
   if (!node) return;
-  if (node->loop->on_loop_thread()) close_node_deferred(node, true);
-  else close_node(node, true);
+  if (node->loop->on_loop_thread())
+    close_node_deferred(node, true);
+  else
+    close_node(node, true);
 }
 
 void chord_node_abort(chord_node *node) {
   if (!node) return;
-  if (node->loop->on_loop_thread()) close_node_deferred(node, false);
-  else close_node(node, false);
+  if (node->loop->on_loop_thread())
+    close_node_deferred(node, false);
+  else
+    close_node(node, false);
 }
 
-const char *chord_node_addr(const chord_node *node) { return node ? node->addr.c_str() : ""; }
+const char *chord_node_addr(const chord_node *node) {
+  return node ? node->addr.c_str() : "";
+}
 
 int chord_node_id(uint8_t out[32], const chord_node *node) {
   if (!out || !node) return fail(CHORD_EINVAL, out ? "node is NULL" : "out is NULL");
@@ -426,7 +437,9 @@ int chord_node_id(uint8_t out[32], const chord_node *node) {
   return CHORD_OK;
 }
 
-const char *chord_node_id_hex(const chord_node *node) { return node ? node->id_hex.c_str() : ""; }
+const char *chord_node_id_hex(const chord_node *node) {
+  return node ? node->id_hex.c_str() : "";
+}
 
 int chord_node_stats_get(chord_node_stats *out, chord_node *node) {
   if (!out || !node) return fail(CHORD_EINVAL, out ? "node is NULL" : "out is NULL");
@@ -447,8 +460,10 @@ int chord_node_stats_get(chord_node_stats *out, chord_node *node) {
     out->connections = hs.connections;
     out->successors = static_cast<unsigned>(s.successors.size());
     out->has_predecessor = s.has_predecessor ? 1 : 0;
-    if (!s.successors.empty()) std::memcpy(out->successor_id, s.successors[0].id.data(), 32);
-    else std::memcpy(out->successor_id, node->id, 32);
+    if (!s.successors.empty())
+      std::memcpy(out->successor_id, s.successors[0].id.data(), 32);
+    else
+      std::memcpy(out->successor_id, node->id, 32);
     if (s.has_predecessor) std::memcpy(out->predecessor_id, s.predecessor.id.data(), 32);
     out->lookups = s.lookups;
     out->lookup_hops = s.lookup_hops;

@@ -14,12 +14,12 @@
 namespace chord::core {
 
 namespace {
-constexpr uint64_t kRenewMs = 2000;           // a client renews its lease this often
-constexpr uint32_t kLeaseMs = 3 * kRenewMs;   // and asks for this much
-constexpr uint32_t kMinLeaseMs = 1000;        // a member grants within these bounds
+constexpr uint64_t kRenewMs = 2000;          // a client renews its lease this often
+constexpr uint32_t kLeaseMs = 3 * kRenewMs;  // and asks for this much
+constexpr uint32_t kMinLeaseMs = 1000;       // a member grants within these bounds
 constexpr uint32_t kMaxLeaseMs = 60000;
-constexpr size_t kMaxClients = 256;           // leases one member keeps
-constexpr size_t kSeenKept = 1 << 16;         // as broadcast.cpp
+constexpr size_t kMaxClients = 256;    // leases one member keeps
+constexpr size_t kSeenKept = 1 << 16;  // as broadcast.cpp
 constexpr uint64_t kSeenMs = 600000;
 
 bool same_peer(const Peer& a, const Peer& b) {
@@ -107,8 +107,8 @@ void NodeImpl::client_subscribe(const Peer& to) {
 
 void NodeImpl::handle_client_event(const Peer& from, uint64_t rid, wire::Broadcast&& m) {
   if (rid) send(from, rid, wire::Ack{});
-  if (from.addr.empty()) return;           // only members forward events
-  if (m.origin.id == self_.id) return;     // our own message, back from the member
+  if (from.addr.empty()) return;        // only members forward events
+  if (m.origin.id == self_.id) return;  // our own message, back from the member
   auto k = std::make_pair(m.origin.id, m.bid);
   if (seen_.count(k)) return;
   seen_.insert(k);

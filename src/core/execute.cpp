@@ -30,8 +30,7 @@ void NodeImpl::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
       return reply(std::move(r));
     }
     case wire::Op::Whisper: {
-      if (req.target != self_.id)
-        return reply(status_resp(kNotFound, "no member has that id"));
+      if (req.target != self_.id) return reply(status_resp(kNotFound, "no member has that id"));
       Event ev;
       ev.type = EventType::Message;
       ev.data = std::move(req.value);
@@ -107,8 +106,8 @@ void NodeImpl::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
   }
 }
 
-void NodeImpl::owner_write(const Bytes& key, const Id& pos, const Bytes* value,
-                           wire::OpResp resp, Reply reply) {
+void NodeImpl::owner_write(const Bytes& key, const Id& pos, const Bytes* value, wire::OpResp resp,
+                           Reply reply) {
   const StoredRecord* cur = store_->get(pos, key);
   const bool was_live = cur && !cur->tomb;
   StoredRecord rec;

@@ -28,8 +28,8 @@ void NodeImpl::set_successors(std::vector<Peer> list) {
     succs_ = std::move(list);  // addresses may have been refreshed
     return;
   }
-  bool first_changed = list.empty() != succs_.empty() ||
-                       (!list.empty() && list[0].id != succs_[0].id);
+  bool first_changed =
+      list.empty() != succs_.empty() || (!list.empty() && list[0].id != succs_[0].id);
   succs_ = std::move(list);
   if (first_changed)
     log(3, "successor of " + name(self_) + " is now " +
@@ -40,7 +40,7 @@ void NodeImpl::set_successors(std::vector<Peer> list) {
 void NodeImpl::adopt_successors(const Peer& s, const std::vector<Peer>& list) {
   // Zave: [s] + s.list, cut where it wraps back to us, without duplicates,
   // truncated to the configured length.
-  if (left_) return;  // a reply to a request sent before we left
+  if (left_) return;                               // a reply to a request sent before we left
   if (s.addr.empty() || s.id == self_.id) return;  // never a client or ourselves
   std::vector<Peer> out;
   out.push_back(s);
@@ -152,11 +152,10 @@ void NodeImpl::join(const std::string& seed_addr, uint32_t timeout_ms, Done done
         pull_range(s, s.id, self_.id, deadline, [this, has_p, p, finish, fail, hops](int prc) {
           if (prc != kOk) return fail(prc, "taking over the range failed", hops);
           if (!has_p) return finish();
-          rpc(p, wire::Ping{}, opts_.rpc_timeout_ms,
-              [this, p, finish](int rrc, wire::Message*) {
-                if (rrc == kOk && !has_pred_) set_predecessor(p, "join");
-                finish();
-              });
+          rpc(p, wire::Ping{}, opts_.rpc_timeout_ms, [this, p, finish](int rrc, wire::Message*) {
+            if (rrc == kOk && !has_pred_) set_predecessor(p, "join");
+            finish();
+          });
         });
       },
       &seed);
@@ -547,29 +546,26 @@ void NodeImpl::check_successor() {
   wire::OpReq req;
   req.op = wire::Op::FindSucc;
   req.target = add_one(self_.id);
-  start_op(std::move(req), opts_.rpc_timeout_ms * 3, false,
-           [this](int rc, wire::OpResp&& resp, unsigned) {
-             if (rc != kOk || resp.peers.empty() || succs_.empty() || stabilizing_) return;
-             Peer cand = resp.peers[0];
-             if (cand.id == self_.id || cand.addr.empty() ||
-                 !in_open(cand.id, self_.id, succs_[0].id))
-               return;
-             stabilizing_ = true;
-             validating_ = true;
-             rpc(cand, wire::StateReq{}, opts_.rpc_timeout_ms,
-                 [this, cand](int rc2, wire::Message* r) {
-                   stabilizing_ = false;
-                   validating_ = false;
-                   if (rc2 != kOk || !std::holds_alternative<wire::StateResp>(r->body)) return;
-                   const wire::StateResp& st = std::get<wire::StateResp>(r->body);
-                   if (st.busy || succs_.empty() || !in_open(cand.id, self_.id, succs_[0].id))
-                     return;
-                   log(3, "node " + name(self_) + " found a closer successor " + name(cand) +
-                              " by lookup");
-                   adopt_successors(cand, st.succs);
-                   send(cand, 0, wire::Notify{});
-                 });
-           });
+  start_op(
+      std::move(req), opts_.rpc_timeout_ms * 3, false,
+      [this](int rc, wire::OpResp&& resp, unsigned) {
+        if (rc != kOk || resp.peers.empty() || succs_.empty() || stabilizing_) return;
+        Peer cand = resp.peers[0];
+        if (cand.id == self_.id || cand.addr.empty() || !in_open(cand.id, self_.id, succs_[0].id))
+          return;
+        stabilizing_ = true;
+        validating_ = true;
+        rpc(cand, wire::StateReq{}, opts_.rpc_timeout_ms, [this, cand](int rc2, wire::Message* r) {
+          stabilizing_ = false;
+          validating_ = false;
+          if (rc2 != kOk || !std::holds_alternative<wire::StateResp>(r->body)) return;
+          const wire::StateResp& st = std::get<wire::StateResp>(r->body);
+          if (st.busy || succs_.empty() || !in_open(cand.id, self_.id, succs_[0].id)) return;
+          log(3, "node " + name(self_) + " found a closer successor " + name(cand) + " by lookup");
+          adopt_successors(cand, st.succs);
+          send(cand, 0, wire::Notify{});
+        });
+      });
 }
 
 }  // namespace chord::core

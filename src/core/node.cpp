@@ -99,8 +99,9 @@ void NodeImpl::on_unreachable(const Peer& peer) {
   // Fail every RPC to that peer, oldest first, then forget the peer.
   std::vector<uint64_t> rids;
   for (auto& [rid, p] : pending_) {
-    bool same = is_zero(peer.id) || is_zero(p.to.id) ? (!peer.addr.empty() && p.to.addr == peer.addr)
-                                                     : p.to.id == peer.id;
+    bool same = is_zero(peer.id) || is_zero(p.to.id)
+                    ? (!peer.addr.empty() && p.to.addr == peer.addr)
+                    : p.to.id == peer.id;
     if (same) rids.push_back(rid);
   }
   for (uint64_t rid : rids) {
@@ -120,7 +121,8 @@ void NodeImpl::on_message(const Peer& from, wire::Message&& m) {
   if (wire::is_reply(m)) {
     auto it = pending_.find(m.rid);
     if (it == pending_.end()) return;  // late or unexpected: ignore
-    if (!is_zero(it->second.to.id) && it->second.to.id != from.id) return;  // not from whom we asked
+    if (!is_zero(it->second.to.id) && it->second.to.id != from.id)
+      return;  // not from whom we asked
     RpcDone d = std::move(it->second.done);
     pending_.erase(it);
     d(kOk, &m);
@@ -140,8 +142,10 @@ void NodeImpl::on_message(const Peer& from, wire::Message&& m) {
         } else if constexpr (std::is_same_v<T, wire::Ping>) {
           send(from, rid, wire::Pong{});
         } else if constexpr (std::is_same_v<T, wire::Broadcast>) {
-          if (!opts_.client) handle_broadcast(from, rid, std::move(body));
-          else handle_client_event(from, rid, std::move(body));
+          if (!opts_.client)
+            handle_broadcast(from, rid, std::move(body));
+          else
+            handle_client_event(from, rid, std::move(body));
         } else if constexpr (std::is_same_v<T, wire::Subscribe>) {
           if (!opts_.client) handle_subscribe(from, rid, body);
         } else if (!member || opts_.client) {
@@ -197,13 +201,21 @@ Node::~Node() = default;
 void Node::join(const std::string& seed_addr, uint32_t timeout_ms, Done done) {
   impl_->join(seed_addr, timeout_ms, std::move(done));
 }
-void Node::leave(uint32_t timeout_ms, Done done) { impl_->leave(timeout_ms, std::move(done)); }
+void Node::leave(uint32_t timeout_ms, Done done) {
+  impl_->leave(timeout_ms, std::move(done));
+}
 void Node::on_message(const Peer& from, wire::Message&& m) {
   impl_->on_message(from, std::move(m));
 }
-void Node::on_unreachable(const Peer& peer) { impl_->on_unreachable(peer); }
-void Node::tick() { impl_->tick(); }
-uint64_t Node::next_deadline() const { return impl_->next_deadline(); }
+void Node::on_unreachable(const Peer& peer) {
+  impl_->on_unreachable(peer);
+}
+void Node::tick() {
+  impl_->tick();
+}
+uint64_t Node::next_deadline() const {
+  return impl_->next_deadline();
+}
 
 void Node::get(Bytes key, uint32_t timeout_ms, Done done) {
   impl_->user_op(wire::Op::Get, std::move(key), {}, timeout_ms, std::move(done));
@@ -242,15 +254,25 @@ void Node::whisper(const Id& to, Bytes payload, uint32_t timeout_ms, Done done) 
   impl_->whisper(to, std::move(payload), timeout_ms, std::move(done));
 }
 
-const Id& Node::id() const { return impl_->self_.id; }
-Stats Node::stats() const { return impl_->stats(); }
-bool Node::is_client() const { return impl_->opts_.client; }
-const std::vector<Peer>& Node::successor_list() const { return impl_->succs_; }
+const Id& Node::id() const {
+  return impl_->self_.id;
+}
+Stats Node::stats() const {
+  return impl_->stats();
+}
+bool Node::is_client() const {
+  return impl_->opts_.client;
+}
+const std::vector<Peer>& Node::successor_list() const {
+  return impl_->succs_;
+}
 bool Node::predecessor(Peer* out) const {
   if (!impl_->has_pred_) return false;
   if (out) *out = impl_->pred_;
   return true;
 }
-Store& Node::store() { return *impl_->store_; }
+Store& Node::store() {
+  return *impl_->store_;
+}
 
 }  // namespace chord::core

@@ -43,7 +43,7 @@ struct Options {
   size_t max_key_bytes = 1024;
   size_t max_value_bytes = 1 << 20;
   unsigned max_pending = 4096;
-  bool client = false;  // light client: routes, stores nothing, never a member
+  bool client = false;      // light client: routes, stores nothing, never a member
   bool owner_cache = true;  // remember which nodes own which ranges (fewer hops)
 };
 
@@ -51,9 +51,9 @@ struct Options {
 enum class EventType : int { Add = 1, Delete = 2, Message = 8 };
 struct Event {
   EventType type;
-  Bytes key;     // Add, Delete
-  Bytes data;    // Message
-  Peer sender;   // Message
+  Bytes key;    // Add, Delete
+  Bytes data;   // Message
+  Peer sender;  // Message
   bool whisper = false;
 };
 
@@ -95,8 +95,8 @@ using PageDone = std::function<void(Page&&)>;
 class Host {
  public:
   virtual ~Host() = default;
-  virtual uint64_t now_ms() = 0;     // monotonic milliseconds
-  virtual uint64_t random_u64() = 0; // seeded in the simulator
+  virtual uint64_t now_ms() = 0;      // monotonic milliseconds
+  virtual uint64_t random_u64() = 0;  // seeded in the simulator
   // Best effort: the message may be lost. If the driver knows delivery failed
   // (connection refused or reset), it calls Node::on_unreachable(to) later,
   // never from inside send().

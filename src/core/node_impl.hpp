@@ -45,20 +45,20 @@ struct OpState {
   OpDone done;
   uint64_t deadline = 0;
   unsigned hops = 0;
-  bool user = false;        // counts in Stats.lookups
-  bool has_seed = false;    // join: the first hop is this address
+  bool user = false;      // counts in Stats.lookups
+  bool has_seed = false;  // join: the first hop is this address
   Peer seed;
-  bool has_owner = false;   // a node said this one owns the target
+  bool has_owner = false;  // a node said this one owns the target
   Peer owner;
-  std::vector<Peer> pool;   // candidates heard of
+  std::vector<Peer> pool;  // candidates heard of
   std::set<Id> tried, dead;
   std::map<Id, int> fails;
-  unsigned rounds = 0;      // times the candidates ran out and routing restarted
-  bool has_best = false;    // the closest node to the target that redirected us
+  unsigned rounds = 0;    // times the candidates ran out and routing restarted
+  bool has_best = false;  // the closest node to the target that redirected us
   Id best_d{};
-  bool has_refused = false; // the closest node above the target that refused it
+  bool has_refused = false;  // the closest node above the target that refused it
   Id refused_d{};
-  bool remote_only = false; // never executed here (probes of lost nodes)
+  bool remote_only = false;  // never executed here (probes of lost nodes)
 };
 
 // A write at its owner, waiting for replica acknowledgements.
@@ -95,8 +95,8 @@ class NodeImpl {
   void stabilize();  // periodic
   void stabilize_once();
   void stabilize_with(const Peer& s);
-  void walk_back(const Peer& first, const Peer& best, wire::StateResp best_state,
-                 const Peer& cand, unsigned steps);
+  void walk_back(const Peer& first, const Peer& best, wire::StateResp best_state, const Peer& cand,
+                 unsigned steps);
   void adopt_successors(const Peer& s, const std::vector<Peer>& list);
   void set_successors(std::vector<Peer> list);
   void set_predecessor(const Peer& p, const char* why);
@@ -108,7 +108,7 @@ class NodeImpl {
   void fix_fingers();
   void check_successor();
   void remember_lost(const Peer& p);
-  void probe_lost();  // periodic: merges rings split by a partition
+  void probe_lost();          // periodic: merges rings split by a partition
   void forget(const Id& id);  // drops a node believed dead from every table
   bool owns(const Id& t) const;
   bool alone() const { return succs_.empty(); }

@@ -27,7 +27,9 @@ namespace {
 constexpr unsigned kPruneLookups = 32;
 constexpr size_t kPruneBytes = 4 * kBatchBytes;
 
-size_t prune_record_size(const wire::Record& r) { return r.key.size() + r.value.size() + 64; }
+size_t prune_record_size(const wire::Record& r) {
+  return r.key.size() + r.value.size() + 64;
+}
 }  // namespace
 
 bool NodeImpl::prune_ok(const Id& end) const {
@@ -159,8 +161,8 @@ void NodeImpl::prune_group(uint64_t gen, const Id& cursor, const Id& end, unsign
   {
     size_t i = 0, b = 0;
     while (i < recs->size()) {
-      if (batches.empty() || (b + prune_record_size((*recs)[i]) > kBatchBytes &&
-                              !batches.back().recs.empty())) {
+      if (batches.empty() ||
+          (b + prune_record_size((*recs)[i]) > kBatchBytes && !batches.back().recs.empty())) {
         batches.emplace_back();
         b = 0;
       }

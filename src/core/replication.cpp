@@ -11,7 +11,9 @@ namespace chord::core {
 
 namespace {
 
-unsigned bucket_of(const Id& pos) { return pos[31] % kDigestBuckets; }
+unsigned bucket_of(const Id& pos) {
+  return pos[31] % kDigestBuckets;
+}
 
 uint64_t record_hash(const Bytes& key, const Version& v, bool tomb) {
   static const unsigned char k[crypto_shorthash_KEYBYTES] = {0};
@@ -28,7 +30,9 @@ uint64_t record_hash(const Bytes& key, const Version& v, bool tomb) {
   return h;
 }
 
-size_t record_size(const wire::Record& r) { return r.key.size() + r.value.size() + 64; }
+size_t record_size(const wire::Record& r) {
+  return r.key.size() + r.value.size() + 64;
+}
 
 }  // namespace
 
@@ -64,8 +68,7 @@ void NodeImpl::handle_replicate(const Peer& from, uint64_t rid, wire::Replicate&
   size_t n = 0;
   for (const wire::Record& r : m.recs) n += apply(r) ? 1 : 0;
   if (m.handoff && n)
-    log(2, "node " + name(self_) + " took over " + std::to_string(n) + " keys from " +
-               name(from));
+    log(2, "node " + name(self_) + " took over " + std::to_string(n) + " keys from " + name(from));
   if (rid) send(from, rid, wire::Ack{});
 }
 
@@ -157,8 +160,7 @@ void NodeImpl::handle_digest(const Peer& from, uint64_t rid, const wire::Digest&
   send(from, rid, std::move(resp));
 }
 
-void NodeImpl::on_digest_resp(const Peer& to, const Id& lo, const Id& hi,
-                              wire::DigestResp&& m) {
+void NodeImpl::on_digest_resp(const Peer& to, const Id& lo, const Id& hi, wire::DigestResp&& m) {
   if (m.mismatched.empty()) return;
   std::vector<bool> differ(kDigestBuckets, false);
   for (uint32_t b : m.mismatched)
@@ -182,8 +184,8 @@ void NodeImpl::on_digest_resp(const Peer& to, const Id& lo, const Id& hi,
     if (!r || r->ver < ver) want.keys.push_back(key);
   }
   if (!give.empty()) {
-    log(2, "node " + name(self_) + " repairs " + std::to_string(give.size()) +
-               " keys on replica " + name(to));
+    log(2, "node " + name(self_) + " repairs " + std::to_string(give.size()) + " keys on replica " +
+               name(to));
     push(to, std::move(give));
   }
   if (!want.keys.empty()) {

@@ -37,7 +37,9 @@ Id add_pow2(const Id& a, unsigned i) {
   return r;
 }
 
-Id add_one(const Id& a) { return add_pow2(a, 0); }
+Id add_one(const Id& a) {
+  return add_pow2(a, 0);
+}
 
 std::string hex(const Id& a) {
   static const char* d = "0123456789abcdef";
@@ -50,7 +52,9 @@ std::string hex(const Id& a) {
   return s;
 }
 
-std::string short_hex(const Id& a) { return hex(a).substr(0, 16); }
+std::string short_hex(const Id& a) {
+  return hex(a).substr(0, 16);
+}
 
 bool is_zero(const Id& a) {
   for (uint8_t b : a)

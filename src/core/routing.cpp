@@ -19,8 +19,7 @@ wire::Redirect NodeImpl::route(const Id& t) const {
   for (size_t i = 0; i < succs_.size(); i++) {
     if (in_open_closed(t, prev, succs_[i].id)) {
       r.owner = true;
-      for (size_t j = i; j < succs_.size() && r.peers.size() < 3; j++)
-        r.peers.push_back(succs_[j]);
+      for (size_t j = i; j < succs_.size() && r.peers.size() < 3; j++) r.peers.push_back(succs_[j]);
       return r;
     }
     prev = succs_[i].id;
@@ -262,15 +261,14 @@ void NodeImpl::op_step(uint64_t opid) {
 
 void NodeImpl::handle_op(const Peer& from, uint64_t rid, wire::OpReq&& req) {
   bool mine = !joining_ && (owns(req.target) || (req.op == wire::Op::Whisper &&
-                                                   req.target == self_.id && !opts_.client));
+                                                 req.target == self_.id && !opts_.client));
   if (!mine) {
     send(from, rid, route(req.target));
     return;
   }
   Peer to = from;
-  execute(from, std::move(req), [this, to, rid](wire::OpResp&& resp) {
-    send(to, rid, std::move(resp));
-  });
+  execute(from, std::move(req),
+          [this, to, rid](wire::OpResp&& resp) { send(to, rid, std::move(resp)); });
 }
 
 int NodeImpl::check_sizes(const Bytes* key, const Bytes* value, std::string& detail) const {
@@ -314,16 +312,18 @@ void NodeImpl::user_op(wire::Op op, Bytes key, Bytes value, uint32_t timeout_ms,
            [done, timeout_ms](int orc, wire::OpResp&& resp, unsigned hops) {
              Result r;
              r.status = orc != kOk ? orc : resp.status;
-             if (orc == kTimedOut) r.detail = timeout_detail(timeout_ms);
-             else r.detail = std::move(resp.detail);
+             if (orc == kTimedOut)
+               r.detail = timeout_detail(timeout_ms);
+             else
+               r.detail = std::move(resp.detail);
              r.value = std::move(resp.value);
              r.hops = hops;
              done(std::move(r));
            });
 }
 
-void NodeImpl::iter_page(const IterCursor& cur, bool values, uint32_t limit,
-                         uint32_t timeout_ms, PageDone done) {
+void NodeImpl::iter_page(const IterCursor& cur, bool values, uint32_t limit, uint32_t timeout_ms,
+                         PageDone done) {
   if (cur.done) {
     Page p;
     p.next = cur;
@@ -406,13 +406,12 @@ void NodeImpl::popitem(uint32_t timeout_ms, unsigned attempt, Done done) {
       Bytes key = p.items[0].key;
       uint64_t t2 = now();
       uint32_t left2 = t2 >= deadline ? 1 : static_cast<uint32_t>(deadline - t2);
-      user_op(wire::Op::Pop, key, {}, left2,
-              [this, done, attempt, key, h, left2](Result&& r) {
-                r.hops += h;
-                if (r.status == kNotFound && attempt < 8) return popitem(left2, attempt + 1, done);
-                if (r.status == kOk) r.key = key;
-                done(std::move(r));
-              });
+      user_op(wire::Op::Pop, key, {}, left2, [this, done, attempt, key, h, left2](Result&& r) {
+        r.hops += h;
+        if (r.status == kNotFound && attempt < 8) return popitem(left2, attempt + 1, done);
+        if (r.status == kOk) r.key = key;
+        done(std::move(r));
+      });
     });
   };
   (*walk)(IterCursor{}, 0);

@@ -22,7 +22,9 @@ inline bool operator<(const Version& a, const Version& b) {
 inline bool operator==(const Version& a, const Version& b) {
   return a.hlc == b.hlc && a.writer == b.writer;
 }
-inline bool operator!=(const Version& a, const Version& b) { return !(a == b); }
+inline bool operator!=(const Version& a, const Version& b) {
+  return !(a == b);
+}
 
 // Issues versions that are above every version seen so far and near the
 // physical clock.

@@ -35,7 +35,8 @@ int parse_address(const std::string& s, bool allow_port_zero, Address& out, std:
     host = s.substr(0, colon);
     port = s.substr(colon + 1);
   }
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
     why = "malformed port in '" + s + "'";
     return kInval;
   }

@@ -23,12 +23,12 @@ struct Connection {
   uv_connect_t connect_req{};
   State state = State::Connecting;
   bool outbound = false;
-  bool dirty = false;        // has bytes waiting in outbuf, listed for flush
-  bool got_bytes = false;    // the peer sent anything at all
-  uint64_t opened_ms = 0;    // for the handshake deadline
-  std::string dial_addr;     // outbound: the address dialled (key of by_addr)
-  std::string remote;        // the socket's remote address, for logs
-  core::Peer peer;           // id once authenticated; addr as advertised
+  bool dirty = false;      // has bytes waiting in outbuf, listed for flush
+  bool got_bytes = false;  // the peer sent anything at all
+  uint64_t opened_ms = 0;  // for the handshake deadline
+  std::string dial_addr;   // outbound: the address dialled (key of by_addr)
+  std::string remote;      // the socket's remote address, for logs
+  core::Peer peer;         // id once authenticated; addr as advertised
   std::unique_ptr<crypto::Handshake> hs;
   std::unique_ptr<crypto::Channel> channel;
   std::vector<uint8_t> outbuf;  // sealed bytes not yet handed to the kernel

@@ -57,9 +57,13 @@ bool Loop::post(Task fn) {
   return true;
 }
 
-bool Loop::on_loop_thread() const { return started_ && std::this_thread::get_id() == thread_id_; }
+bool Loop::on_loop_thread() const {
+  return started_ && std::this_thread::get_id() == thread_id_;
+}
 
-void Loop::on_async(uv_async_t* h) { static_cast<Loop*>(h->data)->drain(); }
+void Loop::on_async(uv_async_t* h) {
+  static_cast<Loop*>(h->data)->drain();
+}
 
 void Loop::drain() {
   std::vector<Task> batch;

@@ -18,7 +18,9 @@ bool is_zero(const core::Id& id) {
   return true;
 }
 
-Connection* conn_of(void* handle_data) { return static_cast<Connection*>(handle_data); }
+Connection* conn_of(void* handle_data) {
+  return static_cast<Connection*>(handle_data);
+}
 
 bool has_fd(Connection* c) {
   uv_os_fd_t fd;
@@ -114,7 +116,9 @@ std::optional<std::pair<int, std::string>> NodeHost::dial_failure(const std::str
   return it->second;
 }
 
-uint64_t NodeHost::now_ms() { return uv_hrtime() / 1000000; }
+uint64_t NodeHost::now_ms() {
+  return uv_hrtime() / 1000000;
+}
 
 uint64_t NodeHost::random_u64() {
   uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ULL);
@@ -187,7 +191,8 @@ void NodeHost::flush(Connection* c) {
     uv_buf_t b = uv_buf_init(reinterpret_cast<char*>(c->outbuf.data()),
                              static_cast<unsigned>(c->outbuf.size()));
     int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&c->tcp), &b, 1);
-    if (n > 0) off = static_cast<size_t>(n);
+    if (n > 0)
+      off = static_cast<size_t>(n);
     else if (n < 0 && n != UV_EAGAIN) {
       fail(c, kUnreachable, std::string("write failed: ") + uv_strerror(n), false);
       return;
@@ -204,8 +209,8 @@ void NodeHost::flush(Connection* c) {
   w->buf.assign(c->outbuf.begin() + static_cast<ptrdiff_t>(off), c->outbuf.end());
   c->outbuf.clear();
   w->req.data = w;
-  uv_buf_t b = uv_buf_init(reinterpret_cast<char*>(w->buf.data()),
-                           static_cast<unsigned>(w->buf.size()));
+  uv_buf_t b =
+      uv_buf_init(reinterpret_cast<char*>(w->buf.data()), static_cast<unsigned>(w->buf.size()));
   ++c->writes_in_flight;
   int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c->tcp), &b, 1, on_write);
   if (rc != 0) {
@@ -413,7 +418,8 @@ void NodeHost::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     } else {
       h->fail(c, kUnreachable,
               "connection to " + c->remote + " closed: " +
-                  (nread == UV_EOF ? std::string("end of stream") : uv_strerror(static_cast<int>(nread))),
+                  (nread == UV_EOF ? std::string("end of stream")
+                                   : uv_strerror(static_cast<int>(nread))),
               false);
     }
     return;
@@ -501,8 +507,10 @@ void NodeHost::forget(Connection* c) {
   auto it = by_id_.find(c->peer.id);
   if (it != by_id_.end() && it->second == c) by_id_.erase(it);
   for (auto a = by_addr_.begin(); a != by_addr_.end();) {
-    if (a->second == c) a = by_addr_.erase(a);
-    else ++a;
+    if (a->second == c)
+      a = by_addr_.erase(a);
+    else
+      ++a;
   }
   // Another live connection to the same peer may take over its id.
   for (auto* o : conns_) {
@@ -534,8 +542,7 @@ void NodeHost::fail(Connection* c, int code, const std::string& why, bool reset)
   c->pending.clear();
   if (was_open && !closing_) unreachable_.push_back(c->peer);
   auto* h = reinterpret_cast<uv_handle_t*>(&c->tcp);
-  if (reset && !uv_is_closing(h) && has_fd(c) &&
-      uv_tcp_close_reset(&c->tcp, on_closed) == 0)
+  if (reset && !uv_is_closing(h) && has_fd(c) && uv_tcp_close_reset(&c->tcp, on_closed) == 0)
     return;
   if (!uv_is_closing(h)) uv_close(h, on_closed);
 }

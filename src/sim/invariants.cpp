@@ -8,7 +8,9 @@
 namespace chord::sim {
 
 namespace {
-std::string nid(const Id& id) { return core::short_hex(id); }
+std::string nid(const Id& id) {
+  return core::short_hex(id);
+}
 }  // namespace
 
 std::string check_invariants(const Sim& sim, bool ideal) {
@@ -29,8 +31,8 @@ std::string check_invariants(const Sim& sim, bool ideal) {
       const Id& s = list[k].id;
       if (s == self) return "node " + nid(self) + " lists itself as a successor";
       if (!core::in_open(s, prev, self))
-        return "node " + nid(self) + ": successor list out of order at entry " +
-               std::to_string(k) + " (" + nid(s) + ")";
+        return "node " + nid(self) + ": successor list out of order at entry " + std::to_string(k) +
+               " (" + nid(s) + ")";
       prev = s;
     }
     for (const auto& p : list) {
@@ -64,8 +66,7 @@ std::string check_invariants(const Sim& sim, bool ideal) {
     for (int p : path) mark[p] = 2;
   }
   if (cycles != 1)
-    return std::to_string(cycles) + " rings among " + std::to_string(members.size()) +
-           " members";
+    return std::to_string(cycles) + " rings among " + std::to_string(members.size()) + " members";
   // The cycle goes round once in id order.
   std::vector<int> cyc;
   int x = cycle_start;
@@ -90,15 +91,14 @@ std::string check_invariants(const Sim& sim, bool ideal) {
   std::sort(sorted.begin(), sorted.end());
   const size_t m = sorted.size();
   if (cyc.size() != m)
-    return "the ring has " + std::to_string(cyc.size()) + " of " + std::to_string(m) +
-           " members";
+    return "the ring has " + std::to_string(cyc.size()) + " of " + std::to_string(m) + " members";
   for (size_t k = 0; k < m; k++) {
     const core::Node& n = sim.node(sorted[k].second);
     const auto& list = n.successor_list();
     size_t want = std::min<size_t>(sim.config().opts.successors, m - 1);
     if (list.size() != want)
-      return "node " + nid(n.id()) + " has " + std::to_string(list.size()) +
-             " successors, not " + std::to_string(want);
+      return "node " + nid(n.id()) + " has " + std::to_string(list.size()) + " successors, not " +
+             std::to_string(want);
     for (size_t j = 0; j < want; j++) {
       const Id& expect = sorted[(k + 1 + j) % m].first;
       if (list[j].id != expect)

@@ -44,7 +44,9 @@ Sim::Sim(Config cfg) : cfg_(std::move(cfg)), rng_(cfg_.seed) {
 
 Sim::~Sim() = default;
 
-uint64_t Sim::random_u64() { return splitmix(rng_); }
+uint64_t Sim::random_u64() {
+  return splitmix(rng_);
+}
 
 int Sim::make_node(const Id& id, const core::Options& opts, bool client) {
   int i = static_cast<int>(nodes_.size());
@@ -102,11 +104,10 @@ std::vector<int> Sim::members() const {
 }
 
 void Sim::join_async(int i, int via, uint32_t timeout_ms, core::Done done) {
-  nodes_[i]->node->join(nodes_[via]->peer.addr, timeout_ms,
-                        [this, i, done](core::Result&& r) {
-                          if (r.status == 0 && !nodes_[i]->client) nodes_[i]->member = true;
-                          if (done) done(std::move(r));
-                        });
+  nodes_[i]->node->join(nodes_[via]->peer.addr, timeout_ms, [this, i, done](core::Result&& r) {
+    if (r.status == 0 && !nodes_[i]->client) nodes_[i]->member = true;
+    if (done) done(std::move(r));
+  });
   reschedule(i);
 }
 
@@ -177,9 +178,8 @@ uint32_t Sim::link_latency(int a, int b) {
   if (a > b) std::swap(a, b);
   uint64_t s = cfg_.seed ^ (static_cast<uint64_t>(a) << 32) ^ static_cast<uint64_t>(b);
   uint64_t r = splitmix(s);
-  uint32_t span = cfg_.latency_max_ms >= cfg_.latency_min_ms
-                      ? cfg_.latency_max_ms - cfg_.latency_min_ms
-                      : 0;
+  uint32_t span =
+      cfg_.latency_max_ms >= cfg_.latency_min_ms ? cfg_.latency_max_ms - cfg_.latency_min_ms : 0;
   return cfg_.latency_min_ms + static_cast<uint32_t>(r % (span + 1ull));
 }
 

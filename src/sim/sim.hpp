@@ -24,15 +24,15 @@ using core::Id;
 
 struct Config {
   uint64_t seed = 1;
-  uint32_t latency_min_ms = 2;   // per-link base latency, uniform in [min, max]
+  uint32_t latency_min_ms = 2;  // per-link base latency, uniform in [min, max]
   uint32_t latency_max_ms = 30;
-  uint32_t jitter_ms = 5;        // per-message extra, uniform in [0, jitter]
-  double loss = 0.0;             // probability that a message is dropped
-  bool wire_roundtrip = false;   // encode and decode every message
-  bool reset_on_crash = true;    // senders to a crashed node get on_unreachable
-  core::Options opts;            // options of every node
-  uint64_t check_every = 0;      // run the invariant checker every N events (0: never)
-  bool stop_on_violation = true; // stop running at the first violation
+  uint32_t jitter_ms = 5;         // per-message extra, uniform in [0, jitter]
+  double loss = 0.0;              // probability that a message is dropped
+  bool wire_roundtrip = false;    // encode and decode every message
+  bool reset_on_crash = true;     // senders to a crashed node get on_unreachable
+  core::Options opts;             // options of every node
+  uint64_t check_every = 0;       // run the invariant checker every N events (0: never)
+  bool stop_on_violation = true;  // stop running at the first violation
   std::function<void(int node, int level, const std::string&)> log;  // null: silent
   int log_level = 2;
 };
@@ -133,8 +133,8 @@ class Sim {
     bool alive = true;
     bool member = false;
     bool client = false;
-    uint32_t gen = 0;        // bumped by crash and restart
-    int group = 0;           // partition group
+    uint32_t gen = 0;  // bumped by crash and restart
+    int group = 0;     // partition group
     uint64_t wake_at = UINT64_MAX;
     std::vector<core::Event> events;
   };
@@ -145,7 +145,7 @@ class Sim {
     Kind kind;
     int to;
     int from;
-    uint32_t gen;  // the receiver's generation when scheduled
+    uint32_t gen;     // the receiver's generation when scheduled
     core::Peer peer;  // Unreachable: who
     wire::Message msg;
   };

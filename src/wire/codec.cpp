@@ -25,9 +25,7 @@ class Writer {
     out_.insert(out_.end(), p, p + n);
   }
   void bytes(const Bytes& v) { bytes(v.data(), v.size()); }
-  void str(const std::string& s) {
-    bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-  }
+  void str(const std::string& s) { bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size()); }
   void peer(const Peer& p) {
     id(p.id);
     str(p.addr);
@@ -216,7 +214,9 @@ void put(Writer& w, const Replicate& m) {
   w.b(m.handoff);
   w.list(m.recs, [&](const Record& r) { w.record(r); });
 }
-void put(Writer& w, const Ack& m) { w.u32(static_cast<uint32_t>(m.status)); }
+void put(Writer& w, const Ack& m) {
+  w.u32(static_cast<uint32_t>(m.status));
+}
 void put(Writer& w, const Digest& m) {
   w.id(m.lo);
   w.id(m.hi);
@@ -248,7 +248,9 @@ void put(Writer& w, const Broadcast& m) {
   w.bytes(m.key);
   w.bytes(m.data);
 }
-void put(Writer& w, const Subscribe& m) { w.u32(m.lease_ms); }
+void put(Writer& w, const Subscribe& m) {
+  w.u32(m.lease_ms);
+}
 
 // ------------------------------------------------------------------ decoding
 
@@ -305,7 +307,9 @@ void get(Reader& r, Replicate& m) {
   m.handoff = r.b("handoff");
   m.recs = r.list<Record>(kRecordMin, "records", [&] { return r.record(); });
 }
-void get(Reader& r, Ack& m) { m.status = static_cast<int32_t>(r.u32("status")); }
+void get(Reader& r, Ack& m) {
+  m.status = static_cast<int32_t>(r.u32("status"));
+}
 void get(Reader& r, Digest& m) {
   m.lo = r.id("lo");
   m.hi = r.id("hi");
@@ -339,7 +343,9 @@ void get(Reader& r, Broadcast& m) {
   m.key = r.bytes(r.lim().max_key, "key");
   m.data = r.bytes(r.lim().max_value, "data");
 }
-void get(Reader& r, Subscribe& m) { m.lease_ms = r.u32("lease_ms"); }
+void get(Reader& r, Subscribe& m) {
+  m.lease_ms = r.u32("lease_ms");
+}
 
 // Default-constructs the alternative with index i of Body.
 template <size_t I = 0>

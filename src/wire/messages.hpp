@@ -108,16 +108,16 @@ struct OpReq {
 
 // Flags of OpResp.
 enum : uint8_t {
-  kFlagDone = 1u << 0,      // Iter: the walk reached end
-  kFlagHasPred = 1u << 1,   // FindSucc: pred is valid
-  kFlagMore = 1u << 2,      // Iter: key is the last key returned at pos
+  kFlagDone = 1u << 0,     // Iter: the walk reached end
+  kFlagHasPred = 1u << 1,  // FindSucc: pred is valid
+  kFlagMore = 1u << 2,     // Iter: key is the last key returned at pos
 };
 
 struct OpResp {
   int32_t status = 0;
   uint8_t flags = 0;
-  Bytes key;                    // Iter: last key returned
-  Bytes value;                  // Get, Pop
+  Bytes key;    // Iter: last key returned
+  Bytes value;  // Get, Pop
   std::string detail;
   std::vector<KeyValue> items;  // Iter
   std::vector<Peer> peers;      // FindSucc: [owner] + successor list
@@ -195,9 +195,9 @@ struct Subscribe {
   uint32_t lease_ms = 0;
 };
 
-using Body = std::variant<StateReq, StateResp, Notify, Ping, Pong, Leave, OpReq, OpResp,
-                          Redirect, Replicate, Ack, Digest, DigestResp, Pull, RangeReq, Records,
-                          Broadcast, Subscribe>;
+using Body =
+    std::variant<StateReq, StateResp, Notify, Ping, Pong, Leave, OpReq, OpResp, Redirect, Replicate,
+                 Ack, Digest, DigestResp, Pull, RangeReq, Records, Broadcast, Subscribe>;
 
 struct Message {
   uint64_t rid = 0;
@@ -205,7 +205,9 @@ struct Message {
 };
 
 // The wire tag of a body: its index in Body plus one.
-inline uint8_t type_of(const Message& m) { return static_cast<uint8_t>(m.body.index() + 1); }
+inline uint8_t type_of(const Message& m) {
+  return static_cast<uint8_t>(m.body.index() + 1);
+}
 // Whether a message answers a request (it is matched to one by rid).
 bool is_reply(const Message& m);
 

@@ -22,7 +22,9 @@ class RecordingHost : public Host {
   void log(int, const std::string&) override {}
 };
 
-Bytes b(const std::string& s) { return Bytes(s.begin(), s.end()); }
+Bytes b(const std::string& s) {
+  return Bytes(s.begin(), s.end());
+}
 
 Id some_id(uint8_t v) {
   Id id{};

@@ -70,9 +70,8 @@ TEST_F(StoreTest, scan_resumes_after_a_key_on_either_side_of_zero) {
 
 TEST_F(StoreTest, scan_stops_when_asked) {
   int n = 0;
-  s->scan(at(0), at(0), nullptr, [&](const Id&, const Bytes&, const StoredRecord&) {
-    return ++n < 2;
-  });
+  s->scan(at(0), at(0), nullptr,
+          [&](const Id&, const Bytes&, const StoredRecord&) { return ++n < 2; });
   EXPECT_EQ(n, 2);
 }
 

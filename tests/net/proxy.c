@@ -152,7 +152,9 @@ test_proxy *proxy_start(const char *target) {
   return p;
 }
 
-const char *proxy_addr(const test_proxy *p) { return p->addr; }
+const char *proxy_addr(const test_proxy *p) {
+  return p->addr;
+}
 
 void proxy_flip(test_proxy *p, int dir, size_t offset) {
   pthread_mutex_lock(&p->mu);

@@ -66,8 +66,9 @@ static chord_node *start_node(const char *listen, const char *advertise, unsigne
   o.flags = flags;
   chord_node *n = NULL;
   int rc = chord_node_new(&n, &o);
-  if (rc != 0) fail_msg("chord_node_new(%s): %s: %s", listen ? listen : "-", chord_err_name(rc),
-                        chord_error_last());
+  if (rc != 0)
+    fail_msg("chord_node_new(%s): %s: %s", listen ? listen : "-", chord_err_name(rc),
+             chord_error_last());
   return n;
 }
 
@@ -225,8 +226,10 @@ static void flipped_byte_closes_link_and_never_yields_a_wrong_value(void **state
   for (int i = 0; i < 20 && after_close_ok < 3; i++) {
     chord_buf b = {0};
     int rc = chord_get(&b, client, (const uint8_t *)"k", 1, 1000);
-    if (rc == 0 && (b.len != 15 || memcmp(b.data, "the-right-value", 15) != 0)) wrong++;
-    else if (rc == 0) after_close_ok++;
+    if (rc == 0 && (b.len != 15 || memcmp(b.data, "the-right-value", 15) != 0))
+      wrong++;
+    else if (rc == 0)
+      after_close_ok++;
     else {
       errors++;
       if (getenv("CHORD_TEST_VERBOSE"))
@@ -259,7 +262,8 @@ static void junk_and_giant_length_prefix_close_only_that_connection(void **state
     assert_true(fd >= 0);
     uint8_t junk[256];
     memset(junk, 0xff, sizeof junk); /* 0xffffffff: a 4 GiB length, then more */
-    if (round % 2) for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)(i * 37 + round);
+    if (round % 2)
+      for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)(i * 37 + round);
     assert_int_equal(write(fd, junk, sizeof junk), (ssize_t)sizeof junk);
     assert_true(closed_within(fd, 5000));
     close(fd);

@@ -85,9 +85,8 @@ TEST_F(Events, broadcast_routes_around_a_node_that_just_crashed) {
 
 TEST_F(Events, whisper_reaches_only_its_target_with_the_sender) {
   core::Id to = sim.peer(9).id;
-  CallResult r = sim.call(2, [&](core::Done d) {
-    sim.node(2).whisper(to, Sim::bytes("psst"), 5000, std::move(d));
-  });
+  CallResult r = sim.call(
+      2, [&](core::Done d) { sim.node(2).whisper(to, Sim::bytes("psst"), 5000, std::move(d)); });
   ASSERT_TRUE(r.finished);
   EXPECT_EQ(r.result.status, kOk);
   for (int i = 0; i < 12; i++) {
@@ -103,9 +102,8 @@ TEST_F(Events, whisper_reaches_only_its_target_with_the_sender) {
 TEST_F(Events, whisper_to_an_unknown_id_is_notfound) {
   core::Id to = sim.peer(9).id;
   to[31] ^= 1;
-  CallResult r = sim.call(2, [&](core::Done d) {
-    sim.node(2).whisper(to, Sim::bytes("x"), 5000, std::move(d));
-  });
+  CallResult r = sim.call(
+      2, [&](core::Done d) { sim.node(2).whisper(to, Sim::bytes("x"), 5000, std::move(d)); });
   ASSERT_TRUE(r.finished);
   EXPECT_EQ(r.result.status, kNotFound);
 }

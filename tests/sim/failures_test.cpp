@@ -114,7 +114,7 @@ TEST(Failures, two_percent_loss_every_op_succeeds_or_errors_never_wrong) {
   ASSERT_TRUE(build_ring(sim, 10));
   ASSERT_TRUE(sim.run_until_ideal(30000));
   sim.set_loss(0.02);
-  std::map<std::string, std::string> model;  // the last value acknowledged
+  std::map<std::string, std::string> model;               // the last value acknowledged
   std::map<std::string, std::set<std::string>> possible;  // values possibly stored
   int errors = 0, ok = 0;
   for (int step = 0; step < 300; step++) {
@@ -263,8 +263,8 @@ TEST(Failures, loss_and_two_simultaneous_crashes_never_give_a_wrong_answer) {
           core::Result r = sim.get(via, k);
           if (r.status != kOk && r.status != kNotFound) break;
           std::string got = r.status == kOk ? Sim::str(r.value) : "";
-          EXPECT_TRUE(model.may_be(k, got)) << "seed " << seed << " step " << step << ": get "
-                                            << k << " gave '" << got << "'";
+          EXPECT_TRUE(model.may_be(k, got))
+              << "seed " << seed << " step " << step << ": get " << k << " gave '" << got << "'";
           model.is(k, got);
           break;
         }
@@ -280,8 +280,8 @@ TEST(Failures, loss_and_two_simultaneous_crashes_never_give_a_wrong_answer) {
             }
             model.is(k, "");
           } else if (r.status == kNotFound) {
-            EXPECT_TRUE(model.may_be(k, "")) << "seed " << seed << " step " << step << ": "
-                                             << k << " said absent";
+            EXPECT_TRUE(model.may_be(k, ""))
+                << "seed " << seed << " step " << step << ": " << k << " said absent";
             model.is(k, "");
           } else {
             model.maybe(k, "");

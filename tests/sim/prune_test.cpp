@@ -68,7 +68,8 @@ std::set<int> expected_holders(Sim& sim, const std::string& k, unsigned r) {
   while (owner < ring.size() && ring[owner].first < pos) owner++;
   if (owner == ring.size()) owner = 0;
   std::set<int> out;
-  for (size_t j = 0; j < r && j < ring.size(); j++) out.insert(ring[(owner + j) % ring.size()].second);
+  for (size_t j = 0; j < r && j < ring.size(); j++)
+    out.insert(ring[(owner + j) % ring.size()].second);
   return out;
 }
 

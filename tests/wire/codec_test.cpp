@@ -8,13 +8,17 @@
 namespace chord::wire {
 namespace {
 
-Bytes b(const std::string& s) { return Bytes(s.begin(), s.end()); }
+Bytes b(const std::string& s) {
+  return Bytes(s.begin(), s.end());
+}
 Id id(uint8_t v) {
   Id x{};
   x.fill(v);
   return x;
 }
-Peer peer(uint8_t v, const std::string& addr) { return Peer{id(v), addr}; }
+Peer peer(uint8_t v, const std::string& addr) {
+  return Peer{id(v), addr};
+}
 Record record(const std::string& k, const std::string& v, bool tomb) {
   Record r;
   r.key = b(k);

@@ -50,9 +50,13 @@ chordb_node *new_node() {
   return n;
 }
 
-std::string str(chordb_bytes b) { return std::string(reinterpret_cast<const char *>(b.data), b.len); }
+std::string str(chordb_bytes b) {
+  return std::string(reinterpret_cast<const char *>(b.data), b.len);
+}
 
-const uint8_t *u8(const std::string &s) { return reinterpret_cast<const uint8_t *>(s.data()); }
+const uint8_t *u8(const std::string &s) {
+  return reinterpret_cast<const uint8_t *>(s.data());
+}
 
 }  // namespace
 
