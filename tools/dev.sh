@@ -113,5 +113,5 @@ case "$cmd" in
   format) sources | xargs clang-format -i ;;
   format-check) format_check ;;
   fuzz) deps; fuzz "${2:-60}" ;;
-  *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,13p' "$0" >&2; exit 2 ;;
 esac
