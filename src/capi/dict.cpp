@@ -123,21 +123,26 @@ int collect_items(const chord_node *n, const chord_item *items, size_t count,
   return CHORD_OK;
 }
 
+// get and pop: a key in, a value out.
+int value_call(chord_buf *out, chord_node *node, const uint8_t *key, size_t key_len, int timeout_ms,
+               Start (*make)(core::Bytes, uint32_t)) {
+  if (!out) return fail(CHORD_EINVAL, "out is NULL");
+  out->data = nullptr;
+  out->len = 0;
+  if (int rc = check_key(node, key, key_len)) return rc;
+  core::Result r;
+  int rc = blocking(node, timeout_ms, make(bytes(key, key_len), timeout_of(node, timeout_ms)), &r);
+  if (rc) return rc;
+  return to_buf(out, r.value);
+}
+
 }  // namespace
 
 extern "C" {
 
 int chord_get(chord_buf *out, chord_node *node, const uint8_t *key, size_t key_len,
               int timeout_ms) {
-  if (!out) return fail(CHORD_EINVAL, "out is NULL");
-  out->data = nullptr;
-  out->len = 0;
-  if (int rc = check_key(node, key, key_len)) return rc;
-  core::Result r;
-  int rc =
-      blocking(node, timeout_ms, get_op(bytes(key, key_len), timeout_of(node, timeout_ms)), &r);
-  if (rc) return rc;
-  return to_buf(out, r.value);
+  return value_call(out, node, key, key_len, timeout_ms, get_op);
 }
 
 int chord_set(chord_node *node, const uint8_t *key, size_t key_len, const uint8_t *value,
@@ -156,15 +161,7 @@ int chord_delete(chord_node *node, const uint8_t *key, size_t key_len, int timeo
 
 int chord_pop(chord_buf *out, chord_node *node, const uint8_t *key, size_t key_len,
               int timeout_ms) {
-  if (!out) return fail(CHORD_EINVAL, "out is NULL");
-  out->data = nullptr;
-  out->len = 0;
-  if (int rc = check_key(node, key, key_len)) return rc;
-  core::Result r;
-  int rc =
-      blocking(node, timeout_ms, pop_op(bytes(key, key_len), timeout_of(node, timeout_ms)), &r);
-  if (rc) return rc;
-  return to_buf(out, r.value);
+  return value_call(out, node, key, key_len, timeout_ms, pop_op);
 }
 
 int chord_popitem(chord_buf *key_out, chord_buf *value_out, chord_node *node, int timeout_ms) {
