@@ -22,9 +22,7 @@ void NodeImpl::broadcast(wire::Cast kind, Bytes key, Bytes data) {
   m.key = std::move(key);
   m.data = std::move(data);
   if (!opts_.client) {
-    auto k = std::make_pair(self_.id, m.bid);
-    seen_.insert(k);
-    seen_order_.emplace_back(now(), k);
+    first_sight(self_.id, m.bid);
     // Key events reach every member, the owner included; a user's message
     // goes to the others, as py2p's broadcast did.
     if (kind != wire::Cast::Message) deliver(m);
@@ -35,18 +33,22 @@ void NodeImpl::broadcast(wire::Cast kind, Bytes key, Bytes data) {
 
 void NodeImpl::handle_broadcast(const Peer& from, uint64_t rid, wire::Broadcast&& m) {
   if (rid) send(from, rid, wire::Ack{});
-  auto k = std::make_pair(m.origin.id, m.bid);
-  if (seen_.count(k)) return;
-  seen_.insert(k);
+  if (!first_sight(m.origin.id, m.bid)) return;
+  deliver(m);
+  forward_to_clients(m);
+  fan_out(m);
+}
+
+bool NodeImpl::first_sight(const Id& origin, uint64_t bid) {
+  auto k = std::make_pair(origin, bid);
+  if (!seen_.insert(k).second) return false;
   seen_order_.emplace_back(now(), k);
   while (seen_order_.size() > kSeenKept ||
          (!seen_order_.empty() && seen_order_.front().first + kSeenMs < now())) {
     seen_.erase(seen_order_.front().second);
     seen_order_.pop_front();
   }
-  deliver(m);
-  forward_to_clients(m);
-  fan_out(m);
+  return true;
 }
 
 void NodeImpl::deliver(const wire::Broadcast& m) {

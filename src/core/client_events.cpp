@@ -18,9 +18,7 @@ constexpr uint64_t kRenewMs = 2000;          // a client renews its lease this o
 constexpr uint32_t kLeaseMs = 3 * kRenewMs;  // and asks for this much
 constexpr uint32_t kMinLeaseMs = 1000;       // a member grants within these bounds
 constexpr uint32_t kMaxLeaseMs = 60000;
-constexpr size_t kMaxClients = 256;    // leases one member keeps
-constexpr size_t kSeenKept = 1 << 16;  // as broadcast.cpp
-constexpr uint64_t kSeenMs = 600000;
+constexpr size_t kMaxClients = 256;  // leases one member keeps
 
 bool same_peer(const Peer& a, const Peer& b) {
   if (!is_zero(a.id) && !is_zero(b.id)) return a.id == b.id;
@@ -109,15 +107,7 @@ void NodeImpl::handle_client_event(const Peer& from, uint64_t rid, wire::Broadca
   if (rid) send(from, rid, wire::Ack{});
   if (from.addr.empty()) return;        // only members forward events
   if (m.origin.id == self_.id) return;  // our own message, back from the member
-  auto k = std::make_pair(m.origin.id, m.bid);
-  if (seen_.count(k)) return;
-  seen_.insert(k);
-  seen_order_.emplace_back(now(), k);
-  while (seen_order_.size() > kSeenKept ||
-         (!seen_order_.empty() && seen_order_.front().first + kSeenMs < now())) {
-    seen_.erase(seen_order_.front().second);
-    seen_order_.pop_front();
-  }
+  if (!first_sight(m.origin.id, m.bid)) return;
   deliver(m);
 }
 

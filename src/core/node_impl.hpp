@@ -169,6 +169,8 @@ class NodeImpl {
   void fan_out(const wire::Broadcast& m);
   void send_subtree(const wire::Broadcast& m, const Peer& to, const Id& lim, unsigned attempt);
   void deliver(const wire::Broadcast& m);
+  // Records a broadcast id; false if it was seen already (bounded memory).
+  bool first_sight(const Id& origin, uint64_t bid);
 
   // ---- client_events.cpp: events for light clients, forwarded by a member
   void client_events();  // periodic, light clients: keeps a lease at a member
