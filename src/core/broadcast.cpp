@@ -11,15 +11,42 @@ namespace chord::core {
 namespace {
 constexpr size_t kSeenKept = 1 << 16;
 constexpr uint64_t kSeenMs = 600000;
+// A batch of key events goes out when it holds this many, or this many bytes
+// of keys, or event_batch_ms after its first event, whichever comes first.
+constexpr size_t kKeyEventsMax = 1024;
+constexpr size_t kKeyEventBytesMax = 64 * 1024;
 }  // namespace
 
-void NodeImpl::broadcast(wire::Cast kind, Bytes key, Bytes data) {
+void NodeImpl::key_event(wire::KeyChange change, const Bytes& key) {
+  key_events_.push_back(wire::KeyEvent{change, key});
+  key_event_bytes_ += key.size() + 5;
+  if (opts_.event_batch_ms == 0 || key_events_.size() >= kKeyEventsMax ||
+      key_event_bytes_ >= kKeyEventBytesMax)
+    return flush_key_events();
+  if (key_events_.size() == 1) {
+    const uint64_t gen = ++key_batch_gen_;
+    after(opts_.event_batch_ms, [this, gen] {
+      if (gen == key_batch_gen_) flush_key_events();
+    });
+  }
+}
+
+void NodeImpl::flush_key_events() {
+  if (key_events_.empty()) return;
+  ++key_batch_gen_;  // the pending timer, if any, has nothing left to send
+  std::vector<wire::KeyEvent> events;
+  events.swap(key_events_);
+  key_event_bytes_ = 0;
+  broadcast(wire::Cast::Keys, std::move(events), {});
+}
+
+void NodeImpl::broadcast(wire::Cast kind, std::vector<wire::KeyEvent> events, Bytes data) {
   wire::Broadcast m;
   m.bid = host_.random_u64();
   m.origin = self_;
   m.limit = self_.id;
   m.kind = kind;
-  m.key = std::move(key);
+  m.events = std::move(events);
   m.data = std::move(data);
   if (!opts_.client) {
     first_sight(self_.id, m.bid);
@@ -52,23 +79,19 @@ bool NodeImpl::first_sight(const Id& origin, uint64_t bid) {
 }
 
 void NodeImpl::deliver(const wire::Broadcast& m) {
-  Event ev;
-  switch (m.kind) {
-    case wire::Cast::Add:
-      ev.type = EventType::Add;
-      ev.key = m.key;
-      break;
-    case wire::Cast::Delete:
-      ev.type = EventType::Delete;
-      ev.key = m.key;
-      break;
-    case wire::Cast::Message:
-      ev.type = EventType::Message;
-      ev.data = m.data;
-      ev.sender = m.origin;
-      break;
+  if (m.kind == wire::Cast::Message) {
+    Event ev;
+    ev.type = EventType::Message;
+    ev.data = m.data;
+    ev.sender = m.origin;
+    return host_.emit(std::move(ev));
   }
-  host_.emit(std::move(ev));
+  for (const wire::KeyEvent& e : m.events) {
+    Event ev;
+    ev.type = e.change == wire::KeyChange::Add ? EventType::Add : EventType::Delete;
+    ev.key = e.key;
+    host_.emit(std::move(ev));
+  }
 }
 
 void NodeImpl::fan_out(const wire::Broadcast& m) {

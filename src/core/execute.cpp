@@ -123,9 +123,10 @@ void NodeImpl::owner_write(const Bytes& key, const Id& pos, const Bytes* value, 
   wire::Record wr = to_wire(pos, key, rec);
   store_->put(pos, key, std::move(rec));
 
-  // Events: absent -> present is an add, present -> absent a delete.
-  if (value && !was_live) broadcast(wire::Cast::Add, key, {});
-  if (!value && was_live) broadcast(wire::Cast::Delete, key, {});
+  // Events (queued, sent in batches): absent -> present is an add, present ->
+  // absent a delete.
+  if (value && !was_live) key_event(wire::KeyChange::Add, key);
+  if (!value && was_live) key_event(wire::KeyChange::Delete, key);
 
   // A majority of the r replicas (this one included), or all of a smaller ring.
   std::vector<Peer> targets = replica_targets();

@@ -140,6 +140,8 @@ void NodeImpl::join(const std::string& seed_addr, uint32_t timeout_ms, Done done
           joining_ = false;
           log(2, std::string(opts_.client ? "client " : "node ") + name(self_) +
                      " joined; successor " + name(s));
+          next_finger_ = 255;
+          fix_next_finger(true);
           Result r;
           r.hops = hops;
           done(std::move(r));
@@ -180,6 +182,7 @@ void NodeImpl::leave(uint32_t timeout_ms, Done done) {
     return;
   }
   leaving_ = true;
+  flush_key_events();  // while the ring still routes to us
   log(2, "node " + name(self_) + " leaving; handing its keys to " + name(succs_[0]));
   auto recs = std::make_shared<std::vector<wire::Record>>();
   store_->scan(self_.id, self_.id, nullptr,
@@ -435,16 +438,32 @@ void NodeImpl::fix_fingers() {
   after(jittered(opts_.fix_fingers_ms), [this] { fix_fingers(); });
   if (succs_.empty() || joining_ || leaving_) return;
   if (!opts_.client && (fix_rounds_++ % 2) == 0) return check_successor();
+  if (!finger_sweep_) fix_next_finger(false);
+}
+
+void NodeImpl::fix_next_finger(bool sweep) {
+  // One finger per call, from the farthest down to the successor list. A
+  // sweep (right after a join, like init_finger_table in the Chord paper)
+  // goes on to the next at once, so a new node routes in O(log N) hops and
+  // knows the spans its fingers own within a few round trips, not periods.
+  if (succs_.empty() || joining_ || leaving_) {
+    finger_sweep_ = false;
+    return;
+  }
+  finger_sweep_ = sweep;
   unsigned bit = next_finger_;
   wire::OpReq req;
   req.op = wire::Op::FindSucc;
   req.target = add_pow2(self_.id, bit);
   start_op(std::move(req), opts_.rpc_timeout_ms * 3, false,
-           [this, bit](int rc, wire::OpResp&& resp, unsigned) {
+           [this, bit, sweep](int rc, wire::OpResp&& resp, unsigned) {
+             if (sweep) finger_sweep_ = false;
              if (rc != kOk || resp.peers.empty()) {
                next_finger_ = 255;
                return;
              }
+             // The finger and its successors, each with the span it owns.
+             learn_spans(resp.peers, (resp.flags & wire::kFlagHasPred) ? &resp.pred : nullptr);
              const Peer& f = resp.peers[0];
              // Within the successor list: lower fingers add nothing.
              bool near = f.id == self_.id || succs_.empty() ||
@@ -460,6 +479,7 @@ void NodeImpl::fix_fingers() {
                          [](const Finger& a, const Finger& b) { return a.bit > b.bit; });
              }
              next_finger_ = (near || bit == 0) ? 255 : bit - 1;
+             if (sweep && next_finger_ != 255) fix_next_finger(true);
            });
 }
 

@@ -45,6 +45,10 @@ struct Options {
   unsigned max_pending = 4096;
   bool client = false;      // light client: routes, stores nothing, never a member
   bool owner_cache = true;  // remember which nodes own which ranges (fewer hops)
+  // An owner sends the add and delete events of this long in one broadcast
+  // (0: each event at once). Events arrive this much later; a put costs
+  // 2(N-1)/batch messages instead of 2(N-1).
+  uint32_t event_batch_ms = 5;
 };
 
 // Events the core reports to its driver.

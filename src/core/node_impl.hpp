@@ -105,7 +105,8 @@ class NodeImpl {
   void handle_notify(const Peer& from);
   void handle_leave(const Peer& from, uint64_t rid, wire::Leave&& m);
   void check_predecessor();
-  void fix_fingers();
+  void fix_fingers();  // periodic
+  void fix_next_finger(bool sweep);
   void check_successor();
   void remember_lost(const Peer& p);
   void probe_lost();          // periodic: merges rings split by a partition
@@ -124,6 +125,11 @@ class NodeImpl {
   void op_finish(uint64_t opid, int rc, wire::OpResp&& resp);
   wire::Redirect route(const Id& t) const;
   void handle_op(const Peer& from, uint64_t rid, wire::OpReq&& req);
+  void remember_owner(const Peer& node, const Id& target, const wire::OpResp& resp);
+  void forget_owner_of(const Peer& node, const Id& target);
+  void learn_spans(const std::vector<Peer>& chain, const Peer* first_pred);
+  const Peer* cached_owner(const Id& t);  // nullptr: route
+  void trim_span_at(const Id& q);
   void user_op(wire::Op op, Bytes key, Bytes value, uint32_t timeout_ms, Done done);
   void iter_page(const IterCursor& cur, bool values, uint32_t limit, uint32_t timeout_ms,
                  PageDone done);
@@ -164,7 +170,10 @@ class NodeImpl {
                    const Id& target, wire::OpResp&& resp);
 
   // ---- broadcast.cpp
-  void broadcast(wire::Cast kind, Bytes key, Bytes data);
+  // Key events are batched: key_event() queues, flush_key_events() sends.
+  void key_event(wire::KeyChange change, const Bytes& key);
+  void flush_key_events();
+  void broadcast(wire::Cast kind, std::vector<wire::KeyEvent> events, Bytes data);
   void handle_broadcast(const Peer& from, uint64_t rid, wire::Broadcast&& m);
   void fan_out(const wire::Broadcast& m);
   void send_subtree(const wire::Broadcast& m, const Peer& to, const Id& lim, unsigned attempt);
@@ -194,6 +203,7 @@ class NodeImpl {
   std::vector<Peer> succs_;      // nearest first; never self; empty: ring of one
   std::vector<Finger> fingers_;  // sorted by bit, descending
   unsigned next_finger_ = 255;
+  bool finger_sweep_ = false;  // fixing every finger back to back (after a join)
   uint64_t fix_rounds_ = 0;
 
   bool joining_ = false;     // Zave: state queries are answered busy meanwhile
@@ -259,6 +269,11 @@ class NodeImpl {
   };
   std::map<std::pair<Id, uint64_t>, Done_> executed_;
   std::deque<std::pair<uint64_t, std::pair<Id, uint64_t>>> executed_order_;
+
+  // Key events waiting for their batch to go out (broadcast.cpp).
+  std::vector<wire::KeyEvent> key_events_;
+  size_t key_event_bytes_ = 0;
+  uint64_t key_batch_gen_ = 0;
 
   // Broadcasts seen, by (origin, bid), with when they were first seen.
   std::set<std::pair<Id, uint64_t>> seen_;

@@ -61,13 +61,10 @@ void NodeImpl::start_op(wire::OpReq&& req, uint32_t timeout_ms, bool user, OpDon
   op->deadline = now() + timeout_ms;
   op->user = user;
   op->remote_only = remote_only;
-  if (user && !seed && opts_.owner_cache && !owner_cache_.empty()) {
-    auto c = owner_cache_.lower_bound(op->req.target);
-    if (c == owner_cache_.end()) c = owner_cache_.begin();
-    if (c->first != self_.id &&
-        !(distance(c->second.lo, c->first) < distance(op->req.target, c->first))) {
+  if (user && !seed) {
+    if (const Peer* owner = cached_owner(op->req.target)) {
       op->has_owner = true;
-      op->owner = c->second.peer;
+      op->owner = *owner;
     }
   }
   if (seed) {
@@ -203,15 +200,12 @@ void NodeImpl::op_step(uint64_t opid) {
         if (rc == kOk) {
           if (auto* resp = std::get_if<wire::OpResp>(&reply->body)) {
             if (o.user && opts_.owner_cache && !is_zero(to.id) && !to.addr.empty() &&
-                resp->status != kProto) {
-              auto [c, fresh] = owner_cache_.try_emplace(to.id, OwnerSpan{to, o.req.target});
-              if (!fresh && distance(c->second.lo, to.id) < distance(o.req.target, to.id))
-                c->second.lo = o.req.target;
-              if (owner_cache_.size() > kOwnerCacheMax) owner_cache_.erase(owner_cache_.begin());
-            }
+                resp->status != kProto)
+              remember_owner(to, o.req.target, *resp);
             return op_finish(opid, kOk, std::move(*resp));
           }
           if (auto* red = std::get_if<wire::Redirect>(&reply->body)) {
+            forget_owner_of(to, o.req.target);
             if (!is_zero(to.id)) {
               o.tried.insert(to.id);
               Id d = distance(to.id, o.req.target);
@@ -227,6 +221,7 @@ void NodeImpl::op_step(uint64_t opid) {
             }
             for (wire::Peer& p : red->peers) {
               if (p.addr.empty() || p.id == self_.id) continue;
+              if (opts_.owner_cache && !is_zero(p.id)) trim_span_at(p.id);
               bool have = false;
               for (const Peer& q : o.pool) have = have || q.id == p.id;
               if (!have) o.pool.push_back(p);
@@ -234,6 +229,7 @@ void NodeImpl::op_step(uint64_t opid) {
             if (red->owner && !red->peers.empty() && red->peers[0].id != self_.id) {
               o.has_owner = true;
               o.owner = red->peers[0];
+              learn_spans(red->peers, nullptr);
             }
             return op_step(opid);
           }
@@ -260,15 +256,89 @@ void NodeImpl::op_step(uint64_t opid) {
 }
 
 void NodeImpl::handle_op(const Peer& from, uint64_t rid, wire::OpReq&& req) {
-  bool mine = !joining_ && (owns(req.target) || (req.op == wire::Op::Whisper &&
-                                                 req.target == self_.id && !opts_.client));
+  const bool owner = !joining_ && owns(req.target);
+  bool mine = owner ||
+              (!joining_ && req.op == wire::Op::Whisper && req.target == self_.id && !opts_.client);
   if (!mine) {
     send(from, rid, route(req.target));
     return;
   }
   Peer to = from;
-  execute(from, std::move(req),
-          [this, to, rid](wire::OpResp&& resp) { send(to, rid, std::move(resp)); });
+  execute(from, std::move(req), [this, to, rid, owner](wire::OpResp&& resp) {
+    // The owner names its predecessor: the origin learns our whole range,
+    // (pred, self], and sends the next operation inside it straight here.
+    if (owner && has_pred_ && !(resp.flags & wire::kFlagHasPred)) {
+      resp.flags |= wire::kFlagHasPred;
+      resp.pred = pred_;
+    }
+    send(to, rid, std::move(resp));
+  });
+}
+
+void NodeImpl::remember_owner(const Peer& node, const Id& target, const wire::OpResp& resp) {
+  auto [c, fresh] = owner_cache_.try_emplace(node.id, OwnerSpan{node, target});
+  if (resp.flags & wire::kFlagHasPred) {
+    // The owner's own word on its range replaces what we inferred.
+    c->second.lo = add_one(resp.pred.id);
+  } else if (!fresh && distance(c->second.lo, node.id) < distance(target, node.id)) {
+    c->second.lo = target;
+  }
+  if (owner_cache_.size() > kOwnerCacheMax) owner_cache_.erase(owner_cache_.begin());
+}
+
+const Peer* NodeImpl::cached_owner(const Id& t) {
+  if (!opts_.owner_cache || owner_cache_.empty()) return nullptr;
+  auto c = owner_cache_.lower_bound(t);
+  if (c == owner_cache_.end()) c = owner_cache_.begin();
+  if (c->first == self_.id || distance(c->second.lo, c->first) < distance(t, c->first))
+    return nullptr;
+  // A node of our own tables inside [t, c) means that span is stale: trim it.
+  const Id to_c = distance(t, c->first);
+  bool stale = false;
+  auto check = [&](const Peer& k) {
+    if (k.id == c->first || !(distance(t, k.id) < to_c)) return;
+    if (!stale || distance(c->second.lo, c->first) > distance(add_one(k.id), c->first))
+      c->second.lo = add_one(k.id);
+    stale = true;
+  };
+  for (const Finger& f : fingers_) check(f.peer);
+  for (const Peer& p : succs_) check(p);
+  if (has_pred_) check(pred_);
+  check(self_);
+  return stale ? nullptr : &c->second.peer;
+}
+
+void NodeImpl::trim_span_at(const Id& q) {
+  // Node q exists, so the node after it owns nothing up to q.
+  if (owner_cache_.empty()) return;
+  auto c = owner_cache_.upper_bound(q);
+  if (c == owner_cache_.end()) c = owner_cache_.begin();
+  if (c->first != q && !(distance(c->second.lo, c->first) < distance(q, c->first)))
+    c->second.lo = add_one(q);
+}
+
+void NodeImpl::learn_spans(const std::vector<Peer>& chain, const Peer* first_pred) {
+  // chain is a run of consecutive nodes (an owner and its successors): each
+  // owns the span from the one before it. Another node's view, so it may be
+  // stale; a wrong span costs one redirect and is then dropped.
+  if (!opts_.owner_cache) return;
+  for (size_t i = 0; i < chain.size(); i++) {
+    const Peer& p = chain[i];
+    const Peer* before = i ? &chain[i - 1] : first_pred;
+    if (!p.addr.empty() && !is_zero(p.id)) trim_span_at(p.id);
+    if (!before || p.id == self_.id || p.addr.empty() || is_zero(p.id) || before->id == p.id)
+      continue;
+    owner_cache_[p.id] = OwnerSpan{p, add_one(before->id)};
+  }
+  while (owner_cache_.size() > kOwnerCacheMax) owner_cache_.erase(owner_cache_.begin());
+}
+
+void NodeImpl::forget_owner_of(const Peer& node, const Id& target) {
+  // A node we believed owns target redirected us: its span is stale (a node
+  // joined inside it), so it goes rather than cost a hop every time.
+  auto c = owner_cache_.find(node.id);
+  if (c != owner_cache_.end() && !(distance(c->second.lo, node.id) < distance(target, node.id)))
+    owner_cache_.erase(c);
 }
 
 int NodeImpl::check_sizes(const Bytes* key, const Bytes* value, std::string& detail) const {

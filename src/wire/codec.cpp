@@ -245,7 +245,10 @@ void put(Writer& w, const Broadcast& m) {
   w.peer(m.origin);
   w.id(m.limit);
   w.u8(static_cast<uint8_t>(m.kind));
-  w.bytes(m.key);
+  w.list(m.events, [&](const KeyEvent& e) {
+    w.u8(static_cast<uint8_t>(e.change));
+    w.bytes(e.key);
+  });
   w.bytes(m.data);
 }
 void put(Writer& w, const Subscribe& m) {
@@ -338,9 +341,16 @@ void get(Reader& r, Broadcast& m) {
   m.origin = r.peer();
   m.limit = r.id("limit");
   uint8_t k = r.u8("kind");
-  if (r.ok() && k != 1 && k != 2 && k != 8) r.fail(kProto, "unknown broadcast kind");
+  if (r.ok() && k != 3 && k != 8) r.fail(kProto, "unknown broadcast kind");
   m.kind = static_cast<Cast>(k);
-  m.key = r.bytes(r.lim().max_key, "key");
+  m.events = r.list<KeyEvent>(1 + 4, "events", [&] {
+    KeyEvent e;
+    uint8_t c = r.u8("change");
+    if (r.ok() && c != 1 && c != 2) r.fail(kProto, "unknown key change");
+    e.change = static_cast<KeyChange>(c);
+    e.key = r.bytes(r.lim().max_key, "key");
+    return e;
+  });
   m.data = r.bytes(r.lim().max_value, "data");
 }
 void get(Reader& r, Subscribe& m) {

@@ -172,7 +172,14 @@ struct Records {
 
 // ------------------------------------------------------------------ broadcast
 
-enum class Cast : uint8_t { Add = 1, Delete = 2, Message = 8 };
+// What a broadcast carries: key events (an owner's batch) or a user's message.
+enum class Cast : uint8_t { Keys = 3, Message = 8 };
+// A key came into being (absent -> present) or went (present -> absent).
+enum class KeyChange : uint8_t { Add = 1, Delete = 2 };
+struct KeyEvent {
+  KeyChange change = KeyChange::Add;
+  Bytes key;
+};
 
 // One step of a broadcast tree: deliver, then cover (receiver, limit).
 // Reply: Ack.
@@ -181,8 +188,8 @@ struct Broadcast {
   Peer origin;
   Id limit{};
   Cast kind = Cast::Message;
-  Bytes key;   // Add, Delete
-  Bytes data;  // Message
+  std::vector<KeyEvent> events;  // Keys: in the order the owner applied them
+  Bytes data;                    // Message
 };
 
 // ------------------------------------------------------ light clients' events

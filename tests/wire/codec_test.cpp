@@ -68,7 +68,12 @@ std::vector<Message> samples() {
   v.push_back({12, Pull{{b("p"), b("q"), Bytes{}}}});
   v.push_back({13, RangeReq{id(16), id(17), true, id(18), b("after")}});
   v.push_back({14, Records{true, {record("r", "2", false)}}});
-  v.push_back({15, Broadcast{77, peer(19, "i:19"), id(20), Cast::Add, b("key"), b("data")}});
+  v.push_back({15, Broadcast{77,
+                             peer(19, "i:19"),
+                             id(20),
+                             Cast::Keys,
+                             {{KeyChange::Add, b("key")}, {KeyChange::Delete, b("k2")}},
+                             b("data")}});
   v.push_back({16, Subscribe{6000}});
   return v;
 }
@@ -223,8 +228,15 @@ TEST(Codec, bad_enums_and_booleans_are_refused) {
   s[9] = 2;  // busy is 0 or 1
   EXPECT_EQ(decode(s.data(), s.size(), Limits{}, back, why), kProto);
   Bytes c = enc(Message{1, Broadcast{}});
-  c[1 + 8 + 8 + 32 + 4 + 32] = 3;  // kind is 1, 2 or 8
+  c[1 + 8 + 8 + 32 + 4 + 32] = 1;  // kind is 3 or 8
   EXPECT_EQ(decode(c.data(), c.size(), Limits{}, back, why), kProto);
+  Broadcast keys;
+  keys.kind = Cast::Keys;
+  keys.events.push_back(KeyEvent{KeyChange::Delete, b("k")});
+  Bytes k = enc(Message{1, keys});
+  ASSERT_EQ(decode(k.data(), k.size(), Limits{}, back, why), kOk);
+  k[1 + 8 + 8 + 32 + 4 + 32 + 1 + 4] = 3;  // a key change is 1 or 2
+  EXPECT_EQ(decode(k.data(), k.size(), Limits{}, back, why), kProto);
 }
 
 TEST(Codec, a_tombstone_with_a_value_is_refused) {
