@@ -379,6 +379,12 @@ typedef struct chord_sub_s chord_sub;
 /**
  * Calls cb on the loop thread for every event of a type in mask. Each add and
  * delete anywhere in the network reaches every subscribed node exactly once.
+ * Owners send add and delete events to other nodes only while some node takes
+ * them: the first subscription or queue of a node whose mask has CHORD_EV_ADD
+ * or CHORD_EV_DELETE tells the network, and (off the loop thread) returns once
+ * every member knows, up to the default timeout; writes started after it
+ * returns are reported. After the last one is freed, events keep arriving
+ * for up to a minute. A node's own writes are always reported to it.
  * ud_release (may be NULL) is called with ud once the subscription is freed and
  * cb cannot run again. Returns 0, CHORD_EINVAL or CHORD_ECLOSED.
  */
@@ -395,7 +401,8 @@ CHORD_EXTERN void chord_sub_free(chord_sub *sub);
 /** A queue of events for callers that cannot take callbacks on a foreign thread. */
 typedef struct chord_queue_s chord_queue;
 
-/** Creates a queue receiving events of the types in mask. */
+/** Creates a queue receiving events of the types in mask. With CHORD_EV_ADD or
+    CHORD_EV_DELETE in mask it tells the network first, as chord_subscribe. */
 CHORD_EXTERN int chord_queue_new(chord_queue **out, chord_node *node, unsigned mask);
 
 /**

@@ -137,9 +137,30 @@ void Hub::remove_sub(const std::shared_ptr<Sub>& s, bool on_loop_thread) {
   if (!on_loop_thread) cv.wait(lk, [&] { return dispatching == 0; });
 }
 
+// A subscription or queue taking add/delete events makes the node a
+// listener: the first one announces it to the ring and, off the loop thread,
+// waits until every member knows (bounded by the default timeout), so that
+// writes started after the call returns are reported. On the loop thread the
+// announcement goes out without waiting.
+void start_listening(chord_node* n) {
+  if (n->hub->key_listeners.fetch_add(1) != 0) return;
+  auto start = [](core::Node& cn, std::function<void(core::Result &&)> d) {
+    cn.listen(std::move(d));
+  };
+  if (n->loop->on_loop_thread()) {
+    submit<core::Result>(n, start, [](core::Result&&) {});
+    return;
+  }
+  run_blocking<core::Result>(n, n->default_timeout_ms, start);
+}
+
 }  // namespace chord::capi
 
 using chord::capi::fail;
+
+namespace {
+constexpr unsigned kKeyEvents = CHORD_EV_ADD | CHORD_EV_DELETE;
+}
 
 extern "C" {
 
@@ -163,6 +184,10 @@ int chord_subscribe(chord_sub** out, chord_node* node, unsigned mask, chord_even
     std::lock_guard<std::mutex> lk(h->hub->mu);
     h->hub->subs.push_back(h->sub);
   }
+  if (mask & kKeyEvents) {
+    h->keys = true;
+    chord::capi::start_listening(node);
+  }
   *out = h;
   chord::capi::clear_error();
   return CHORD_OK;
@@ -171,6 +196,7 @@ int chord_subscribe(chord_sub** out, chord_node* node, unsigned mask, chord_even
 void chord_sub_free(chord_sub* sub) {
   if (!sub) return;
   bool on_loop = std::this_thread::get_id() == sub->loop_thread;
+  if (sub->keys) sub->hub->key_listeners.fetch_sub(1);
   sub->hub->remove_sub(sub->sub, on_loop);
   if (sub->sub->release) sub->sub->release(sub->sub->ud);
   delete sub;
@@ -198,6 +224,10 @@ int chord_queue_new(chord_queue** out, chord_node* node, unsigned mask) {
     }
     h->hub->queues.push_back(h->q);
   }
+  if (mask & kKeyEvents) {
+    h->keys = true;
+    chord::capi::start_listening(node);
+  }
   *out = h;
   chord::capi::clear_error();
   return CHORD_OK;
@@ -220,6 +250,7 @@ void chord_queue_close(chord_queue* q) {
 void chord_queue_free(chord_queue* q) {
   if (!q) return;
   q->q->close();
+  if (q->keys) q->hub->key_listeners.fetch_sub(1);
   {
     std::lock_guard<std::mutex> lk(q->hub->mu);
     auto& v = q->hub->queues;

@@ -66,6 +66,9 @@ struct Hub {
   std::condition_variable cv;
   int dispatching = 0;
   bool closed = false;
+  // Subscriptions and queues that take add or delete events: while there is
+  // one, the node is a listener (core::Node::listen).
+  std::atomic<int> key_listeners{0};
   std::vector<std::shared_ptr<Sub>> subs;
   std::vector<std::shared_ptr<Queue>> queues;
 };
@@ -105,11 +108,13 @@ struct chord_sub_s {
   std::shared_ptr<chord::capi::Hub> hub;
   std::shared_ptr<chord::capi::Sub> sub;
   std::thread::id loop_thread;  // the node's loop may be gone when this is freed
+  bool keys = false;            // counted in hub->key_listeners
 };
 
 struct chord_queue_s {
   std::shared_ptr<chord::capi::Hub> hub;
   std::shared_ptr<chord::capi::Queue> q;
+  bool keys = false;  // counted in hub->key_listeners
 };
 
 struct chord_iter_s {

@@ -285,6 +285,10 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
     cfg.log = [cb, ud](int level, const std::string &line) { cb(level, line.c_str(), ud); };
   }
   std::weak_ptr<Hub> hubw = n->hub;
+  cfg.wants_key_events = [hubw] {
+    auto hub = hubw.lock();
+    return hub && hub->key_listeners.load() > 0;
+  };
   cfg.on_event = [hubw](core::Event &&ev) {
     auto hub = hubw.lock();
     if (!hub) return;

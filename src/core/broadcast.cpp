@@ -2,6 +2,17 @@
 // sends to each known node n_i in that interval, in ring order, the interval
 // (n_i, n_{i+1}). Every member is reached once if successors are right: N-1
 // messages, O(log N) depth over fingers. Duplicates are dropped by id.
+//
+// Key events ride on it only while some member listens. A member with a
+// subscriber to add/delete events (Host::wants_key_events), or with a light
+// client's lease that asks for them, makes sure the ring holds a listener
+// lease: if the lease it knows of has less than two thirds left, it announces
+// one with a Listen broadcast (so however many listen, about one announcement
+// goes round per third of a lease). Every member broadcasts the events it
+// owns while it listens itself or a lease runs. A Listen is acknowledged up
+// the tree once a subtree has it, so listen() completes when every member
+// knows. Successors pass the lease on too (StateResp, and Records to a
+// joiner). A ring nobody listens to pays nothing per write for events.
 #include <algorithm>
 
 #include "core/node_impl.hpp"
@@ -15,9 +26,74 @@ constexpr uint64_t kSeenMs = 600000;
 // of keys, or event_batch_ms after its first event, whichever comes first.
 constexpr size_t kKeyEventsMax = 1024;
 constexpr size_t kKeyEventBytesMax = 64 * 1024;
+// A listener lease; one is renewed once less than two thirds of it is left;
+// and the longest one taken from the wire.
+constexpr uint32_t kListenLeaseMs = 60000;
+constexpr uint32_t kListenRenewLeftMs = kListenLeaseMs * 2 / 3;
+constexpr uint32_t kListenLeaseMaxMs = 5 * 60000;
 }  // namespace
 
+// ------------------------------------------------------------------ listening
+
+void NodeImpl::listen(Done done) {
+  if (opts_.client) return client_listen(std::move(done));
+  if (!listening() || !listen_due()) return done(Result{});
+  announce_listen([done] { done(Result{}); });
+}
+
+bool NodeImpl::listening() {
+  if (host_.wants_key_events()) return true;
+  const uint64_t t = now();
+  for (const auto& [id, lease] : client_leases_)
+    if (lease.keys && lease.until > t) return true;
+  return false;
+}
+
+bool NodeImpl::listen_due() {
+  return !opts_.client && !alone() && listen_until_ < now() + kListenRenewLeftMs;
+}
+
+void NodeImpl::announce_listen(std::function<void()> done) {
+  if (opts_.client || alone()) return done();
+  heard_listener(kListenLeaseMs);
+  wire::Broadcast m;
+  m.bid = host_.random_u64();
+  m.origin = self_;
+  m.limit = self_.id;
+  m.kind = wire::Cast::Listen;
+  m.lease_ms = kListenLeaseMs;
+  first_sight(self_.id, m.bid);
+  fan_out(m, std::move(done));
+}
+
+void NodeImpl::listen_renew() {
+  if (!joining_ && !leaving_ && listen_due() && listening()) announce_listen([] {});
+}
+
+void NodeImpl::heard_listener(uint32_t lease_ms) {
+  const uint64_t until = now() + std::min(lease_ms, kListenLeaseMaxMs);
+  listen_until_ = std::max(listen_until_, until);
+}
+
+uint32_t NodeImpl::listen_left() {
+  // Only what was announced: a lease passed on is one the ring has heard.
+  const uint64_t t = now();
+  return listen_until_ > t ? static_cast<uint32_t>(listen_until_ - t) : 0;
+}
+
+// ----------------------------------------------------------------- key events
+
 void NodeImpl::key_event(wire::KeyChange change, const Bytes& key) {
+  // Here at once; to the clients that lease events from us at once too.
+  wire::Broadcast here;
+  here.bid = host_.random_u64();
+  here.origin = self_;
+  here.kind = wire::Cast::Keys;
+  here.events.push_back(wire::KeyEvent{change, key});
+  deliver(here);
+  forward_to_clients(here);
+  // To the other members in a batch, if any of them listens.
+  if (now() >= listen_until_ && !listening()) return;
   key_events_.push_back(wire::KeyEvent{change, key});
   key_event_bytes_ += key.size() + 5;
   if (opts_.event_batch_ms == 0 || key_events_.size() >= kKeyEventsMax ||
@@ -50,20 +126,30 @@ void NodeImpl::broadcast(wire::Cast kind, std::vector<wire::KeyEvent> events, By
   m.data = std::move(data);
   if (!opts_.client) {
     first_sight(self_.id, m.bid);
-    // Key events reach every member, the owner included; a user's message
-    // goes to the others, as py2p's broadcast did.
-    if (kind != wire::Cast::Message) deliver(m);
-    forward_to_clients(m);
+    // Key events were delivered here when they happened (key_event); a
+    // user's message goes to the others only, as py2p's broadcast did.
+    if (kind == wire::Cast::Message) forward_to_clients(m);
   }
-  fan_out(m);
+  fan_out(m, {});
 }
 
 void NodeImpl::handle_broadcast(const Peer& from, uint64_t rid, wire::Broadcast&& m) {
+  if (!first_sight(m.origin.id, m.bid)) {
+    if (rid) send(from, rid, wire::Ack{});
+    return;
+  }
+  if (m.kind == wire::Cast::Listen) {
+    heard_listener(m.lease_ms);
+    // Acknowledged once the whole subtree has it (see the top of the file).
+    Peer to = from;
+    return fan_out(m, [this, to, rid] {
+      if (rid) send(to, rid, wire::Ack{});
+    });
+  }
   if (rid) send(from, rid, wire::Ack{});
-  if (!first_sight(m.origin.id, m.bid)) return;
   deliver(m);
   forward_to_clients(m);
-  fan_out(m);
+  fan_out(m, {});
 }
 
 bool NodeImpl::first_sight(const Id& origin, uint64_t bid) {
@@ -79,6 +165,7 @@ bool NodeImpl::first_sight(const Id& origin, uint64_t bid) {
 }
 
 void NodeImpl::deliver(const wire::Broadcast& m) {
+  if (m.kind == wire::Cast::Listen) return;
   if (m.kind == wire::Cast::Message) {
     Event ev;
     ev.type = EventType::Message;
@@ -94,7 +181,7 @@ void NodeImpl::deliver(const wire::Broadcast& m) {
   }
 }
 
-void NodeImpl::fan_out(const wire::Broadcast& m) {
+void NodeImpl::fan_out(const wire::Broadcast& m, std::function<void()> done) {
   std::vector<std::pair<Id, Peer>> kids;  // (distance from us, node)
   auto consider = [&](const Peer& p) {
     if (p.id == self_.id || p.addr.empty()) return;
@@ -108,32 +195,54 @@ void NodeImpl::fan_out(const wire::Broadcast& m) {
   kids.erase(std::unique(kids.begin(), kids.end(),
                          [](const auto& a, const auto& b) { return a.first == b.first; }),
              kids.end());
+  if (kids.empty()) {
+    if (done) done();
+    return;
+  }
+  // done runs once every child's subtree has finished (acknowledged, or
+  // given up on).
+  SubtreeDone each;
+  if (done) {
+    auto left = std::make_shared<size_t>(kids.size());
+    each = std::make_shared<std::function<void()>>([left, done = std::move(done)] {
+      if (--*left == 0) done();
+    });
+  }
   for (size_t i = 0; i < kids.size(); i++) {
     const Id lim = i + 1 < kids.size() ? kids[i + 1].second.id : m.limit;
-    send_subtree(m, kids[i].second, lim, 0);
+    send_subtree(m, kids[i].second, lim, 0, each);
   }
 }
 
 void NodeImpl::send_subtree(const wire::Broadcast& m, const Peer& to, const Id& lim,
-                            unsigned attempt) {
+                            unsigned attempt, SubtreeDone done) {
+  auto finished = [done] {
+    if (done) (*done)();
+  };
   wire::Broadcast c = m;
   c.limit = lim;
-  rpc(to, std::move(c), opts_.rpc_timeout_ms, [this, m, to, lim, attempt](int rc, wire::Message*) {
-    if (rc == kOk || attempt >= 3) return;
-    // That child is gone or silent: its interval [to, lim) goes to the first
-    // live node after it, found by a lookup that routes around the dead.
-    wire::OpReq req;
-    req.op = wire::Op::FindSucc;
-    req.target = add_one(to.id);
-    start_op(std::move(req), opts_.rpc_timeout_ms * 3, false,
-             [this, m, to, lim, attempt](int orc, wire::OpResp&& resp, unsigned) {
-               if (orc != kOk || resp.peers.empty()) return;
-               const Peer& next = resp.peers[0];
-               if (next.addr.empty() || next.id == to.id || !in_open(next.id, to.id, lim)) return;
-               if (next.id == self_.id) return;
-               send_subtree(m, next, lim, attempt + 1);
-             });
-  });
+  // A Listen is acknowledged after the child's own subtree: give it longer.
+  const uint32_t timeout =
+      m.kind == wire::Cast::Listen ? opts_.rpc_timeout_ms * 3 : opts_.rpc_timeout_ms;
+  rpc(to, std::move(c), timeout,
+      [this, m, to, lim, attempt, done, finished](int rc, wire::Message*) {
+        if (rc == kOk || attempt >= 3) return finished();
+        // That child is gone or silent: its interval [to, lim) goes to the first
+        // live node after it, found by a lookup that routes around the dead.
+        wire::OpReq req;
+        req.op = wire::Op::FindSucc;
+        req.target = add_one(to.id);
+        start_op(
+            std::move(req), opts_.rpc_timeout_ms * 3, false,
+            [this, m, to, lim, attempt, done, finished](int orc, wire::OpResp&& resp, unsigned) {
+              if (orc != kOk || resp.peers.empty()) return finished();
+              const Peer& next = resp.peers[0];
+              if (next.addr.empty() || next.id == to.id || !in_open(next.id, to.id, lim) ||
+                  next.id == self_.id)
+                return finished();
+              send_subtree(m, next, lim, attempt + 1, done);
+            });
+      });
 }
 
 }  // namespace chord::core

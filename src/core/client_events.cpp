@@ -74,11 +74,26 @@ bool NodeImpl::client_pick(Peer& out) const {
   return false;
 }
 
-void NodeImpl::client_subscribe(const Peer& to) {
+void NodeImpl::client_listen(Done done) {
+  // The lease at our member asks for key events now, or no longer does; a
+  // member that starts listening for us answers once every member knows.
+  Peer to;
+  if (sub_live_) {
+    to = sub_to_;
+  } else if (joining_ || !client_pick(to)) {
+    return done(Result{});  // the lease taken after the join will say so
+  }
+  client_subscribe(to, [done] { done(Result{}); });
+}
+
+void NodeImpl::client_subscribe(const Peer& to, std::function<void()> then) {
   sub_pending_ = true;
   const uint64_t gen = ++sub_gen_;
-  rpc(to, wire::Subscribe{kLeaseMs}, opts_.rpc_timeout_ms,
-      [this, to, gen](int rc, wire::Message* reply) {
+  // A member that starts listening for us answers after its announcement.
+  const bool keys = host_.wants_key_events();
+  rpc(to, wire::Subscribe{kLeaseMs, keys}, keys ? opts_.rpc_timeout_ms * 4 : opts_.rpc_timeout_ms,
+      [this, to, gen, then](int rc, wire::Message* reply) {
+        if (then) then();
         if (gen != sub_gen_) return;
         sub_pending_ = false;
         bool ok = rc == kOk && std::holds_alternative<wire::Ack>(reply->body) &&
@@ -115,6 +130,7 @@ void NodeImpl::handle_client_event(const Peer& from, uint64_t rid, wire::Broadca
 
 void NodeImpl::handle_subscribe(const Peer& from, uint64_t rid, const wire::Subscribe& m) {
   if (is_zero(from.id) || from.id == self_.id) return;
+  const bool was_listening = listening();
   if (m.lease_ms == 0) {
     client_leases_.erase(from.id);
   } else {
@@ -124,6 +140,7 @@ void NodeImpl::handle_subscribe(const Peer& from, uint64_t rid, const wire::Subs
     ClientLease& l = client_leases_[from.id];
     l.peer = from;
     l.until = t + std::clamp(m.lease_ms, kMinLeaseMs, kMaxLeaseMs);
+    l.keys = m.keys;
     if (client_leases_.size() > kMaxClients) {
       // Full: the lease that would end first goes.
       auto oldest = client_leases_.begin();
@@ -131,6 +148,13 @@ void NodeImpl::handle_subscribe(const Peer& from, uint64_t rid, const wire::Subs
         if (it->second.until < oldest->second.until) oldest = it;
       client_leases_.erase(oldest);
     }
+  }
+  if (!was_listening && listening() && listen_due()) {
+    // This lease makes us a listener: answer once every member knows.
+    Peer to = from;
+    return announce_listen([this, to, rid] {
+      if (rid) send(to, rid, wire::Ack{});
+    });
   }
   if (rid) send(from, rid, wire::Ack{});
 }
@@ -143,7 +167,8 @@ void NodeImpl::forward_to_clients(const wire::Broadcast& m) {
       it = client_leases_.erase(it);
       continue;
     }
-    if (it->first != m.origin.id) {  // a client's own message is not echoed
+    const bool wanted = m.kind == wire::Cast::Message || it->second.keys;
+    if (wanted && it->first != m.origin.id) {  // a client's own message is not echoed
       wire::Broadcast c = m;
       c.limit = it->first;
       send(it->second.peer, 0, std::move(c));

@@ -30,6 +30,14 @@ void NodeImpl::set_successors(std::vector<Peer> list) {
   }
   bool first_changed =
       list.empty() != succs_.empty() || (!list.empty() && list[0].id != succs_[0].id);
+  // A successor pushed out of the list without failing may live on in
+  // another ring (after a mass failure the survivors can close two rings):
+  // probe_lost asks it now and then, and a split ring merges.
+  for (const Peer& old : succs_) {
+    bool kept = false;
+    for (const Peer& p : list) kept = kept || p.id == old.id;
+    if (!kept) remember_lost(old);
+  }
   succs_ = std::move(list);
   if (first_changed)
     log(3, "successor of " + name(self_) + " is now " +
@@ -134,16 +142,21 @@ void NodeImpl::join(const std::string& seed_addr, uint32_t timeout_ms, Done done
         bool has_p = (resp.flags & wire::kFlagHasPred) && resp.pred.id != self_.id &&
                      !resp.pred.addr.empty();
         Peer p = resp.pred;
-        auto finish = [this, done, hops, s, rest] {
+        auto finish = [this, done, hops, s, rest, has_p, p] {
           adopt_successors(s, rest);
           if (!opts_.client) send(s, 0, wire::Notify{});
           joining_ = false;
+          // Our predecessor learns of us now (handle_notify), not at its
+          // next stabilize round.
+          if (!opts_.client && has_p) send(p, 0, wire::Notify{});
           log(2, std::string(opts_.client ? "client " : "node ") + name(self_) +
                      " joined; successor " + name(s));
           next_finger_ = 255;
           fix_next_finger(true);
           Result r;
           r.hops = hops;
+          // A listener tells the ring it has joined before the join returns.
+          if (listening()) return listen([done, r](Result&&) mutable { done(std::move(r)); });
           done(std::move(r));
         };
         if (opts_.client) return finish();
@@ -292,6 +305,7 @@ void NodeImpl::handle_state_req(const Peer& from, uint64_t rid) {
     if (has_pred_) r.pred = pred_;
     r.succs = succs_;
   }
+  r.listen_ms = listen_left();
   send(from, rid, std::move(r));
 }
 
@@ -316,14 +330,39 @@ void NodeImpl::handle_notify(const Peer& from) {
                    });
       if (!recent.empty()) push(from, std::move(recent));
     }
+  } else if (!succs_.empty() && in_open(from.id, self_.id, succs_[0].id) && !stabilizing_ &&
+             !joining_ && !opts_.client && !from.addr.empty()) {
+    // A node that has just joined between us and our successor says so:
+    // link to it now rather than at the next stabilize round, so that
+    // broadcast trees (events) include it from the moment its join returns.
+    stabilize_toward(from);
   }
   // A ring of one that hears from a node links to it: it has just spoken.
   if (succs_.empty()) adopt_successors(from, {});
 }
 
+void NodeImpl::stabilize_toward(const Peer& cand) {
+  // Zave: adopt a closer successor only once it has answered us.
+  stabilizing_ = true;
+  validating_ = true;
+  const Id old = succs_[0].id;
+  rpc(cand, wire::StateReq{}, opts_.rpc_timeout_ms, [this, cand, old](int rc, wire::Message* r) {
+    stabilizing_ = false;
+    validating_ = false;
+    if (rc != kOk || !std::holds_alternative<wire::StateResp>(r->body)) return;
+    const wire::StateResp& st = std::get<wire::StateResp>(r->body);
+    if (st.busy || left_ || succs_.empty() || succs_[0].id != old ||
+        !in_open(cand.id, self_.id, old))
+      return;
+    adopt_successors(cand, st.succs);
+    send(cand, 0, wire::Notify{});
+  });
+}
+
 void NodeImpl::stabilize() {
   after(jittered(opts_.stabilize_ms), [this] { stabilize(); });
   stabilize_once();
+  listen_renew();
 }
 
 void NodeImpl::stabilize_once() {
@@ -369,6 +408,9 @@ void NodeImpl::stabilize_with(const Peer& s) {
     // A reply that raced a change of successor (a leave, a failure) is stale.
     bool current = succs_.empty() || succs_[0].id == s.id;
     wire::StateResp st = std::move(std::get<wire::StateResp>(reply->body));
+    // Listeners are known around the ring from successor to predecessor too:
+    // a node that missed a Listen broadcast (it was joining) learns of it.
+    if (st.listen_ms) heard_listener(st.listen_ms);
     if (st.busy || !current) {
       stabilizing_ = false;
       return;
@@ -468,6 +510,8 @@ void NodeImpl::fix_next_finger(bool sweep) {
              // Within the successor list: lower fingers add nothing.
              bool near = f.id == self_.id || succs_.empty() ||
                          in_open_closed(f.id, self_.id, succs_.back().id);
+             for (const Finger& g : fingers_)  // as successors (set_successors)
+               if (g.bit == bit && g.peer.id != f.id) remember_lost(g.peer);
              fingers_.erase(std::remove_if(fingers_.begin(), fingers_.end(),
                                            [&](const Finger& g) {
                                              return g.bit == bit || (near && g.bit < bit);

@@ -250,6 +250,9 @@ void Node::broadcast(Bytes payload, Done done) {
   impl_->broadcast(wire::Cast::Message, {}, std::move(payload));
   done(Result{});
 }
+void Node::listen(Done done) {
+  impl_->listen(std::move(done));
+}
 void Node::whisper(const Id& to, Bytes payload, uint32_t timeout_ms, Done done) {
   impl_->whisper(to, std::move(payload), timeout_ms, std::move(done));
 }

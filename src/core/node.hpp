@@ -106,6 +106,8 @@ class Host {
   // never from inside send().
   virtual void send(const Peer& to, wire::Message&& m) = 0;
   virtual void emit(Event&& ev) = 0;
+  // Whether anyone here wants add and delete events (see Node::listen).
+  virtual bool wants_key_events() { return false; }
   virtual void log(int level, const std::string& line) = 0;  // CHORD_LOG_* levels
 };
 
@@ -148,6 +150,15 @@ class Node {
   void popitem(uint32_t timeout_ms, Done done);
   void update(std::vector<Item> items, uint32_t timeout_ms, Done done);
   void iter_page(const IterCursor& cur, bool values, uint32_t timeout_ms, PageDone done);
+
+  // Key events. Owners broadcast add and delete events only while some member
+  // listens (Host::wants_key_events, or a light client's lease at it). Call
+  // listen() when wants_key_events() turns true: it completes once every
+  // member knows that someone listens (a light client: once its member
+  // does), so writes that start afterwards reach this node. When it turns
+  // false the ring stops sending within a lease (a minute). A node's own
+  // writes emit here in any case.
+  void listen(Done done);
 
   // Messaging.
   void broadcast(Bytes payload, Done done);

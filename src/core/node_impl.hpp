@@ -95,6 +95,7 @@ class NodeImpl {
   void stabilize();  // periodic
   void stabilize_once();
   void stabilize_with(const Peer& s);
+  void stabilize_toward(const Peer& cand);  // a joiner between us and succs_[0]
   void walk_back(const Peer& first, const Peer& best, wire::StateResp best_state, const Peer& cand,
                  unsigned steps);
   void adopt_successors(const Peer& s, const std::vector<Peer>& list);
@@ -175,15 +176,27 @@ class NodeImpl {
   void flush_key_events();
   void broadcast(wire::Cast kind, std::vector<wire::KeyEvent> events, Bytes data);
   void handle_broadcast(const Peer& from, uint64_t rid, wire::Broadcast&& m);
-  void fan_out(const wire::Broadcast& m);
-  void send_subtree(const wire::Broadcast& m, const Peer& to, const Id& lim, unsigned attempt);
+  // Sends m down the tree; done (may be empty) once every subtree finished.
+  void fan_out(const wire::Broadcast& m, std::function<void()> done);
+  using SubtreeDone = std::shared_ptr<std::function<void()>>;
+  void send_subtree(const wire::Broadcast& m, const Peer& to, const Id& lim, unsigned attempt,
+                    SubtreeDone done);
+  // Listeners: key events are broadcast only while some member listens.
+  void listen(Done done);
+  bool listening();   // a subscriber here, or a client lease asking for keys
+  bool listen_due();  // the ring's listener lease needs renewing
+  void announce_listen(std::function<void()> done);
+  void listen_renew();  // every stabilize round
+  void heard_listener(uint32_t lease_ms);
+  uint32_t listen_left();  // what StateResp.listen_ms says
   void deliver(const wire::Broadcast& m);
   // Records a broadcast id; false if it was seen already (bounded memory).
   bool first_sight(const Id& origin, uint64_t bid);
 
   // ---- client_events.cpp: events for light clients, forwarded by a member
   void client_events();  // periodic, light clients: keeps a lease at a member
-  void client_subscribe(const Peer& to);
+  void client_subscribe(const Peer& to, std::function<void()> then = {});
+  void client_listen(Done done);
   bool client_pick(Peer& out) const;
   void handle_subscribe(const Peer& from, uint64_t rid, const wire::Subscribe& m);
   void handle_client_event(const Peer& from, uint64_t rid, wire::Broadcast&& m);
@@ -237,8 +250,9 @@ class NodeImpl {
   std::map<uint64_t, Pending> pending_;
   uint64_t next_rid_ = 1;
 
-  // Nodes dropped as unreachable, with when: probed now and then, so that a
-  // ring split by a partition merges again once it heals.
+  // Nodes dropped as unreachable, or pushed out of the successor list or a
+  // finger without failing, with when: probed now and then, so that a ring
+  // split by a partition (or closed twice after a mass failure) merges.
   std::map<Id, std::pair<Peer, uint64_t>> lost_;
   // The address a light client joined through: its way back in when every
   // node it knew has become unreachable.
@@ -270,6 +284,9 @@ class NodeImpl {
   std::map<std::pair<Id, uint64_t>, Done_> executed_;
   std::deque<std::pair<uint64_t, std::pair<Id, uint64_t>>> executed_order_;
 
+  // Listening (broadcast.cpp): until when the ring's listener lease runs, as
+  // far as we heard (Listen broadcasts, our own, successors, our join).
+  uint64_t listen_until_ = 0;
   // Key events waiting for their batch to go out (broadcast.cpp).
   std::vector<wire::KeyEvent> key_events_;
   size_t key_event_bytes_ = 0;
@@ -291,6 +308,7 @@ class NodeImpl {
   struct ClientLease {
     Peer peer;
     uint64_t until = 0;
+    bool keys = false;  // forward key events too, not only user messages
   };
   std::map<Id, ClientLease> client_leases_;
   bool sub_live_ = false, sub_pending_ = false;

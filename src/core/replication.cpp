@@ -231,6 +231,7 @@ void NodeImpl::handle_range(const Peer& from, uint64_t rid, const wire::RangeReq
                  out.recs.push_back(std::move(w));
                  return true;
                });
+  out.listen_ms = listen_left();
   send(from, rid, std::move(out));
 }
 
@@ -252,6 +253,7 @@ void NodeImpl::pull_range(const Peer& from, const Id& lo, const Id& hi, uint64_t
           return pull_range(from, lo, hi, deadline, done, after);  // ask again
         }
         wire::Records& recs = std::get<wire::Records>(r->body);
+        if (recs.listen_ms) heard_listener(recs.listen_ms);
         for (const wire::Record& rec : recs.recs) apply(rec);
         if (!recs.more || recs.recs.empty()) return done(kOk);
         const wire::Record& last = recs.recs.back();

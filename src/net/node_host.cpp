@@ -135,6 +135,10 @@ void NodeHost::emit(core::Event&& ev) {
   if (cfg_.on_event) cfg_.on_event(std::move(ev));
 }
 
+bool NodeHost::wants_key_events() {
+  return cfg_.wants_key_events && cfg_.wants_key_events();
+}
+
 // ------------------------------------------------------------------ sending
 
 void NodeHost::send(const core::Peer& to, wire::Message&& m) {

@@ -49,6 +49,7 @@ struct HostConfig {
   std::function<void(int, const std::string&)> log;
   std::function<void(core::Event&&)> on_event;
   std::function<void(const core::Peer&)> on_connect;
+  std::function<bool()> wants_key_events;  // see core::Host; empty: no
 };
 
 struct HostStats {
@@ -85,6 +86,7 @@ class NodeHost final : public core::Host {
   uint64_t random_u64() override;
   void send(const core::Peer& to, wire::Message&& m) override;
   void emit(core::Event&& ev) override;
+  bool wants_key_events() override;
   void log(int level, const std::string& line) override;
 
   // Called by the connection callbacks (connection.cpp-level statics).

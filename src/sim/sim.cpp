@@ -26,6 +26,7 @@ class Sim::NodeHost final : public core::Host {
     sim_.transmit(index_, to, std::move(m));
   }
   void emit(core::Event&& ev) override { sim_.nodes_[index_]->events.push_back(std::move(ev)); }
+  bool wants_key_events() override { return sim_.nodes_[index_]->listens; }
   void log(int level, const std::string& line) override {
     if (sim_.cfg_.log && level <= sim_.cfg_.log_level) sim_.cfg_.log(index_, level, line);
   }
@@ -363,6 +364,14 @@ core::Result unfinished() {
   return r;
 }
 }  // namespace
+
+core::Result Sim::listen(int i, bool on, uint32_t timeout_ms) {
+  nodes_[i]->listens = on;
+  if (!on) return core::Result{};
+  CallResult r = call(
+      i, [&](core::Done d) { node(i).listen(std::move(d)); }, timeout_ms);
+  return r.finished ? r.result : unfinished();
+}
 
 core::Result Sim::get(int i, const std::string& key, uint32_t timeout_ms) {
   CallResult r = call(i, [&](core::Done d) { node(i).get(bytes(key), timeout_ms, std::move(d)); });

@@ -102,6 +102,9 @@ class Sim {
   core::Result popitem(int i, uint32_t timeout_ms = 5000);
   core::Result update(int i, const std::vector<std::pair<std::string, std::string>>& items,
                       uint32_t timeout_ms = 5000);
+  // Node i wants add and delete events from now on (or no longer); listening
+  // returns once every member knows.
+  core::Result listen(int i, bool on = true, uint32_t timeout_ms = 5000);
   // Every live key and value, walked page by page from node i.
   bool items(int i, std::vector<core::Item>& out, uint32_t timeout_ms = 5000);
 
@@ -133,8 +136,9 @@ class Sim {
     bool alive = true;
     bool member = false;
     bool client = false;
-    uint32_t gen = 0;  // bumped by crash and restart
-    int group = 0;     // partition group
+    bool listens = false;  // wants add/delete events (Host::wants_key_events)
+    uint32_t gen = 0;      // bumped by crash and restart
+    int group = 0;         // partition group
     uint64_t wake_at = UINT64_MAX;
     std::vector<core::Event> events;
   };

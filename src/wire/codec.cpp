@@ -171,6 +171,7 @@ void put(Writer& w, const StateResp& m) {
   w.b(m.has_pred);
   w.peer(m.pred);
   w.list(m.succs, [&](const Peer& p) { w.peer(p); });
+  w.u32(m.listen_ms);
 }
 void put(Writer&, const Notify&) {}
 void put(Writer&, const Ping&) {}
@@ -239,6 +240,7 @@ void put(Writer& w, const RangeReq& m) {
 void put(Writer& w, const Records& m) {
   w.b(m.more);
   w.list(m.recs, [&](const Record& r) { w.record(r); });
+  w.u32(m.listen_ms);
 }
 void put(Writer& w, const Broadcast& m) {
   w.u64(m.bid);
@@ -250,9 +252,11 @@ void put(Writer& w, const Broadcast& m) {
     w.bytes(e.key);
   });
   w.bytes(m.data);
+  w.u32(m.lease_ms);
 }
 void put(Writer& w, const Subscribe& m) {
   w.u32(m.lease_ms);
+  w.b(m.keys);
 }
 
 // ------------------------------------------------------------------ decoding
@@ -263,6 +267,7 @@ void get(Reader& r, StateResp& m) {
   m.has_pred = r.b("has_pred");
   m.pred = r.peer();
   m.succs = r.list<Peer>(kPeerMin, "successors", [&] { return r.peer(); });
+  m.listen_ms = r.u32("listen_ms");
 }
 void get(Reader&, Notify&) {}
 void get(Reader&, Ping&) {}
@@ -335,13 +340,14 @@ void get(Reader& r, RangeReq& m) {
 void get(Reader& r, Records& m) {
   m.more = r.b("more");
   m.recs = r.list<Record>(kRecordMin, "records", [&] { return r.record(); });
+  m.listen_ms = r.u32("listen_ms");
 }
 void get(Reader& r, Broadcast& m) {
   m.bid = r.u64("bid");
   m.origin = r.peer();
   m.limit = r.id("limit");
   uint8_t k = r.u8("kind");
-  if (r.ok() && k != 3 && k != 8) r.fail(kProto, "unknown broadcast kind");
+  if (r.ok() && k != 3 && k != 4 && k != 8) r.fail(kProto, "unknown broadcast kind");
   m.kind = static_cast<Cast>(k);
   m.events = r.list<KeyEvent>(1 + 4, "events", [&] {
     KeyEvent e;
@@ -352,9 +358,11 @@ void get(Reader& r, Broadcast& m) {
     return e;
   });
   m.data = r.bytes(r.lim().max_value, "data");
+  m.lease_ms = r.u32("lease_ms");
 }
 void get(Reader& r, Subscribe& m) {
   m.lease_ms = r.u32("lease_ms");
+  m.keys = r.b("keys");
 }
 
 // Default-constructs the alternative with index i of Body.

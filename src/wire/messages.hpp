@@ -58,6 +58,7 @@ struct StateResp {
   bool has_pred = false;
   Peer pred;
   std::vector<Peer> succs;
+  uint32_t listen_ms = 0;  // some member listens to key events this much longer
 };
 // "I believe I am your predecessor." One-way.
 struct Notify {};
@@ -168,12 +169,14 @@ struct RangeReq {
 struct Records {
   bool more = false;  // RangeReq: more follow; resume after the last one
   std::vector<Record> recs;
+  uint32_t listen_ms = 0;  // RangeReq: as StateResp (a joiner learns it here)
 };
 
 // ------------------------------------------------------------------ broadcast
 
-// What a broadcast carries: key events (an owner's batch) or a user's message.
-enum class Cast : uint8_t { Keys = 3, Message = 8 };
+// What a broadcast carries: key events (an owner's batch), a member's
+// announcement that it listens to key events, or a user's message.
+enum class Cast : uint8_t { Keys = 3, Listen = 4, Message = 8 };
 // A key came into being (absent -> present) or went (present -> absent).
 enum class KeyChange : uint8_t { Add = 1, Delete = 2 };
 struct KeyEvent {
@@ -182,7 +185,7 @@ struct KeyEvent {
 };
 
 // One step of a broadcast tree: deliver, then cover (receiver, limit).
-// Reply: Ack.
+// Reply: Ack; for Listen only once the receiver's whole subtree acknowledged.
 struct Broadcast {
   uint64_t bid = 0;  // with origin.id: the dedup key
   Peer origin;
@@ -190,6 +193,7 @@ struct Broadcast {
   Cast kind = Cast::Message;
   std::vector<KeyEvent> events;  // Keys: in the order the owner applied them
   Bytes data;                    // Message
+  uint32_t lease_ms = 0;         // Listen: the origin listens this long
 };
 
 // ------------------------------------------------------ light clients' events
@@ -200,6 +204,7 @@ struct Broadcast {
 // out; lease_ms 0 cancels it. Reply: Ack (none if one-way).
 struct Subscribe {
   uint32_t lease_ms = 0;
+  bool keys = false;  // key events too, not only user messages
 };
 
 using Body =

@@ -80,27 +80,11 @@ TEST_F(SingleNode, add_and_delete_events_are_emitted_locally) {
   node.set(b("k"), b("w"), 1000, c.done());  // an overwrite is not an add
   node.pop(b("k"), 1000, c.done());
   EXPECT_EQ(c.r.value, b("w"));
-  // Events go out in one batch, event_batch_ms after the first.
-  EXPECT_TRUE(host.events.empty());
-  run_for(Options{}.event_batch_ms);
+  // The owner's own events are emitted at once (others get them in batches).
   ASSERT_EQ(host.events.size(), 2u);
   EXPECT_EQ(host.events[0].type, EventType::Add);
   EXPECT_EQ(host.events[1].type, EventType::Delete);
   EXPECT_EQ(host.events[1].key, b("k"));
-}
-
-TEST(SingleNodeEvents, event_batch_ms_zero_emits_each_event_at_once) {
-  RecordingHost host;
-  Options o;
-  o.event_batch_ms = 0;
-  Node node(o, some_id(0x42), "self:1", host);
-  Capture c;
-  node.set(b("k"), b("v"), 1000, c.done());
-  ASSERT_EQ(host.events.size(), 1u);
-  EXPECT_EQ(host.events[0].type, EventType::Add);
-  node.del(b("k"), 1000, c.done());
-  ASSERT_EQ(host.events.size(), 2u);
-  EXPECT_EQ(host.events[1].type, EventType::Delete);
 }
 
 TEST_F(SingleNode, oversized_key_or_value_is_toobig_with_detail) {
@@ -200,7 +184,6 @@ TEST_F(SingleNode, a_remote_set_is_applied_once_even_if_retried) {
   req.target = key_id(req.key.data(), req.key.size());
   node.on_message(peer, wire::Message{5, req});
   node.on_message(peer, wire::Message{6, req});
-  run_for(Options{}.event_batch_ms);
   size_t adds = 0;
   for (auto& e : host.events) adds += e.type == EventType::Add;
   EXPECT_EQ(adds, 1u);

@@ -29,7 +29,8 @@ class ClientEvents : public ::testing::Test {
     sim.run_for(10000);  // fingers settle
     client = sim.add_client();
     EXPECT_TRUE(sim.join(client, 3));
-    sim.run_for(1000);  // the client's lease at a member
+    // The client's lease at a member, asking for key events.
+    EXPECT_EQ(sim.listen(client).status, kOk);
     for (size_t i = 0; i < sim.size(); i++) sim.events(static_cast<int>(i)).clear();
   }
   static Config cfg(uint64_t seed) {

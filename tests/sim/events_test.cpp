@@ -20,16 +20,98 @@ std::map<std::string, int> count(Sim& sim, int i, core::EventType t) {
   return out;
 }
 
-class Events : public ::testing::Test {
+// A ring of 12; with listen, every member wants key events.
+class Ring12 : public ::testing::Test {
  protected:
-  Events() : sim(test_config(21)) {
+  explicit Ring12(bool listen) : sim(test_config(21)) {
     EXPECT_TRUE(build_ring(sim, 12));
     EXPECT_TRUE(sim.run_until_ideal(30000)) << sim.check(true);
     sim.run_for(10000);  // fingers settle
+    for (int i = 0; listen && i < 12; i++) EXPECT_EQ(sim.listen(i).status, kOk);
+    clear_events();
+  }
+  void clear_events() {
     for (size_t i = 0; i < sim.size(); i++) sim.events(static_cast<int>(i)).clear();
+  }
+  uint64_t broadcasts() const {
+    return sim.messages_of_type(wire::type_of(wire::Message{0, wire::Broadcast{}}));
   }
   Sim sim;
 };
+
+class Events : public Ring12 {
+ protected:
+  Events() : Ring12(true) {}
+};
+
+class NoListeners : public Ring12 {
+ protected:
+  NoListeners() : Ring12(false) {}
+};
+
+TEST_F(NoListeners, a_write_sends_no_event_broadcast_and_only_the_owner_sees_its_event) {
+  const uint64_t before = broadcasts();
+  for (int k = 0; k < 20; k++) ASSERT_EQ(sim.set(k % 12, "q" + std::to_string(k), "v").status, kOk);
+  sim.run_for(3000);
+  EXPECT_EQ(broadcasts(), before);
+  for (int k = 0; k < 20; k++) {
+    int seen = 0;
+    for (int i = 0; i < 12; i++)
+      seen += count(sim, i, core::EventType::Add)["q" + std::to_string(k)];
+    EXPECT_EQ(seen, 1) << "key q" << k;  // at its owner, nowhere else
+  }
+}
+
+TEST_F(NoListeners, one_listener_gets_every_event_written_after_listen_returns) {
+  ASSERT_EQ(sim.listen(7).status, kOk);
+  for (int k = 0; k < 20; k++) ASSERT_EQ(sim.set(k % 12, "l" + std::to_string(k), "v").status, kOk);
+  for (int k = 0; k < 20; k += 2) ASSERT_EQ(sim.del(k % 12, "l" + std::to_string(k)).status, kOk);
+  sim.run_for(3000);
+  auto adds = count(sim, 7, core::EventType::Add);
+  auto dels = count(sim, 7, core::EventType::Delete);
+  EXPECT_EQ(adds.size(), 20u);
+  EXPECT_EQ(dels.size(), 10u);
+  for (auto& [k, n] : adds) EXPECT_EQ(n, 1) << k;
+  for (auto& [k, n] : dels) EXPECT_EQ(n, 1) << k;
+}
+
+TEST_F(NoListeners, broadcasts_stop_within_a_lease_after_the_last_listener_stops) {
+  ASSERT_EQ(sim.listen(7).status, kOk);
+  sim.run_for(150000);  // renewed meanwhile: events still flow
+  uint64_t before = broadcasts();
+  ASSERT_EQ(sim.set(2, "still", "v").status, kOk);
+  sim.run_for(2000);
+  EXPECT_EQ(count(sim, 7, core::EventType::Add)["still"], 1);
+  EXPECT_GT(broadcasts(), before);
+  sim.listen(7, false);
+  sim.run_for(90000);  // the last lease (60 s) runs out
+  before = broadcasts();
+  ASSERT_EQ(sim.set(2, "unheard", "v").status, kOk);
+  sim.run_for(2000);
+  EXPECT_EQ(broadcasts(), before);
+  EXPECT_EQ(count(sim, 7, core::EventType::Add)["unheard"], 0);
+}
+
+TEST_F(NoListeners, a_node_that_joins_learns_of_the_listener_and_reports_its_writes) {
+  ASSERT_EQ(sim.listen(7).status, kOk);
+  int n = sim.add_node();
+  ASSERT_TRUE(sim.join(n, 3));
+  clear_events();
+  // Right after the join: the keys the newcomer owns are among these.
+  for (int k = 0; k < 60; k++) ASSERT_EQ(sim.set(n, "j" + std::to_string(k), "v").status, kOk);
+  sim.run_for(3000);
+  EXPECT_GT(sim.node(n).stats().keys_owned, 0u);
+  EXPECT_EQ(count(sim, 7, core::EventType::Add).size(), 60u);
+}
+
+TEST_F(NoListeners, a_listener_that_joins_gets_events_once_its_join_returns) {
+  int n = sim.add_node();
+  ASSERT_EQ(sim.listen(n).status, kOk);  // a ring of one: nobody to tell yet
+  ASSERT_TRUE(sim.join(n, 3));
+  for (int k = 0; k < 30; k++) ASSERT_EQ(sim.set(k % 12, "n" + std::to_string(k), "v").status, kOk);
+  sim.run_for(3000);
+  EXPECT_EQ(count(sim, n, core::EventType::Add).size(), 30u);
+}
 
 TEST_F(Events, each_add_and_delete_is_seen_once_on_every_node) {
   for (int k = 0; k < 10; k++) ASSERT_EQ(sim.set(k % 12, "e" + std::to_string(k), "v").status, kOk);
@@ -111,7 +193,7 @@ TEST_F(Events, whisper_to_an_unknown_id_is_notfound) {
 TEST_F(Events, light_client_operates_and_gets_events_through_a_member) {
   int c = sim.add_client();
   ASSERT_TRUE(sim.join(c, 3));
-  sim.run_for(1000);  // its lease at a member (client_events_test.cpp)
+  ASSERT_EQ(sim.listen(c).status, kOk);  // its lease at a member asks for key events
   EXPECT_FALSE(sim.member(c));
   ASSERT_EQ(sim.set(c, "from-client", "v").status, kOk);
   core::Result g = sim.get(c, "from-client");

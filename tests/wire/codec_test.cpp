@@ -33,7 +33,7 @@ Record record(const std::string& k, const std::string& v, bool tomb) {
 std::vector<Message> samples() {
   std::vector<Message> v;
   v.push_back({1, StateReq{}});
-  v.push_back({2, StateResp{true, true, peer(1, "a:1"), {peer(2, "b:2"), peer(3, "c:3")}}});
+  v.push_back({2, StateResp{true, true, peer(1, "a:1"), {peer(2, "b:2"), peer(3, "c:3")}, 60000}});
   v.push_back({0, Notify{}});
   v.push_back({3, Ping{}});
   v.push_back({3, Pong{}});
@@ -73,8 +73,9 @@ std::vector<Message> samples() {
                              id(20),
                              Cast::Keys,
                              {{KeyChange::Add, b("key")}, {KeyChange::Delete, b("k2")}},
-                             b("data")}});
-  v.push_back({16, Subscribe{6000}});
+                             b("data"),
+                             0}});
+  v.push_back({16, Subscribe{6000, true}});
   return v;
 }
 
@@ -82,6 +83,18 @@ Bytes enc(const Message& m) {
   Bytes out;
   encode(m, out);
   return out;
+}
+
+TEST(Codec, a_listen_broadcast_round_trips_with_its_lease) {
+  Bytes e = enc(Message{3, Broadcast{78, peer(21, "j:21"), id(22), Cast::Listen, {}, {}, 60000}});
+  Message back;
+  std::string why;
+  ASSERT_EQ(decode(e.data(), e.size(), Limits{}, back, why), 0) << why;
+  const auto* m = std::get_if<Broadcast>(&back.body);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->kind, Cast::Listen);
+  EXPECT_EQ(m->lease_ms, 60000u);
+  EXPECT_TRUE(m->events.empty());
 }
 
 TEST(Codec, every_message_type_round_trips) {
@@ -115,8 +128,8 @@ TEST(Codec, fields_survive_the_round_trip) {
 }
 
 TEST(Codec, subscribe_round_trips_with_its_lease) {
-  Bytes e = enc(Message{9, Subscribe{0x01020304u}});
-  ASSERT_EQ(e.size(), 1u + 8u + 4u);
+  Bytes e = enc(Message{9, Subscribe{0x01020304u, true}});
+  ASSERT_EQ(e.size(), 1u + 8u + 4u + 1u);
   EXPECT_EQ(e[0], 18);  // appended: the older types keep their tags
   EXPECT_EQ(e[9], 0x04);
   Message back;
@@ -125,6 +138,7 @@ TEST(Codec, subscribe_round_trips_with_its_lease) {
   EXPECT_EQ(back.rid, 9u);
   ASSERT_TRUE(std::holds_alternative<Subscribe>(back.body));
   EXPECT_EQ(std::get<Subscribe>(back.body).lease_ms, 0x01020304u);
+  EXPECT_TRUE(std::get<Subscribe>(back.body).keys);
   EXPECT_FALSE(is_reply(back));
 }
 
