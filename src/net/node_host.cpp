@@ -170,9 +170,12 @@ void NodeHost::send(const core::Peer& to, wire::Message&& m) {
 }
 
 void NodeHost::send_on(Connection* c, const wire::Message& m) {
-  scratch_.clear();
-  wire::encode(m, scratch_);
-  int rc = c->channel->seal(scratch_.data(), scratch_.size(), c->outbuf);
+  // The plaintext lives only until it is sealed: one buffer per loop thread
+  // serves all the nodes on it.
+  static thread_local std::vector<uint8_t> plain;
+  plain.clear();
+  wire::encode(m, plain);
+  int rc = c->channel->seal(plain.data(), plain.size(), c->outbuf);
   if (rc != kOk) {
     log(1, "dropping an oversized message to " + c->remote);
     return;
@@ -323,9 +326,13 @@ Connection* NodeHost::dial(const std::string& addr, const core::Id& expect) {
   ++open_handles_;
   conns_.push_back(c);
   by_addr_[addr] = c;
-  c->connect_req.data = c;
-  int rc = uv_tcp_connect(&c->connect_req, &c->tcp, reinterpret_cast<sockaddr*>(&a.ss), on_connect);
+  // The request lives only until on_connect, which libuv calls exactly once
+  // (with UV_ECANCELED if the handle closes first), so links do not carry it.
+  auto* req = new uv_connect_t;
+  req->data = c;
+  int rc = uv_tcp_connect(req, &c->tcp, reinterpret_cast<sockaddr*>(&a.ss), on_connect);
   if (rc != 0) {
+    delete req;
     fail(c, kUnreachable, "cannot connect to " + a.text + ": " + uv_strerror(rc), false);
     return nullptr;
   }
@@ -334,6 +341,7 @@ Connection* NodeHost::dial(const std::string& addr, const core::Id& expect) {
 
 void NodeHost::on_connect(uv_connect_t* req, int status) {
   Connection* c = conn_of(req->data);
+  delete req;
   NodeHost* h = c->host;
   if (status == UV_ECANCELED || c->state == Connection::State::Closing) return;
   if (status < 0) {
