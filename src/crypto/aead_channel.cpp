@@ -53,7 +53,6 @@ AeadChannel::AeadChannel(const ChannelKey &send, const ChannelKey &recv, size_t 
 AeadChannel::~AeadChannel() {
   sodium_memzero(send_key_.data(), send_key_.size());
   sodium_memzero(recv_key_.data(), recv_key_.size());
-  if (!plain_.empty()) sodium_memzero(plain_.data(), plain_.size());
 }
 
 int AeadChannel::seal(const uint8_t *p, size_t n, std::vector<uint8_t> &out) {
@@ -79,23 +78,57 @@ int AeadChannel::fail(int rc, std::string msg, std::string &why) {
 }
 
 namespace {
+
 constexpr size_t kKeepBuffer = 16 * 1024;  // larger buffers are released after use
+
+// The plaintext of the frame being delivered. It is needed only while
+// on_frame runs, so one buffer per thread serves every channel on it rather
+// than one kept by each link: idle memory per node matters when hundreds
+// share a process. An open() nested in another channel's on_frame on the
+// same thread finds it busy and uses a buffer of its own.
+struct PlainScratch {
+  std::vector<uint8_t> buf;
+  bool busy = false;
+};
+thread_local PlainScratch t_plain;
+
+// Holds the plaintext buffer for one frame; wipes it afterwards, and lets a
+// rare large frame's capacity go.
+class PlainLease {
+ public:
+  explicit PlainLease(size_t n) : n_(n), lent_(!t_plain.busy), buf_(lent_ ? t_plain.buf : own_) {
+    if (buf_.size() < n) buf_.resize(n);
+    if (lent_) t_plain.busy = true;
+  }
+  ~PlainLease() {
+    sodium_memzero(buf_.data(), n_);
+    if (buf_.capacity() > kKeepBuffer) std::vector<uint8_t>().swap(buf_);
+    if (lent_) t_plain.busy = false;
+  }
+  PlainLease(const PlainLease &) = delete;
+  PlainLease &operator=(const PlainLease &) = delete;
+  uint8_t *data() { return buf_.data(); }
+
+ private:
+  size_t n_;
+  bool lent_;
+  std::vector<uint8_t> own_;
+  std::vector<uint8_t> &buf_;
+};
+
 }  // namespace
 
 bool AeadChannel::open_body(const uint8_t *c,
                             const std::function<void(const uint8_t *, size_t)> &on_frame) {
-  if (plain_.size() < std::max<size_t>(body_len_, 1)) plain_.resize(std::max<size_t>(body_len_, 1));
+  PlainLease plain(std::max<size_t>(body_len_, 1));
   Nonce nb = make_nonce(kNonceBody, recv_ctr_);
-  if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(plain_.data(), nullptr, c, body_len_,
+  if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(plain.data(), nullptr, c, body_len_,
                                                          c + body_len_, nullptr, 0, nb.data(),
                                                          recv_key_.data()) != 0)
     return false;
   ++recv_ctr_;
   in_body_ = false;
-  on_frame(plain_.data(), body_len_);
-  // A rare large frame should not pin its buffer for the connection's life:
-  // idle memory per node matters when hundreds share a process.
-  if (plain_.capacity() > kKeepBuffer) std::vector<uint8_t>().swap(plain_);
+  on_frame(plain.data(), body_len_);
   return true;
 }
 

@@ -53,8 +53,7 @@ class AeadChannel final : public Channel {
   size_t hdr_have_ = 0;
   bool in_body_ = false;
   size_t body_len_ = 0;
-  std::vector<uint8_t> body_;   // a body split across reads; capacity reused
-  std::vector<uint8_t> plain_;  // the opened body; capacity reused
+  std::vector<uint8_t> body_;  // a body split across reads; capacity reused
   int dead_rc_ = 0;
   std::string dead_why_;
 };

@@ -20,7 +20,6 @@ struct Connection {
 
   NodeHost* host = nullptr;
   uv_tcp_t tcp{};
-  uv_connect_t connect_req{};
   State state = State::Connecting;
   bool outbound = false;
   bool dirty = false;      // has bytes waiting in outbuf, listed for flush

@@ -174,9 +174,12 @@ void NodeHost::send(const core::Peer& to, wire::Message&& m) {
 }
 
 void NodeHost::send_on(Connection* c, const wire::Message& m) {
-  scratch_.clear();
-  wire::encode(m, scratch_);
-  int rc = c->channel->seal(scratch_.data(), scratch_.size(), c->outbuf);
+  // The plaintext lives only until it is sealed: one buffer per loop thread
+  // serves all the nodes on it.
+  static thread_local std::vector<uint8_t> plain;
+  plain.clear();
+  wire::encode(m, plain);
+  int rc = c->channel->seal(plain.data(), plain.size(), c->outbuf);
   if (rc != kOk) {
     log(1, "dropping an oversized message to " + c->remote);
     return;
@@ -203,15 +206,22 @@ void NodeHost::flush(Connection* c) {
     }
   }
   stats_.bytes_sent += off;
+  // An idle connection holds no write buffer: most links of a node are idle
+  // most of the time, and a kept capacity per link adds up across hundreds of
+  // nodes in one process. A fresh allocation per flush costs far less than
+  // the encryption and the system call it goes with.
   if (off == c->outbuf.size()) {
-    c->outbuf.clear();
-    if (c->outbuf.capacity() > 16 * 1024) std::vector<uint8_t>().swap(c->outbuf);
+    std::vector<uint8_t>().swap(c->outbuf);
     return;
   }
   auto* w = new WriteReq;
   w->conn = c;
-  w->buf.assign(c->outbuf.begin() + static_cast<ptrdiff_t>(off), c->outbuf.end());
-  c->outbuf.clear();
+  if (off == 0) {
+    w->buf.swap(c->outbuf);
+  } else {
+    w->buf.assign(c->outbuf.begin() + static_cast<ptrdiff_t>(off), c->outbuf.end());
+    std::vector<uint8_t>().swap(c->outbuf);
+  }
   w->req.data = w;
   uv_buf_t b =
       uv_buf_init(reinterpret_cast<char*>(w->buf.data()), static_cast<unsigned>(w->buf.size()));
@@ -320,9 +330,13 @@ Connection* NodeHost::dial(const std::string& addr, const core::Id& expect) {
   ++open_handles_;
   conns_.push_back(c);
   by_addr_[addr] = c;
-  c->connect_req.data = c;
-  int rc = uv_tcp_connect(&c->connect_req, &c->tcp, reinterpret_cast<sockaddr*>(&a.ss), on_connect);
+  // The request lives only until on_connect, which libuv calls exactly once
+  // (with UV_ECANCELED if the handle closes first), so links do not carry it.
+  auto* req = new uv_connect_t;
+  req->data = c;
+  int rc = uv_tcp_connect(req, &c->tcp, reinterpret_cast<sockaddr*>(&a.ss), on_connect);
   if (rc != 0) {
+    delete req;
     fail(c, kUnreachable, "cannot connect to " + a.text + ": " + uv_strerror(rc), false);
     return nullptr;
   }
@@ -331,6 +345,7 @@ Connection* NodeHost::dial(const std::string& addr, const core::Id& expect) {
 
 void NodeHost::on_connect(uv_connect_t* req, int status) {
   Connection* c = conn_of(req->data);
+  delete req;
   NodeHost* h = c->host;
   if (status == UV_ECANCELED || c->state == Connection::State::Closing) return;
   if (status < 0) {
@@ -404,8 +419,12 @@ void NodeHost::begin_handshake(Connection* c) {
 }
 
 void NodeHost::on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) {
-  static thread_local std::vector<char> rbuf(kReadBuf);
-  *buf = uv_buf_init(rbuf.data(), static_cast<unsigned>(rbuf.size()));
+  // One read buffer per loop thread serves all its connections: on_read
+  // consumes every byte before the next read (the channel keeps a partial
+  // frame). Left uninitialised, its pages cost memory only once a read is
+  // that large.
+  static thread_local std::unique_ptr<char[]> rbuf(new char[kReadBuf]);
+  *buf = uv_buf_init(rbuf.get(), static_cast<unsigned>(kReadBuf));
 }
 
 void NodeHost::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {

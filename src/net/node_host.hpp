@@ -140,7 +140,6 @@ class NodeHost final : public core::Host {
   std::vector<Connection*> dirty_;
   std::vector<core::Peer> unreachable_;  // to report outside send()
   std::map<std::string, std::pair<int, std::string>> dial_failures_;
-  std::vector<uint8_t> scratch_;
   HostStats stats_;
   uint64_t rng_state_;
 };
