@@ -235,6 +235,7 @@ void NodeImpl::finish_leave(Done done) {
     send(pred_, 0, std::move(to_pred));
   }
   log(2, "node " + name(self_) + " left the ring");
+  left_succs_ = std::move(succs_);
   succs_.clear();
   fingers_.clear();
   has_pred_ = false;
