@@ -251,6 +251,7 @@ void NodeImpl::finish_leave(Done done) {
     send(pred_, 0, std::move(to_pred));
   }
   log(2, "node " + name(self_) + " left the ring");
+  left_succs_ = std::move(succs_);
   succs_.clear();
   fingers_.clear();
   has_pred_ = false;
@@ -292,6 +293,7 @@ void NodeImpl::handle_leave(const Peer& from, uint64_t rid, wire::Leave&& m) {
     if (p.id != from.id) rest.push_back(p);
   if (rest.size() != succs_.size()) set_successors(std::move(rest));
   if (has_pred_ && pred_.id == from.id) has_pred_ = false;
+  owner_cache_.erase(from.id);  // not forget(): a node that left is not lost
   if (rid) send(from, rid, wire::Ack{});
 }
 

@@ -128,7 +128,13 @@ void NodeImpl::on_message(const Peer& from, wire::Message&& m) {
     d(kOk, &m);
     return;
   }
-  if (left_) return;  // a node that left answers the ring no more (see finish_leave)
+  if (left_) {
+    // A node that left answers the ring no more (see finish_leave), but for
+    // telling an operation so (handle_op): its origin then routes on at once
+    // rather than wait out two timeouts on a stale finger or cached owner.
+    if (auto* req = std::get_if<wire::OpReq>(&m.body)) handle_op(from, m.rid, std::move(*req));
+    return;
+  }
   // Requests. Light clients (no address) may only route operations.
   bool member = !from.addr.empty();
   const uint64_t rid = m.rid;

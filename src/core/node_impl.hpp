@@ -225,6 +225,8 @@ class NodeImpl {
   bool ae_soon_ = false;
   bool leaving_ = false;
   bool left_ = false;  // left the ring: silent to it until the next join
+  // The successors it had when it left: hints for operations (handle_op).
+  std::vector<Peer> left_succs_;
   // Timeouts in a row of the successor's state query and the predecessor's
   // ping: one lost message is not a failure (an unreachable peer is at once).
   unsigned succ_misses_ = 0, pred_misses_ = 0;

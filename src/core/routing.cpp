@@ -206,7 +206,21 @@ void NodeImpl::op_step(uint64_t opid) {
           }
           if (auto* red = std::get_if<wire::Redirect>(&reply->body)) {
             forget_owner_of(to, o.req.target);
-            if (!is_zero(to.id)) {
+            if (red->not_member) {
+              // It left the ring: dead at once, here and in our tables. Its
+              // position bounds nothing; its peers are hints.
+              if (!is_zero(to.id)) {
+                o.dead.insert(to.id);
+                o.pool.erase(std::remove_if(o.pool.begin(), o.pool.end(),
+                                            [&](const Peer& p) { return p.id == to.id; }),
+                             o.pool.end());
+                owner_cache_.erase(to.id);
+                fingers_.erase(std::remove_if(fingers_.begin(), fingers_.end(),
+                                              [&](const Finger& f) { return f.peer.id == to.id; }),
+                               fingers_.end());
+              }
+              red->owner = false;
+            } else if (!is_zero(to.id)) {
               o.tried.insert(to.id);
               Id d = distance(to.id, o.req.target);
               if (!o.has_best || d < o.best_d) {
@@ -231,6 +245,9 @@ void NodeImpl::op_step(uint64_t opid) {
               o.owner = red->peers[0];
               learn_spans(red->peers, nullptr);
             }
+            // A join whose seed address has left and named no one: say so now.
+            if (via_seed && red->not_member && o.pool.empty())
+              return op_finish(opid, kUnreachable, {});
             return op_step(opid);
           }
           rc = kProto;
@@ -256,6 +273,13 @@ void NodeImpl::op_step(uint64_t opid) {
 }
 
 void NodeImpl::handle_op(const Peer& from, uint64_t rid, wire::OpReq&& req) {
+  if (left_) {
+    wire::Redirect gone;
+    gone.not_member = true;
+    gone.peers = left_succs_;
+    send(from, rid, std::move(gone));
+    return;
+  }
   const bool owner = !joining_ && owns(req.target);
   bool mine = owner ||
               (!joining_ && req.op == wire::Op::Whisper && req.target == self_.id && !opts_.client);

@@ -207,8 +207,9 @@ void put(Writer& w, const OpResp& m) {
   w.peer(m.pred);
   w.id(m.pos);
 }
+// Redirect's first byte is flags: bit 0 owner, bit 1 not_member.
 void put(Writer& w, const Redirect& m) {
-  w.b(m.owner);
+  w.u8(static_cast<uint8_t>((m.owner ? 1 : 0) | (m.not_member ? 2 : 0)));
   w.list(m.peers, [&](const Peer& p) { w.peer(p); });
 }
 void put(Writer& w, const Replicate& m) {
@@ -308,7 +309,10 @@ void get(Reader& r, OpResp& m) {
   m.pos = r.id("pos");
 }
 void get(Reader& r, Redirect& m) {
-  m.owner = r.b("owner");
+  uint8_t flags = r.u8("redirect flags");
+  if (flags > 3) r.fail(kProto, "bad redirect flags");
+  m.owner = (flags & 1) != 0;
+  m.not_member = (flags & 2) != 0;
   m.peers = r.list<Peer>(kPeerMin, "peers", [&] { return r.peer(); });
 }
 void get(Reader& r, Replicate& m) {

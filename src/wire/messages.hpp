@@ -127,10 +127,13 @@ struct OpResp {
 };
 
 // "Not mine: ask these." peers[0] is the best next hop; owner says that the
-// sender believes peers[0] owns the target.
+// sender believes peers[0] owns the target. not_member says that the sender
+// has left the ring: it routes nothing and bounds nothing, and peers are the
+// successors it had when it left (hints).
 struct Redirect {
   bool owner = false;
   std::vector<Peer> peers;
+  bool not_member = false;
 };
 
 // ---------------------------------------------------------------- replication

@@ -75,6 +75,38 @@ TEST(Failures, graceful_leave_of_half_the_nodes_one_at_a_time_loses_nothing) {
   EXPECT_EQ(sim.violation(), "");
 }
 
+// A node that left still runs, silent to the ring, but it tells an operation
+// that it is no member: an origin that cached it as a key's owner (or holds it
+// as a finger) routes on at once instead of waiting out two rpc timeouts
+// (departure seed 12 timed reads out that way).
+TEST(Failures, a_read_whose_cached_owner_has_left_routes_on_at_once) {
+  Sim sim(test_config(61));
+  ASSERT_TRUE(build_ring(sim, 8));
+  ASSERT_TRUE(sim.run_until_ideal(30000));
+  std::vector<std::pair<core::Id, int>> ring;
+  for (int i : sim.members()) ring.emplace_back(sim.peer(i).id, i);
+  std::sort(ring.begin(), ring.end());
+  // A key owned by ring[3], read from ring[6], which is not its neighbour.
+  const int owner = ring[3].second, origin = ring[6].second;
+  std::string key;
+  for (int k = 0; key.empty(); k++) {
+    std::string cand = "cached-" + std::to_string(k);
+    core::Id pos = core::key_id(reinterpret_cast<const uint8_t*>(cand.data()), cand.size());
+    if (ring[2].first < pos && pos <= ring[3].first) key = cand;
+  }
+  ASSERT_EQ(sim.set(origin, key, "v").status, kOk);
+  ASSERT_EQ(sim.get(origin, key).status, kOk);  // the origin now caches the owner
+  ASSERT_TRUE(sim.leave(owner));
+  ASSERT_TRUE(sim.run_until_ideal(30000)) << sim.check(true);
+  const uint64_t t0 = sim.now();
+  core::Result r = sim.get(origin, key);
+  EXPECT_EQ(r.status, kOk) << r.detail;
+  EXPECT_EQ(Sim::str(r.value), "v");
+  EXPECT_LT(sim.now() - t0, sim.config().opts.rpc_timeout_ms)
+      << "virtual ms to read a key whose cached owner left";
+  EXPECT_EQ(sim.violation(), "");
+}
+
 TEST(Failures, a_crashed_node_restarted_with_its_data_rejoins) {
   Sim sim(test_config(51));
   ASSERT_TRUE(build_ring(sim, 6));

@@ -253,6 +253,26 @@ TEST(Codec, bad_enums_and_booleans_are_refused) {
   EXPECT_EQ(decode(k.data(), k.size(), Limits{}, back, why), kProto);
 }
 
+TEST(Codec, redirect_flags_round_trip_and_unknown_bits_are_refused) {
+  Redirect gone{false, {peer(1, "a:1")}, true};
+  Bytes e = enc(Message{1, gone});
+  EXPECT_EQ(e[9], 2);  // flags: bit 0 owner, bit 1 not_member
+  Message back;
+  std::string why;
+  ASSERT_EQ(decode(e.data(), e.size(), Limits{}, back, why), 0) << why;
+  const Redirect& r = std::get<Redirect>(back.body);
+  EXPECT_FALSE(r.owner);
+  EXPECT_TRUE(r.not_member);
+  ASSERT_EQ(r.peers.size(), 1u);
+  EXPECT_EQ(r.peers[0].addr, "a:1");
+  e[9] = 3;
+  ASSERT_EQ(decode(e.data(), e.size(), Limits{}, back, why), 0) << why;
+  EXPECT_TRUE(std::get<Redirect>(back.body).owner);
+  EXPECT_TRUE(std::get<Redirect>(back.body).not_member);
+  e[9] = 4;
+  EXPECT_EQ(decode(e.data(), e.size(), Limits{}, back, why), kProto);
+}
+
 TEST(Codec, a_tombstone_with_a_value_is_refused) {
   Record r = record("k", "v", false);
   r.tomb = true;
