@@ -105,6 +105,7 @@ std::string bench_report_json(const BenchReport &r) {
   j.u64("rss_kb", r.rss_kb);
   j.num("rss_per_node_kb", r.rss_per_node_kb, 1);
   j.num("idle_cpu_pct", r.idle_cpu_pct, 4);
+  j.num("idle_cpu_total_pct", r.idle_cpu_total_pct, 3);
   j.u64("idle_ms", r.idle_ms);
   j.num("killed_fraction", r.killed_fraction, 6);
   j.u64("killed_nodes", r.killed_nodes);

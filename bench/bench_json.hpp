@@ -42,6 +42,7 @@ struct BenchReport {
   uint64_t rss_kb = 0;         // peak resident set (VmHWM)
   double rss_per_node_kb = 0;  // resident growth per node, before any data
   double idle_cpu_pct = 0;     // per node, % of one core, over an idle interval
+  double idle_cpu_total_pct = 0;  // all N nodes together, % of one core
   unsigned idle_ms = 0;
 
   double killed_fraction = 0;  // nodes crashed / nodes

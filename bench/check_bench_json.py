@@ -14,7 +14,7 @@ import sys
 FIELDS = [
     "nodes", "keys", "value_bytes", "bootstrap_ms", "put_p50_us", "put_p99_us",
     "get_p50_us", "get_p99_us", "get_ops_per_s", "concurrency", "mean_hops",
-    "rss_kb", "rss_per_node_kb", "idle_cpu_pct", "killed_fraction",
+    "rss_kb", "rss_per_node_kb", "idle_cpu_pct", "idle_cpu_total_pct", "killed_fraction",
     "keys_readable_after_kill", "repair_ms", "keys_readable_before_kill",
     "killed_nodes", "repaired", "replicas", "stabilize_ms", "mode",
     "put_ops_per_s", "msgs_per_put", "msgs_per_get", "idle_msgs_per_s_per_node",

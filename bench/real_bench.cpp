@@ -324,7 +324,8 @@ void RealBench::measure_idle() {
   auto t0 = Clock::now();
   std::this_thread::sleep_for(std::chrono::milliseconds(args_.idle_ms));
   double idle_s = ms_since(t0) / 1000;
-  r_->idle_cpu_pct = (cpu_seconds() - cpu0) / idle_s * 100 / args_.nodes;
+  r_->idle_cpu_total_pct = (cpu_seconds() - cpu0) / idle_s * 100;
+  r_->idle_cpu_pct = r_->idle_cpu_total_pct / args_.nodes;
   double idle_rate = static_cast<double>(ring_.messages_sent() - msgs0) / idle_s;
   r_->idle_msgs_per_s_per_node = idle_rate / args_.nodes;
   if (samples_ > 0) {

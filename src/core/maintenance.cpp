@@ -148,7 +148,7 @@ void NodeImpl::join(const std::string& seed_addr, uint32_t timeout_ms, Done done
           joining_ = false;
           // Our predecessor learns of us now (handle_notify), not at its
           // next stabilize round.
-          if (!opts_.client && has_p) send(p, 0, wire::Notify{});
+          if (!opts_.client && has_p) send(p, 0, wire::Notify{true});
           log(2, std::string(opts_.client ? "client " : "node ") + name(self_) +
                      " joined; successor " + name(s));
           next_finger_ = 255;
@@ -311,8 +311,17 @@ void NodeImpl::handle_state_req(const Peer& from, uint64_t rid) {
   send(from, rid, std::move(r));
 }
 
-void NodeImpl::handle_notify(const Peer& from) {
+void NodeImpl::handle_notify(const Peer& from, const wire::Notify& m) {
   if (leaving_ || from.id == self_.id) return;
+  if (m.successor) {
+    // A node that has just joined between us and our successor says so:
+    // link to it now rather than at the next stabilize round, so that
+    // broadcast trees (events) include it from the moment its join returns.
+    if (!succs_.empty() && in_open(from.id, self_.id, succs_[0].id) && !stabilizing_ && !joining_ &&
+        !opts_.client && !from.addr.empty())
+      stabilize_toward(from);
+    return;
+  }
   if (!has_pred_ || in_open(from.id, pred_.id, self_.id)) {
     bool first = !has_pred_;
     Id old = pred_.id;
@@ -332,12 +341,6 @@ void NodeImpl::handle_notify(const Peer& from) {
                    });
       if (!recent.empty()) push(from, std::move(recent));
     }
-  } else if (!succs_.empty() && in_open(from.id, self_.id, succs_[0].id) && !stabilizing_ &&
-             !joining_ && !opts_.client && !from.addr.empty()) {
-    // A node that has just joined between us and our successor says so:
-    // link to it now rather than at the next stabilize round, so that
-    // broadcast trees (events) include it from the moment its join returns.
-    stabilize_toward(from);
   }
   // A ring of one that hears from a node links to it: it has just spoken.
   if (succs_.empty()) adopt_successors(from, {});

@@ -157,7 +157,7 @@ void NodeImpl::on_message(const Peer& from, wire::Message&& m) {
         } else if (!member || opts_.client) {
           return;  // the rest is between members
         } else if constexpr (std::is_same_v<T, wire::Notify>) {
-          handle_notify(from);
+          handle_notify(from, body);
         } else if constexpr (std::is_same_v<T, wire::Leave>) {
           handle_leave(from, rid, std::move(body));
         } else if constexpr (std::is_same_v<T, wire::Replicate>) {

@@ -103,7 +103,7 @@ class NodeImpl {
   void set_predecessor(const Peer& p, const char* why);
   void clear_predecessor(const char* why);
   void handle_state_req(const Peer& from, uint64_t rid);
-  void handle_notify(const Peer& from);
+  void handle_notify(const Peer& from, const wire::Notify& m);
   void handle_leave(const Peer& from, uint64_t rid, wire::Leave&& m);
   void check_predecessor();
   void fix_fingers();  // periodic

@@ -173,7 +173,9 @@ void put(Writer& w, const StateResp& m) {
   w.list(m.succs, [&](const Peer& p) { w.peer(p); });
   w.u32(m.listen_ms);
 }
-void put(Writer&, const Notify&) {}
+void put(Writer& w, const Notify& m) {
+  w.b(m.successor);
+}
 void put(Writer&, const Ping&) {}
 void put(Writer&, const Pong&) {}
 void put(Writer& w, const Leave& m) {
@@ -270,7 +272,9 @@ void get(Reader& r, StateResp& m) {
   m.succs = r.list<Peer>(kPeerMin, "successors", [&] { return r.peer(); });
   m.listen_ms = r.u32("listen_ms");
 }
-void get(Reader&, Notify&) {}
+void get(Reader& r, Notify& m) {
+  m.successor = r.b("successor");
+}
 void get(Reader&, Ping&) {}
 void get(Reader&, Pong&) {}
 void get(Reader& r, Leave& m) {

@@ -61,7 +61,11 @@ struct StateResp {
   uint32_t listen_ms = 0;  // some member listens to key events this much longer
 };
 // "I believe I am your predecessor." One-way.
-struct Notify {};
+struct Notify {
+  // Instead: "I have just joined right after you" (from a joiner to the
+  // predecessor its successor named).
+  bool successor = false;
+};
 // Liveness probe (check_predecessor). Reply: Pong.
 struct Ping {};
 struct Pong {};

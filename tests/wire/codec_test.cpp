@@ -34,7 +34,7 @@ std::vector<Message> samples() {
   std::vector<Message> v;
   v.push_back({1, StateReq{}});
   v.push_back({2, StateResp{true, true, peer(1, "a:1"), {peer(2, "b:2"), peer(3, "c:3")}, 60000}});
-  v.push_back({0, Notify{}});
+  v.push_back({0, Notify{true}});
   v.push_back({3, Ping{}});
   v.push_back({3, Pong{}});
   v.push_back({4, Leave{true, true, peer(4, "d:4"), {peer(5, "e:5")}}});
