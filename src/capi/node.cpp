@@ -215,6 +215,10 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
   co.max_value_bytes = opts->max_value_bytes ? opts->max_value_bytes : (1u << 20);
   co.max_pending = or_default(opts->max_pending, 4096);
   co.client = (opts->flags & CHORD_NODE_CLIENT) != 0;
+  // A quiet ring slows its maintenance down to one round per 8 s (never
+  // below the configured periods): src/net reports a lost connection at once,
+  // so a crashed process is noticed without the timers.
+  co.calm_max_ms = 8000;
   cfg.limits.max_key = co.max_key_bytes;
   cfg.limits.max_value = co.max_value_bytes;
   cfg.limits.max_frame =

@@ -28,6 +28,7 @@ void NodeImpl::set_successors(std::vector<Peer> list) {
     succs_ = std::move(list);  // addresses may have been refreshed
     return;
   }
+  stir();
   bool first_changed =
       list.empty() != succs_.empty() || (!list.empty() && list[0].id != succs_[0].id);
   // A successor pushed out of the list without failing may live on in
@@ -72,6 +73,7 @@ void NodeImpl::set_predecessor(const Peer& p, const char* why) {
   has_pred_ = true;
   pred_ = p;
   if (changed) {
+    stir();
     log(3, "predecessor of " + name(self_) + " is now " + name(p) + " (" + why + ")");
     anti_entropy_soon();
   }
@@ -79,12 +81,14 @@ void NodeImpl::set_predecessor(const Peer& p, const char* why) {
 
 void NodeImpl::clear_predecessor(const char* why) {
   if (!has_pred_) return;
+  stir();
   remember_lost(pred_);
   log(2, "node " + name(self_) + " lost predecessor " + name(pred_) + " (" + why + ")");
   has_pred_ = false;
 }
 
 void NodeImpl::forget(const Id& id) {
+  stir();
   for (const Peer& p : succs_)
     if (p.id == id) remember_lost(p);
   fingers_.erase(std::remove_if(fingers_.begin(), fingers_.end(),
@@ -113,6 +117,7 @@ void NodeImpl::join(const std::string& seed_addr, uint32_t timeout_ms, Done done
   if (!timeout_ms) timeout_ms = 5000;
   joining_ = true;
   left_ = false;
+  stir();
   const uint64_t deadline = now() + timeout_ms;
   wire::OpReq req;
   req.op = wire::Op::FindSucc;
@@ -195,6 +200,7 @@ void NodeImpl::leave(uint32_t timeout_ms, Done done) {
     return;
   }
   leaving_ = true;
+  stir();
   flush_key_events();  // while the ring still routes to us
   log(2, "node " + name(self_) + " leaving; handing its keys to " + name(succs_[0]));
   auto recs = std::make_shared<std::vector<wire::Record>>();
@@ -265,6 +271,7 @@ void NodeImpl::finish_leave(Done done) {
 }
 
 void NodeImpl::handle_leave(const Peer& from, uint64_t rid, wire::Leave&& m) {
+  stir();
   if (m.to_pred) {
     if (!succs_.empty() && succs_[0].id == from.id) {
       log(2, "node " + name(self_) + ": successor " + name(from) + " left");
@@ -365,7 +372,11 @@ void NodeImpl::stabilize_toward(const Peer& cand) {
 }
 
 void NodeImpl::stabilize() {
-  after(jittered(opts_.stabilize_ms), [this] { stabilize(); });
+  // A round with no change since the last one makes us calmer.
+  if (opts_.calm_max_ms && changes_ == changes_seen_ && !joining_ && !leaving_)
+    calm_ = std::min(calm_ + 1, 6u);
+  changes_seen_ = changes_;
+  every(opts_.stabilize_ms, &NodeImpl::stabilize);
   stabilize_once();
   listen_renew();
 }
@@ -397,6 +408,7 @@ void NodeImpl::stabilize_with(const Peer& s) {
       stabilizing_ = false;
       if (rc != kOk) {
         if (!succs_.empty() && succs_[0].id == s.id) {
+          stir();
           if (rc == kUnreachable || ++succ_misses_ >= 2) {
             succ_misses_ = 0;
             forget(s.id);  // schedules the next attempt right away
@@ -464,7 +476,7 @@ void NodeImpl::walk_back(const Peer& first, const Peer& best, wire::StateResp be
 }
 
 void NodeImpl::check_predecessor() {
-  after(jittered(opts_.check_predecessor_ms), [this] { check_predecessor(); });
+  every(opts_.check_predecessor_ms, &NodeImpl::check_predecessor);
   if (!has_pred_) return;
   Peer p = pred_;
   rpc(p, wire::Ping{}, opts_.rpc_timeout_ms, [this, p](int rc, wire::Message*) {
@@ -472,6 +484,7 @@ void NodeImpl::check_predecessor() {
       pred_misses_ = 0;
       return;
     }
+    stir();
     if (rc == kUnreachable || ++pred_misses_ >= 2) {
       pred_misses_ = 0;
       clear_predecessor("no answer to ping");
@@ -482,7 +495,7 @@ void NodeImpl::check_predecessor() {
 // -------------------------------------------------------------- fix_fingers
 
 void NodeImpl::fix_fingers() {
-  after(jittered(opts_.fix_fingers_ms), [this] { fix_fingers(); });
+  every(opts_.fix_fingers_ms, &NodeImpl::fix_fingers);
   if (succs_.empty() || joining_ || leaving_) return;
   if (!opts_.client && (fix_rounds_++ % 2) == 0) return check_successor();
   if (!finger_sweep_) fix_next_finger(false);
@@ -515,8 +528,16 @@ void NodeImpl::fix_next_finger(bool sweep) {
              // Within the successor list: lower fingers add nothing.
              bool near = f.id == self_.id || succs_.empty() ||
                          in_open_closed(f.id, self_.id, succs_.back().id);
-             for (const Finger& g : fingers_)  // as successors (set_successors)
-               if (g.bit == bit && g.peer.id != f.id) remember_lost(g.peer);
+             bool had = false;
+             for (const Finger& g : fingers_) {  // as successors (set_successors)
+               if (g.bit != bit) continue;
+               had = true;
+               if (g.peer.id != f.id) {
+                 remember_lost(g.peer);
+                 stir();
+               }
+             }
+             if (!had && !near && f.id != self_.id) stir();  // a finger we lacked
              fingers_.erase(std::remove_if(fingers_.begin(), fingers_.end(),
                                            [&](const Finger& g) {
                                              return g.bit == bit || (near && g.bit < bit);
@@ -555,7 +576,7 @@ void NodeImpl::remember_lost(const Peer& p) {
 }
 
 void NodeImpl::probe_lost() {
-  after(jittered(opts_.stabilize_ms * 4), [this] { probe_lost(); });
+  every(opts_.stabilize_ms * 4, &NodeImpl::probe_lost);
   if (opts_.client || joining_ || leaving_ || lost_.empty()) return;
   // Round robin over the lost nodes; forget the ones lost long ago.
   auto it = lost_.upper_bound(next_probe_);
@@ -566,8 +587,9 @@ void NodeImpl::probe_lost() {
   }
   Peer via = it->second.first;
   next_probe_ = via.id;
-  // Ask that node's ring who our successor is. In our own ring the answer is
-  // our successor; in another ring, a node to link to.
+  // Ask that node's ring who owns our id. In another ring, the answer is a
+  // node to link to. In our own ring it is us: the lookup ends as soon as a
+  // node names us (routing.cpp, remote_only), and the node is forgotten.
   wire::OpReq req;
   req.op = wire::Op::FindSucc;
   req.target = self_.id;
@@ -614,7 +636,7 @@ namespace chord::core {
 void NodeImpl::check_successor() {
   wire::OpReq req;
   req.op = wire::Op::FindSucc;
-  req.target = add_one(self_.id);
+  req.target = self_.id;
   start_op(
       std::move(req), opts_.rpc_timeout_ms * 3, false,
       [this](int rc, wire::OpResp&& resp, unsigned) {

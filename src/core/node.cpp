@@ -30,17 +30,40 @@ NodeImpl::NodeImpl(const Options& opts, const Id& self_id, std::string self_addr
   next_rid_ = (host_.random_u64() >> 2) + 1;
   next_opid_ = (host_.random_u64() >> 2) + 1;
 
-  after(jittered(opts_.stabilize_ms), [this] { stabilize(); });
-  after(jittered(opts_.fix_fingers_ms), [this] { fix_fingers(); });
+  arm_maintenance();
   if (!opts_.client) {
-    after(jittered(opts_.check_predecessor_ms), [this] { check_predecessor(); });
-    after(jittered(opts_.stabilize_ms * 4), [this] { probe_lost(); });
-    after(jittered(opts_.anti_entropy_ms), [this] { anti_entropy(); });
     after(jittered(std::max<uint32_t>(opts_.tombstone_grace_ms / 4, 1000)),
           [this] { collect_tombstones(); });
   } else {
     after(jittered(opts_.stabilize_ms), [this] { client_events(); });
   }
+}
+
+void NodeImpl::every(uint32_t period, void (NodeImpl::*fn)()) {
+  uint64_t p = period;
+  if (opts_.calm_max_ms && calm_) {
+    p = std::min<uint64_t>(p << std::min(calm_, 6u), std::max(period, opts_.calm_max_ms));
+  }
+  after(jittered(static_cast<uint32_t>(p)), [this, fn, g = maint_gen_] {
+    if (g == maint_gen_) (this->*fn)();
+  });
+}
+
+void NodeImpl::arm_maintenance() {
+  every(opts_.stabilize_ms, &NodeImpl::stabilize);
+  every(opts_.fix_fingers_ms, &NodeImpl::fix_fingers);
+  if (opts_.client) return;
+  every(opts_.check_predecessor_ms, &NodeImpl::check_predecessor);
+  every(opts_.stabilize_ms * 4, &NodeImpl::probe_lost);
+  every(opts_.anti_entropy_ms, &NodeImpl::anti_entropy);
+}
+
+void NodeImpl::stir() {
+  changes_++;
+  if (calm_ == 0) return;
+  calm_ = 0;
+  maint_gen_++;  // the stretched timers lapse
+  arm_maintenance();
 }
 
 uint64_t NodeImpl::jittered(uint32_t period) {
@@ -95,6 +118,7 @@ void NodeImpl::rpc(const Peer& to, wire::Body&& body, uint32_t timeout_ms, RpcDo
 }
 
 void NodeImpl::on_unreachable(const Peer& peer) {
+  stir();
   if (!is_zero(peer.id)) owner_cache_.erase(peer.id);
   // Fail every RPC to that peer, oldest first, then forget the peer.
   std::vector<uint64_t> rids;

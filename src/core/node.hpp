@@ -49,6 +49,14 @@ struct Options {
   // (0: each event at once). Events arrive this much later; a put costs
   // 2(N-1)/batch messages instead of 2(N-1).
   uint32_t event_batch_ms = 5;
+  // While nothing changes around a node its periodic maintenance (stabilize,
+  // fix_fingers, check_predecessor, anti-entropy) slows down, doubling each
+  // quiet stabilize round up to this period (never below the configured
+  // one); any change (a new neighbour, a failed or unreachable peer, a join,
+  // a leave, diverging replicas) restores the configured periods at once.
+  // 0: off. For drivers that report lost connections (on_unreachable) at
+  // once, as src/net does: a crashed process is then noticed without timers.
+  uint32_t calm_max_ms = 0;
 };
 
 // Events the core reports to its driver.

@@ -77,6 +77,13 @@ class NodeImpl {
   // ---- node.cpp: timers, RPCs, dispatch
   uint64_t now() { return host_.now_ms(); }
   uint64_t jittered(uint32_t period);
+  // Periodic maintenance under the quiet-ring backoff (Options::calm_max_ms):
+  // every() schedules fn after the period stretched by calm_; stir() records
+  // a change, and if we were calm, re-arms every periodic task at its
+  // configured period (the old timers lapse by generation).
+  void every(uint32_t period, void (NodeImpl::*fn)());
+  void stir();
+  void arm_maintenance();
   void at(uint64_t when, std::function<void()> fn);
   void after(uint64_t ms, std::function<void()> fn) { at(now() + ms, std::move(fn)); }
   void send(const Peer& to, uint64_t rid, wire::Body&& body);
@@ -218,6 +225,9 @@ class NodeImpl {
   unsigned next_finger_ = 255;
   bool finger_sweep_ = false;  // fixing every finger back to back (after a join)
   uint64_t fix_rounds_ = 0;
+
+  unsigned calm_ = 0;  // quiet stabilize rounds in a row (capped)
+  uint64_t maint_gen_ = 0, changes_ = 0, changes_seen_ = 0;
 
   bool joining_ = false;     // Zave: state queries are answered busy meanwhile
   bool validating_ = false;  // checking a new successor candidate: busy too

@@ -98,7 +98,7 @@ std::vector<uint64_t> NodeImpl::digest(const Id& lo, const Id& hi) const {
 }
 
 void NodeImpl::anti_entropy() {
-  after(jittered(opts_.anti_entropy_ms), [this] { anti_entropy(); });
+  every(opts_.anti_entropy_ms, &NodeImpl::anti_entropy);
   anti_entropy_round();
   prune_round();  // prune.cpp: drop the copies of ranges we no longer hold
 }
@@ -162,6 +162,7 @@ void NodeImpl::handle_digest(const Peer& from, uint64_t rid, const wire::Digest&
 
 void NodeImpl::on_digest_resp(const Peer& to, const Id& lo, const Id& hi, wire::DigestResp&& m) {
   if (m.mismatched.empty()) return;
+  stir();  // replicas diverge: the ring (or the data) is moving
   std::vector<bool> differ(kDigestBuckets, false);
   for (uint32_t b : m.mismatched)
     if (b < kDigestBuckets) differ[b] = true;

@@ -240,6 +240,15 @@ void NodeImpl::op_step(uint64_t opid) {
               for (const Peer& q : o.pool) have = have || q.id == p.id;
               if (!have) o.pool.push_back(p);
             }
+            if (o.remote_only && red->owner && !red->peers.empty() &&
+                red->peers[0].id == self_.id) {
+              // A probe for our own id reached a node that names us: that
+              // ring is ours. Answer with ourselves (probe_lost links to
+              // nobody) rather than wander until the deadline.
+              wire::OpResp us;
+              us.peers.push_back(self_);
+              return op_finish(opid, kOk, std::move(us));
+            }
             if (red->owner && !red->peers.empty() && red->peers[0].id != self_.id) {
               o.has_owner = true;
               o.owner = red->peers[0];
@@ -256,6 +265,9 @@ void NodeImpl::op_step(uint64_t opid) {
         // refused) is the answer to a join: say so now, not at its timeout.
         if (via_seed && rc == kUnreachable && o.pool.empty())
           return op_finish(opid, kUnreachable, {});
+        // A probe of a lost node that does not answer ends there: routing
+        // around it would only reach our own ring.
+        if (via_seed && o.remote_only) return op_finish(opid, rc, {});
         // A failed hop: try it once more after a timeout (messages get
         // lost), then route around it.
         if (!is_zero(to.id)) {

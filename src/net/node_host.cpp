@@ -88,11 +88,9 @@ int NodeHost::start(std::string& why) {
   check_.data = this;
   open_handles_ += 4;
   timers_inited_ = true;
-  uv_prepare_start(&prepare_, on_flush);
-  uv_check_start(&check_, on_flush_check);
-  uv_timer_start(&sweep_, on_sweep, 500, 500);
   uv_unref(reinterpret_cast<uv_handle_t*>(&sweep_));
   node_ = std::make_unique<core::Node>(cfg_.core, cfg_.identity->id, self_addr_, *this);
+  poke();
   after_core_call();
   return kOk;
 }
@@ -143,6 +141,7 @@ bool NodeHost::wants_key_events() {
 
 void NodeHost::send(const core::Peer& to, wire::Message&& m) {
   if (closing_) return;
+  poke();
   ++stats_.msgs_sent;
   Connection* c = nullptr;
   if (!is_zero(to.id)) {
@@ -187,6 +186,7 @@ void NodeHost::send_on(Connection* c, const wire::Message& m) {
   if (!c->dirty) {
     c->dirty = true;
     dirty_.push_back(c);
+    poke();
   }
 }
 
@@ -263,15 +263,31 @@ void NodeHost::run_deferred() {
   for (auto& p : peers) node_->on_unreachable(p);
 }
 
+void NodeHost::poke() {
+  if (!timers_inited_ || closing_) return;
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&prepare_)))
+    uv_prepare_start(&prepare_, on_flush);
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&check_)))
+    uv_check_start(&check_, on_flush_check);
+}
+
 void NodeHost::on_flush(uv_prepare_t* p) {
   auto* h = static_cast<NodeHost*>(p->data);
   h->flush_all();
   h->after_core_call();
+  uv_prepare_stop(p);  // until poke()
 }
 
 void NodeHost::on_flush_check(uv_check_t* c) {
   auto* h = static_cast<NodeHost*>(c->data);
   h->flush_all();
+  h->after_core_call();
+  uv_check_stop(c);  // until poke()
+}
+
+void NodeHost::watch_handshakes() {
+  if (timers_inited_ && !closing_ && !uv_is_active(reinterpret_cast<uv_handle_t*>(&sweep_)))
+    uv_timer_start(&sweep_, on_sweep, 500, 500);
 }
 
 void NodeHost::after_core_call() {
@@ -295,11 +311,14 @@ void NodeHost::on_sweep(uv_timer_t* t) {
   auto* h = static_cast<NodeHost*>(t->data);
   uint64_t now = h->now_ms();
   std::vector<Connection*> late;
+  bool open = false;
   for (auto* c : h->conns_) {
-    if ((c->state == Connection::State::Connecting || c->state == Connection::State::Handshaking) &&
-        now - c->opened_ms > h->cfg_.handshake_timeout_ms)
-      late.push_back(c);
+    if (c->state != Connection::State::Connecting && c->state != Connection::State::Handshaking)
+      continue;
+    open = true;
+    if (now - c->opened_ms > h->cfg_.handshake_timeout_ms) late.push_back(c);
   }
+  if (!open) uv_timer_stop(t);  // until the next connection opens
   for (auto* c : late)
     h->fail(c, kTimedOut, "handshake with " + c->remote + " did not finish in time", true);
 }
@@ -325,6 +344,7 @@ Connection* NodeHost::dial(const std::string& addr, const core::Id& expect) {
   c->peer.id = expect;
   c->peer.addr = addr;
   c->opened_ms = now_ms();
+  watch_handshakes();
   uv_tcp_init(loop_.uv(), &c->tcp);
   c->tcp.data = c;
   ++open_handles_;
@@ -362,6 +382,7 @@ void NodeHost::on_connection(uv_stream_t* server, int status) {
   auto* c = new Connection;
   c->host = h;
   c->opened_ms = h->now_ms();
+  h->watch_handshakes();
   uv_tcp_init(h->loop_.uv(), &c->tcp);
   c->tcp.data = c;
   ++h->open_handles_;
@@ -406,6 +427,7 @@ void NodeHost::begin_handshake(Connection* c) {
   c->hs = std::make_unique<crypto::Handshake>(c->outbound, std::move(hc));
   c->state = Connection::State::Handshaking;
   c->opened_ms = now_ms();
+  watch_handshakes();
   int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), on_alloc, on_read);
   if (rc != 0) {
     fail(c, kIo, std::string("read failed: ") + uv_strerror(rc), true);
@@ -431,6 +453,7 @@ void NodeHost::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   Connection* c = conn_of(s->data);
   NodeHost* h = c->host;
   if (c->state == Connection::State::Closing) return;
+  h->poke();
   if (nread < 0) {
     if (c->state == Connection::State::Handshaking && c->outbound) {
       // A responder that cannot authenticate our hello just hangs up.
@@ -546,6 +569,7 @@ void NodeHost::forget(Connection* c) {
 
 void NodeHost::fail(Connection* c, int code, const std::string& why, bool reset) {
   if (c->state == Connection::State::Closing) return;
+  poke();  // the core hears of it (run_deferred)
   bool was_open = c->state == Connection::State::Open;
   c->state = Connection::State::Closing;
   if (c->outbound && !was_open) dial_failures_[c->remote] = {code, why};

@@ -67,7 +67,12 @@ class NodeHost final : public core::Host {
   // Returns 0, kInval or kIo with why.
   int start(std::string& why);
 
-  core::Node& node() { return *node_; }
+  // The core; a caller from outside a libuv callback of ours (the C API's
+  // tasks) gets the flush and timer re-arm after it, as callbacks do.
+  core::Node& node() {
+    poke();
+    return *node_;
+  }
   const std::string& addr() const { return self_addr_; }
   const core::Id& id() const { return cfg_.identity->id; }
   HostStats stats() const;
@@ -91,6 +96,11 @@ class NodeHost final : public core::Host {
 
   // Called by the connection callbacks (connection.cpp-level statics).
   void after_core_call();  // re-arms the node's timer
+  // Arms the prepare and check handles that flush writes and re-arm the
+  // timer; they stop themselves once done, so an idle node costs nothing
+  // per loop iteration (many nodes share a loop).
+  void poke();
+  void watch_handshakes();  // the sweep timer runs while handshakes are open
 
  private:
   static void on_connection(uv_stream_t* server, int status);

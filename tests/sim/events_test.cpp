@@ -97,11 +97,20 @@ TEST_F(NoListeners, a_node_that_joins_learns_of_the_listener_and_reports_its_wri
   int n = sim.add_node();
   ASSERT_TRUE(sim.join(n, 3));
   clear_events();
-  // Right after the join: the keys the newcomer owns are among these.
-  for (int k = 0; k < 60; k++) ASSERT_EQ(sim.set(n, "j" + std::to_string(k), "v").status, kOk);
+  // Right after the join, keys in the newcomer's own range: it is their owner.
+  core::Peer pred;
+  ASSERT_TRUE(sim.node(n).predecessor(&pred));
+  std::vector<std::string> mine;
+  for (int k = 0; mine.size() < 20 && k < 100000; k++) {
+    std::string key = "j" + std::to_string(k);
+    core::Id pos = core::key_id(reinterpret_cast<const uint8_t*>(key.data()), key.size());
+    if (core::in_open_closed(pos, pred.id, sim.peer(n).id)) mine.push_back(key);
+  }
+  ASSERT_EQ(mine.size(), 20u);
+  for (const std::string& key : mine) ASSERT_EQ(sim.set(n, key, "v").status, kOk);
   sim.run_for(3000);
-  EXPECT_GT(sim.node(n).stats().keys_owned, 0u);
-  EXPECT_EQ(count(sim, 7, core::EventType::Add).size(), 60u);
+  EXPECT_EQ(sim.node(n).stats().keys_owned, 20u);
+  EXPECT_EQ(count(sim, 7, core::EventType::Add).size(), 20u);
 }
 
 TEST_F(NoListeners, a_listener_that_joins_gets_events_once_its_join_returns) {
