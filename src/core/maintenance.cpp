@@ -160,9 +160,25 @@ void NodeImpl::join(const std::string& seed_addr, uint32_t timeout_ms, Done done
           fix_next_finger(true);
           Result r;
           r.hops = hops;
-          // A listener tells the ring it has joined before the join returns.
-          if (listening()) return listen([done, r](Result&&) mutable { done(std::move(r)); });
-          done(std::move(r));
+          // A listener tells the ring it has joined before the join returns,
+          // once its predecessor links to it (so broadcast trees reach it);
+          // at most one rpc timeout later.
+          if (!listening() || opts_.client || !has_pred_) {
+            if (listening()) return listen([done, r](Result&&) mutable { done(std::move(r)); });
+            return done(std::move(r));
+          }
+          const uint64_t gen = ++linked_gen_;
+          linked_wait_ = [this, done, r, gen]() mutable {
+            if (gen != linked_gen_) return;
+            linked_gen_++;
+            listen([done, r](Result&&) mutable { done(std::move(r)); });
+          };
+          after(opts_.rpc_timeout_ms, [this, gen] {
+            if (gen != linked_gen_ || !linked_wait_) return;
+            auto go = std::move(linked_wait_);
+            linked_wait_ = nullptr;
+            go();
+          });
         };
         if (opts_.client) return finish();
         // Take over our range: everything our successor holds outside
@@ -318,16 +334,26 @@ void NodeImpl::handle_state_req(const Peer& from, uint64_t rid) {
   send(from, rid, std::move(r));
 }
 
-void NodeImpl::handle_notify(const Peer& from, const wire::Notify& m) {
+void NodeImpl::handle_notify(const Peer& from, const wire::Notify& m, unsigned retries) {
   if (leaving_ || from.id == self_.id) return;
   if (m.successor) {
     // A node that has just joined between us and our successor says so:
     // link to it now rather than at the next stabilize round, so that
     // broadcast trees (events) include it from the moment its join returns.
-    if (!succs_.empty() && in_open(from.id, self_.id, succs_[0].id) && !stabilizing_ && !joining_ &&
-        !opts_.client && !from.addr.empty())
-      stabilize_toward(from);
+    // While a stabilize round is out, try again shortly.
+    if (succs_.empty() || !in_open(from.id, self_.id, succs_[0].id) || joining_ || opts_.client ||
+        from.addr.empty())
+      return;
+    if (!stabilizing_) return stabilize_toward(from);
+    if (retries < 50) after(10, [this, from, m, retries] { handle_notify(from, m, retries + 1); });
     return;
+  }
+  if (linked_wait_ && has_pred_ && from.id == pred_.id) {
+    // Our predecessor has linked to us (stabilize_toward): a join waiting
+    // for that goes on.
+    auto go = std::move(linked_wait_);
+    linked_wait_ = nullptr;
+    go();
   }
   if (!has_pred_ || in_open(from.id, pred_.id, self_.id)) {
     bool first = !has_pred_;

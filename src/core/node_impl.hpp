@@ -110,7 +110,7 @@ class NodeImpl {
   void set_predecessor(const Peer& p, const char* why);
   void clear_predecessor(const char* why);
   void handle_state_req(const Peer& from, uint64_t rid);
-  void handle_notify(const Peer& from, const wire::Notify& m);
+  void handle_notify(const Peer& from, const wire::Notify& m, unsigned retries = 0);
   void handle_leave(const Peer& from, uint64_t rid, wire::Leave&& m);
   void check_predecessor();
   void fix_fingers();  // periodic
@@ -224,6 +224,9 @@ class NodeImpl {
   std::vector<Finger> fingers_;  // sorted by bit, descending
   unsigned next_finger_ = 255;
   bool finger_sweep_ = false;  // fixing every finger back to back (after a join)
+  // A listener's join waits for its predecessor to link to it (handle_notify).
+  std::function<void()> linked_wait_;
+  uint64_t linked_gen_ = 0;
   uint64_t fix_rounds_ = 0;
 
   unsigned calm_ = 0;  // quiet stabilize rounds in a row (capped)
