@@ -554,16 +554,12 @@ void NodeImpl::fix_next_finger(bool sweep) {
              // Within the successor list: lower fingers add nothing.
              bool near = f.id == self_.id || succs_.empty() ||
                          in_open_closed(f.id, self_.id, succs_.back().id);
-             bool had = false;
              for (const Finger& g : fingers_) {  // as successors (set_successors)
-               if (g.bit != bit) continue;
-               had = true;
-               if (g.peer.id != f.id) {
+               if (g.bit == bit && g.peer.id != f.id) {
                  remember_lost(g.peer);
-                 stir();
+                 stir();  // a node joined or left out there
                }
              }
-             if (!had && !near && f.id != self_.id) stir();  // a finger we lacked
              fingers_.erase(std::remove_if(fingers_.begin(), fingers_.end(),
                                            [&](const Finger& g) {
                                              return g.bit == bit || (near && g.bit < bit);

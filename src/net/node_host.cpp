@@ -292,7 +292,13 @@ void NodeHost::watch_handshakes() {
 
 void NodeHost::after_core_call() {
   if (!node_ || closing_) return;
+  // Timer slack: wake on a 32 ms grid of the loop clock, so that the nodes
+  // sharing a loop run their timers in one wake-up rather than one each
+  // (their periods are jittered). Every core timer tolerates it: the
+  // shortest are the event batch (5 ms) and retry pauses.
+  constexpr uint64_t kSlackMs = 32;
   uint64_t d = node_->next_deadline();
+  if (d != UINT64_MAX) d = (d + kSlackMs - 1) / kSlackMs * kSlackMs;
   if (d == armed_deadline_ && uv_is_active(reinterpret_cast<uv_handle_t*>(&timer_))) return;
   armed_deadline_ = d;
   uint64_t now = now_ms();
