@@ -1,6 +1,7 @@
 // Ring maintenance: join, leave, stabilize, notify, check_predecessor and
 // fix_fingers, with Zave's corrections (docs/design-core.md).
 #include <algorithm>
+#include <climits>
 
 #include "core/node_impl.hpp"
 
@@ -37,7 +38,7 @@ void NodeImpl::set_successors(std::vector<Peer> list) {
   for (const Peer& old : succs_) {
     bool kept = false;
     for (const Peer& p : list) kept = kept || p.id == old.id;
-    if (!kept) remember_lost(old);
+    if (!kept) remember_lost(old, true);
   }
   succs_ = std::move(list);
   if (first_changed)
@@ -556,7 +557,7 @@ void NodeImpl::fix_next_finger(bool sweep) {
                          in_open_closed(f.id, self_.id, succs_.back().id);
              for (const Finger& g : fingers_) {  // as successors (set_successors)
                if (g.bit == bit && g.peer.id != f.id) {
-                 remember_lost(g.peer);
+                 remember_lost(g.peer, true);
                  stir();  // a node joined or left out there
                }
              }
@@ -584,15 +585,24 @@ namespace chord::core {
 namespace {
 constexpr size_t kLostKept = 32;
 constexpr uint64_t kLostMs = 600000;
+// A probe through a node of our own ring wanders until its deadline (the
+// owner of our id is us); a node pushed out without failing gets this many.
+constexpr unsigned kDisplacedProbes = 3;
 }  // namespace
 
-void NodeImpl::remember_lost(const Peer& p) {
+void NodeImpl::remember_lost(const Peer& p, bool displaced) {
   if (opts_.client || p.addr.empty() || p.id == self_.id) return;
-  lost_[p.id] = {p, now()};
+  auto [it, fresh] = lost_.try_emplace(p.id);
+  it->second.peer = p;
+  it->second.at = now();
+  if (!displaced)
+    it->second.probes_left = UINT_MAX;  // failed: probed until it ages out
+  else if (fresh)
+    it->second.probes_left = kDisplacedProbes;
   while (lost_.size() > kLostKept) {
     auto oldest = lost_.begin();
-    for (auto it = lost_.begin(); it != lost_.end(); ++it)
-      if (it->second.second < oldest->second.second) oldest = it;
+    for (auto o = lost_.begin(); o != lost_.end(); ++o)
+      if (o->second.at < oldest->second.at) oldest = o;
     lost_.erase(oldest);
   }
 }
@@ -603,22 +613,28 @@ void NodeImpl::probe_lost() {
   // Round robin over the lost nodes; forget the ones lost long ago.
   auto it = lost_.upper_bound(next_probe_);
   if (it == lost_.end()) it = lost_.begin();
-  if (it->second.second + kLostMs < now()) {
+  if (it->second.at + kLostMs < now()) {
     lost_.erase(it);
     return;
   }
-  Peer via = it->second.first;
+  Peer via = it->second.peer;
   next_probe_ = via.id;
   // Ask that node's ring who owns our id. In another ring, the answer is a
-  // node to link to. In our own ring it is us: the lookup ends as soon as a
-  // node names us (routing.cpp, remote_only), and the node is forgotten.
+  // node to link to. In our own ring the owner is us, which the lookup never
+  // asks (remote_only): it ends at its deadline. If the node does not answer,
+  // it ends at once (routing.cpp).
   wire::OpReq req;
   req.op = wire::Op::FindSucc;
   req.target = self_.id;
   start_op(
       std::move(req), opts_.rpc_timeout_ms * 2, false,
       [this, via](int rc, wire::OpResp&& resp, unsigned) {
-        if (rc != kOk) return;
+        if (rc != kOk) {
+          auto l = lost_.find(via.id);
+          if (l != lost_.end() && l->second.probes_left != UINT_MAX && --l->second.probes_left == 0)
+            lost_.erase(l);
+          return;
+        }
         lost_.erase(via.id);
         const Peer* cand = nullptr;
         for (const Peer& p : resp.peers)

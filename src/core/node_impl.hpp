@@ -116,7 +116,7 @@ class NodeImpl {
   void fix_fingers();  // periodic
   void fix_next_finger(bool sweep);
   void check_successor();
-  void remember_lost(const Peer& p);
+  void remember_lost(const Peer& p, bool displaced = false);
   void probe_lost();          // periodic: merges rings split by a partition
   void forget(const Id& id);  // drops a node believed dead from every table
   bool owns(const Id& t) const;
@@ -268,7 +268,13 @@ class NodeImpl {
   // Nodes dropped as unreachable, or pushed out of the successor list or a
   // finger without failing, with when: probed now and then, so that a ring
   // split by a partition (or closed twice after a mass failure) merges.
-  std::map<Id, std::pair<Peer, uint64_t>> lost_;
+  // A node pushed out without failing is probed at most a few times.
+  struct LostNode {
+    Peer peer;
+    uint64_t at = 0;
+    unsigned probes_left = 0;  // UINT_MAX: until it ages out
+  };
+  std::map<Id, LostNode> lost_;
   // The address a light client joined through: its way back in when every
   // node it knew has become unreachable.
   std::string client_seed_;

@@ -240,17 +240,6 @@ void NodeImpl::op_step(uint64_t opid) {
               for (const Peer& q : o.pool) have = have || q.id == p.id;
               if (!have) o.pool.push_back(p);
             }
-            if (o.remote_only && red->owner && !red->peers.empty() &&
-                red->peers[0].id == self_.id && has_pred_ && to.id == pred_.id) {
-              // A probe for our own id reached our predecessor, and it names
-              // us: that ring is ours. Answer with ourselves (probe_lost
-              // links to nobody) rather than wander until the deadline. (Any
-              // node listing us among its successors names us too; only our
-              // predecessor's word says which ring the probe is in.)
-              wire::OpResp us;
-              us.peers.push_back(self_);
-              return op_finish(opid, kOk, std::move(us));
-            }
             if (red->owner && !red->peers.empty() && red->peers[0].id != self_.id) {
               o.has_owner = true;
               o.owner = red->peers[0];
