@@ -39,9 +39,9 @@ struct BenchReport {
   uint64_t get_errors = 0;  // failed or wrong gets before the kill
   double keys_readable_before_kill = 0;
 
-  uint64_t rss_kb = 0;         // peak resident set (VmHWM)
-  double rss_per_node_kb = 0;  // resident growth per node, before any data
-  double idle_cpu_pct = 0;     // per node, % of one core, over an idle interval
+  uint64_t rss_kb = 0;            // peak resident set (VmHWM)
+  double rss_per_node_kb = 0;     // resident growth per node, before any data
+  double idle_cpu_pct = 0;        // per node, % of one core, over an idle interval
   double idle_cpu_total_pct = 0;  // all N nodes together, % of one core
   unsigned idle_ms = 0;
 
