@@ -53,8 +53,9 @@ struct OpState {
   std::vector<Peer> pool;  // candidates heard of
   std::set<Id> tried, dead;
   std::map<Id, int> fails;
-  unsigned rounds = 0;    // times the candidates ran out and routing restarted
-  bool has_best = false;  // the closest node to the target that redirected us
+  unsigned rounds = 0;       // times the candidates ran out and routing restarted
+  unsigned above_steps = 0;  // candidates taken from above in a row
+  bool has_best = false;     // the closest node to the target that redirected us
   Id best_d{};
   bool has_refused = false;  // the closest node above the target that refused it
   Id refused_d{};

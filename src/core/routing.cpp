@@ -10,6 +10,7 @@ namespace chord::core {
 
 namespace {
 constexpr size_t kOwnerCacheMax = 4096;  // entries of owner_cache_
+constexpr unsigned kAboveSteps = 8;      // see op_step
 }  // namespace
 
 wire::Redirect NodeImpl::route(const Id& t) const {
@@ -145,6 +146,17 @@ void NodeImpl::op_step(uint64_t opid) {
     if (below || above) {
       to = below ? *below : *above;
       found = true;
+      // Walking down from above goes one node per hop (each knows little
+      // more than its predecessor before the target). After a few such
+      // steps, forget the bound from below: the node that set it may have
+      // been repaired since, and a node far below (a finger) gets there in
+      // O(log N) hops. (After a mass crash a get walked 130 nodes this way.)
+      if (below) {
+        op.above_steps = 0;
+      } else if (++op.above_steps >= kAboveSteps && op.has_best) {
+        op.has_best = false;
+        op.above_steps = 0;
+      }
     }
   }
 
