@@ -83,6 +83,8 @@ void NodeImpl::set_predecessor(const Peer& p, const char* why) {
 void NodeImpl::clear_predecessor(const char* why) {
   if (!has_pred_) return;
   stir();
+  saw_failure_ = true;
+  last_failure_ = now();
   remember_lost(pred_);
   log(2, "node " + name(self_) + " lost predecessor " + name(pred_) + " (" + why + ")");
   has_pred_ = false;
@@ -90,6 +92,8 @@ void NodeImpl::clear_predecessor(const char* why) {
 
 void NodeImpl::forget(const Id& id) {
   stir();
+  saw_failure_ = true;
+  last_failure_ = now();
   for (const Peer& p : succs_)
     if (p.id == id) remember_lost(p);
   fingers_.erase(std::remove_if(fingers_.begin(), fingers_.end(),
@@ -588,10 +592,16 @@ constexpr uint64_t kLostMs = 600000;
 // A probe through a node of our own ring wanders until its deadline (the
 // owner of our id is us); a node pushed out without failing gets this many.
 constexpr unsigned kDisplacedProbes = 3;
+// ... and only within this long of a failure seen here.
+constexpr uint64_t kDisplacedWindowMs = 60000;
 }  // namespace
 
 void NodeImpl::remember_lost(const Peer& p, bool displaced) {
   if (opts_.client || p.addr.empty() || p.id == self_.id) return;
+  // Survivors close separate rings only after failures: a node pushed out
+  // by a join in a healthy ring is not worth probing (each probe through our
+  // own ring wanders until its deadline).
+  if (displaced && (!saw_failure_ || now() > last_failure_ + kDisplacedWindowMs)) return;
   auto [it, fresh] = lost_.try_emplace(p.id);
   it->second.peer = p;
   it->second.at = now();

@@ -276,6 +276,8 @@ class NodeImpl {
     unsigned probes_left = 0;  // UINT_MAX: until it ages out
   };
   std::map<Id, LostNode> lost_;
+  bool saw_failure_ = false;  // a node was forgotten as failed, last at:
+  uint64_t last_failure_ = 0;
   // The address a light client joined through: its way back in when every
   // node it knew has become unreachable.
   std::string client_seed_;
