@@ -405,7 +405,7 @@ void NodeImpl::stabilize_toward(const Peer& cand) {
 void NodeImpl::stabilize() {
   // A round with no change since the last one makes us calmer.
   if (opts_.calm_max_ms && changes_ == changes_seen_ && !joining_ && !leaving_)
-    calm_ = std::min(calm_ + 1, 6u);
+    calm_ = std::min(calm_ + 1, 8u);
   changes_seen_ = changes_;
   every(opts_.stabilize_ms, &NodeImpl::stabilize);
   stabilize_once();

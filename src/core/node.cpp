@@ -39,10 +39,11 @@ NodeImpl::NodeImpl(const Options& opts, const Id& self_id, std::string self_addr
   }
 }
 
-void NodeImpl::every(uint32_t period, void (NodeImpl::*fn)()) {
+void NodeImpl::every(uint32_t period, void (NodeImpl::*fn)(), unsigned calm_cap_factor) {
   uint64_t p = period;
   if (opts_.calm_max_ms && calm_) {
-    p = std::min<uint64_t>(p << std::min(calm_, 6u), std::max(period, opts_.calm_max_ms));
+    const uint64_t cap = std::max<uint64_t>(period, uint64_t{opts_.calm_max_ms} * calm_cap_factor);
+    p = std::min<uint64_t>(p << std::min(calm_, 8u), cap);
   }
   after(jittered(static_cast<uint32_t>(p)), [this, fn, g = maint_gen_] {
     if (g == maint_gen_) (this->*fn)();
@@ -55,7 +56,7 @@ void NodeImpl::arm_maintenance() {
   if (opts_.client) return;
   every(opts_.check_predecessor_ms, &NodeImpl::check_predecessor);
   every(opts_.stabilize_ms * 4, &NodeImpl::probe_lost);
-  every(opts_.anti_entropy_ms, &NodeImpl::anti_entropy);
+  every(opts_.anti_entropy_ms, &NodeImpl::anti_entropy, kCalmAntiEntropyFactor);
 }
 
 void NodeImpl::stir() {
@@ -107,14 +108,16 @@ void NodeImpl::send(const Peer& to, uint64_t rid, wire::Body&& body) {
 void NodeImpl::rpc(const Peer& to, wire::Body&& body, uint32_t timeout_ms, RpcDone done) {
   uint64_t rid = next_rid_++;
   pending_.emplace(rid, Pending{to, std::move(done)});
-  after(timeout_ms, [this, rid] {
-    auto it = pending_.find(rid);
-    if (it == pending_.end()) return;
-    RpcDone d = std::move(it->second.done);
-    pending_.erase(it);
-    d(kTimedOut, nullptr);
-  });
+  after(timeout_ms, [this, rid] { end_rpc(rid, kTimedOut, nullptr); });
   send(to, rid, std::move(body));
+}
+
+void NodeImpl::end_rpc(uint64_t rid, int rc, wire::Message* reply) {
+  auto it = pending_.find(rid);
+  if (it == pending_.end()) return;
+  RpcDone d = std::move(it->second.done);
+  pending_.erase(it);
+  d(rc, reply);
 }
 
 void NodeImpl::on_unreachable(const Peer& peer) {
@@ -128,13 +131,7 @@ void NodeImpl::on_unreachable(const Peer& peer) {
                     : p.to.id == peer.id;
     if (same) rids.push_back(rid);
   }
-  for (uint64_t rid : rids) {
-    auto it = pending_.find(rid);
-    if (it == pending_.end()) continue;
-    RpcDone d = std::move(it->second.done);
-    pending_.erase(it);
-    d(kUnreachable, nullptr);
-  }
+  for (uint64_t rid : rids) end_rpc(rid, kUnreachable, nullptr);
   if (!is_zero(peer.id)) forget(peer.id);
   if (!is_zero(peer.id)) drop_client(peer.id);
 }
@@ -147,9 +144,7 @@ void NodeImpl::on_message(const Peer& from, wire::Message&& m) {
     if (it == pending_.end()) return;  // late or unexpected: ignore
     if (!is_zero(it->second.to.id) && it->second.to.id != from.id)
       return;  // not from whom we asked
-    RpcDone d = std::move(it->second.done);
-    pending_.erase(it);
-    d(kOk, &m);
+    end_rpc(m.rid, kOk, &m);
     return;
   }
   if (left_) {

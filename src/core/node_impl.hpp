@@ -20,6 +20,11 @@
 
 namespace chord::core {
 
+// In a quiet ring anti-entropy may slow down to this many times calm_max_ms:
+// writes replicate synchronously, and a failed replication or a ring change
+// brings a round at once (anti_entropy_soon, stir).
+constexpr unsigned kCalmAntiEntropyFactor = 4;
+
 // Keys per iteration page, and the payload size a batch of records aims for.
 constexpr uint32_t kPageKeys = 256;
 constexpr size_t kBatchBytes = 256 * 1024;
@@ -82,13 +87,15 @@ class NodeImpl {
   // every() schedules fn after the period stretched by calm_; stir() records
   // a change, and if we were calm, re-arms every periodic task at its
   // configured period (the old timers lapse by generation).
-  void every(uint32_t period, void (NodeImpl::*fn)());
+  void every(uint32_t period, void (NodeImpl::*fn)(), unsigned calm_cap_factor = 1);
   void stir();
   void arm_maintenance();
   void at(uint64_t when, std::function<void()> fn);
   void after(uint64_t ms, std::function<void()> fn) { at(now() + ms, std::move(fn)); }
   void send(const Peer& to, uint64_t rid, wire::Body&& body);
   void rpc(const Peer& to, wire::Body&& body, uint32_t timeout_ms, RpcDone done);
+  // Ends RPC rid (if still pending) with rc, cancelling its timeout timer.
+  void end_rpc(uint64_t rid, int rc, wire::Message* reply);
   void on_message(const Peer& from, wire::Message&& m);
   void on_unreachable(const Peer& peer);
   void tick();
@@ -325,6 +332,8 @@ class NodeImpl {
   // Pruning (prune.cpp): one round at a time; a newer round supersedes.
   bool pruning_ = false;
   uint64_t prune_gen_ = 0, prune_started_ = 0;
+  uint64_t prune_changes_ = UINT64_MAX;  // changes_ at the last round run
+  unsigned prune_skipped_ = 0;
 
   // Light clients' events (client_events.cpp). At a member: the clients whose
   // lease runs, by id, with its end. At a client: the member it holds a lease

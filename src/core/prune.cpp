@@ -25,6 +25,7 @@ namespace chord::core {
 namespace {
 // Owner ranges examined per round, and records pushed per range per round.
 constexpr unsigned kPruneLookups = 32;
+constexpr unsigned kQuietPruneEvery = 8;
 constexpr size_t kPruneBytes = 4 * kBatchBytes;
 
 size_t prune_record_size(const wire::Record& r) {
@@ -39,6 +40,11 @@ bool NodeImpl::prune_ok(const Id& end) const {
 
 void NodeImpl::prune_round() {
   if (opts_.client || left_ || leaving_ || joining_ || !has_pred_ || succs_.empty()) return;
+  // Copies to drop come from ring changes. While nothing changes here, one
+  // round in kQuietPruneEvery is enough (each costs about r-1 lookups).
+  if (changes_ == prune_changes_ && ++prune_skipped_ < kQuietPruneEvery) return;
+  prune_changes_ = changes_;
+  prune_skipped_ = 0;
   // A round that has run this long is stuck (its callbacks will find it
   // superseded): start a new one.
   const uint64_t stuck = 4ull * opts_.anti_entropy_ms + 8ull * opts_.rpc_timeout_ms;

@@ -98,7 +98,7 @@ std::vector<uint64_t> NodeImpl::digest(const Id& lo, const Id& hi) const {
 }
 
 void NodeImpl::anti_entropy() {
-  every(opts_.anti_entropy_ms, &NodeImpl::anti_entropy);
+  every(opts_.anti_entropy_ms, &NodeImpl::anti_entropy, kCalmAntiEntropyFactor);
   anti_entropy_round();
   prune_round();  // prune.cpp: drop the copies of ranges we no longer hold
 }
