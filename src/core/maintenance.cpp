@@ -168,21 +168,15 @@ void NodeImpl::join(const std::string& seed_addr, uint32_t timeout_ms, Done done
           // A listener tells the ring it has joined before the join returns,
           // once its predecessor links to it (so broadcast trees reach it);
           // at most one rpc timeout later.
-          if (!listening() || opts_.client || !has_pred_) {
-            if (listening()) return listen([done, r](Result&&) mutable { done(std::move(r)); });
-            return done(std::move(r));
-          }
-          const uint64_t gen = ++linked_gen_;
-          linked_wait_ = [this, done, r, gen]() mutable {
-            if (gen != linked_gen_) return;
-            linked_gen_++;
+          if (!listening()) return done(std::move(r));
+          auto announce = [this, done, r] {
             listen([done, r](Result&&) mutable { done(std::move(r)); });
           };
+          if (opts_.client || !has_pred_) return announce();
+          linked_wait_ = announce;
+          const uint64_t gen = ++linked_gen_;
           after(opts_.rpc_timeout_ms, [this, gen] {
-            if (gen != linked_gen_ || !linked_wait_) return;
-            auto go = std::move(linked_wait_);
-            linked_wait_ = nullptr;
-            go();
+            if (gen == linked_gen_) linked();
           });
         };
         if (opts_.client) return finish();
@@ -349,17 +343,13 @@ void NodeImpl::handle_notify(const Peer& from, const wire::Notify& m, unsigned r
     if (succs_.empty() || !in_open(from.id, self_.id, succs_[0].id) || joining_ || opts_.client ||
         from.addr.empty())
       return;
-    if (!stabilizing_) return stabilize_toward(from);
+    if (!stabilizing_) return link_to(from, "it has just joined after us");
     if (retries < 50) after(10, [this, from, m, retries] { handle_notify(from, m, retries + 1); });
     return;
   }
-  if (linked_wait_ && has_pred_ && from.id == pred_.id) {
-    // Our predecessor has linked to us (stabilize_toward): a join waiting
-    // for that goes on.
-    auto go = std::move(linked_wait_);
-    linked_wait_ = nullptr;
-    go();
-  }
+  // Our predecessor has linked to us (link_to): a join waiting for that
+  // goes on.
+  if (has_pred_ && from.id == pred_.id) linked();
   if (!has_pred_ || in_open(from.id, pred_.id, self_.id)) {
     bool first = !has_pred_;
     Id old = pred_.id;
@@ -384,19 +374,26 @@ void NodeImpl::handle_notify(const Peer& from, const wire::Notify& m, unsigned r
   if (succs_.empty()) adopt_successors(from, {});
 }
 
-void NodeImpl::stabilize_toward(const Peer& cand) {
-  // Zave: adopt a closer successor only once it has answered us.
+void NodeImpl::linked() {
+  if (!linked_wait_) return;
+  auto go = std::move(linked_wait_);
+  linked_wait_ = nullptr;
+  go();
+}
+
+void NodeImpl::link_to(const Peer& cand, const char* why) {
+  // Zave: adopt a closer successor only once it has answered us, and only if
+  // it is still closer than our successor when it does.
+  if (stabilizing_) return;
   stabilizing_ = true;
   validating_ = true;
-  const Id old = succs_[0].id;
-  rpc(cand, wire::StateReq{}, opts_.rpc_timeout_ms, [this, cand, old](int rc, wire::Message* r) {
+  rpc(cand, wire::StateReq{}, opts_.rpc_timeout_ms, [this, cand, why](int rc, wire::Message* r) {
     stabilizing_ = false;
     validating_ = false;
     if (rc != kOk || !std::holds_alternative<wire::StateResp>(r->body)) return;
     const wire::StateResp& st = std::get<wire::StateResp>(r->body);
-    if (st.busy || left_ || succs_.empty() || succs_[0].id != old ||
-        !in_open(cand.id, self_.id, old))
-      return;
+    if (st.busy || left_ || (!succs_.empty() && !in_open(cand.id, self_.id, succs_[0].id))) return;
+    log(3, "node " + name(self_) + " links to " + name(cand) + " (" + why + ")");
     adopt_successors(cand, st.succs);
     send(cand, 0, wire::Notify{});
   });
@@ -654,21 +651,8 @@ void NodeImpl::probe_lost() {
           }
         if (!cand) return;
         if (!succs_.empty() && !in_open(cand->id, self_.id, succs_[0].id)) return;
-        if (stabilizing_) return;
-        log(2, "node " + name(self_) + " found " + name(*cand) + " again; linking to it");
-        Peer c = *cand;
-        stabilizing_ = true;
-        validating_ = true;
-        rpc(c, wire::StateReq{}, opts_.rpc_timeout_ms, [this, c](int rc2, wire::Message* r) {
-          stabilizing_ = false;
-          validating_ = false;
-          if (rc2 != kOk || !std::holds_alternative<wire::StateResp>(r->body)) return;
-          const wire::StateResp& st = std::get<wire::StateResp>(r->body);
-          if (st.busy) return;
-          if (!succs_.empty() && !in_open(c.id, self_.id, succs_[0].id)) return;
-          adopt_successors(c, st.succs);
-          send(c, 0, wire::Notify{});
-        });
+        log(2, "node " + name(self_) + " found " + name(*cand) + " again");
+        link_to(*cand, "found again through a lost node");
       },
       &via, true);
 }
@@ -688,22 +672,11 @@ void NodeImpl::check_successor() {
   start_op(
       std::move(req), opts_.rpc_timeout_ms * 3, false,
       [this](int rc, wire::OpResp&& resp, unsigned) {
-        if (rc != kOk || resp.peers.empty() || succs_.empty() || stabilizing_) return;
-        Peer cand = resp.peers[0];
+        if (rc != kOk || resp.peers.empty() || succs_.empty()) return;
+        const Peer& cand = resp.peers[0];
         if (cand.id == self_.id || cand.addr.empty() || !in_open(cand.id, self_.id, succs_[0].id))
           return;
-        stabilizing_ = true;
-        validating_ = true;
-        rpc(cand, wire::StateReq{}, opts_.rpc_timeout_ms, [this, cand](int rc2, wire::Message* r) {
-          stabilizing_ = false;
-          validating_ = false;
-          if (rc2 != kOk || !std::holds_alternative<wire::StateResp>(r->body)) return;
-          const wire::StateResp& st = std::get<wire::StateResp>(r->body);
-          if (st.busy || succs_.empty() || !in_open(cand.id, self_.id, succs_[0].id)) return;
-          log(3, "node " + name(self_) + " found a closer successor " + name(cand) + " by lookup");
-          adopt_successors(cand, st.succs);
-          send(cand, 0, wire::Notify{});
-        });
+        link_to(cand, "a closer successor found by lookup");
       });
 }
 

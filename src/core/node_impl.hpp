@@ -110,7 +110,9 @@ class NodeImpl {
   void stabilize();  // periodic
   void stabilize_once();
   void stabilize_with(const Peer& s);
-  void stabilize_toward(const Peer& cand);  // a joiner between us and succs_[0]
+  // Adopts cand, a node between us and our successor, once it answers a state
+  // query (a joiner that told us, a lookup's answer, another ring's node).
+  void link_to(const Peer& cand, const char* why);
   void walk_back(const Peer& first, const Peer& best, wire::StateResp best_state, const Peer& cand,
                  unsigned steps);
   void adopt_successors(const Peer& s, const std::vector<Peer>& list);
@@ -232,9 +234,11 @@ class NodeImpl {
   std::vector<Finger> fingers_;  // sorted by bit, descending
   unsigned next_finger_ = 255;
   bool finger_sweep_ = false;  // fixing every finger back to back (after a join)
-  // A listener's join waits for its predecessor to link to it (handle_notify).
+  // A listener's join waits for its predecessor to link to it (handle_notify),
+  // or for a timer of generation linked_gen_; linked() runs it once.
   std::function<void()> linked_wait_;
   uint64_t linked_gen_ = 0;
+  void linked();
   uint64_t fix_rounds_ = 0;
 
   unsigned calm_ = 0;  // quiet stabilize rounds in a row (capped)
