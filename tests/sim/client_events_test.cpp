@@ -12,15 +12,6 @@
 namespace chord::sim {
 namespace {
 
-std::map<std::string, int> count(Sim& sim, int i, core::EventType t) {
-  std::map<std::string, int> out;
-  for (const core::Event& e : sim.events(i)) {
-    if (e.type != t) continue;
-    out[Sim::str(t == core::EventType::Message ? e.data : e.key)]++;
-  }
-  return out;
-}
-
 class ClientEvents : public ::testing::Test {
  protected:
   explicit ClientEvents(uint64_t seed = 31) : sim(cfg(seed)) {

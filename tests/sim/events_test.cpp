@@ -10,16 +10,6 @@
 namespace chord::sim {
 namespace {
 
-// Counts events of a type per key (or payload) at node i.
-std::map<std::string, int> count(Sim& sim, int i, core::EventType t) {
-  std::map<std::string, int> out;
-  for (const core::Event& e : sim.events(i)) {
-    if (e.type != t) continue;
-    out[Sim::str(t == core::EventType::Message ? e.data : e.key)]++;
-  }
-  return out;
-}
-
 // A ring of 12; with listen, every member wants key events.
 class Ring12 : public ::testing::Test {
  protected:

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 
 #include "sim/sim.hpp"
@@ -25,6 +26,17 @@ inline Config test_config(uint64_t seed, unsigned replicas = 3, unsigned success
     };
   }
   return c;
+}
+
+// Events of type t that node i emitted, counted per key (per payload for
+// messages).
+inline std::map<std::string, int> count(Sim& sim, int i, core::EventType t) {
+  std::map<std::string, int> out;
+  for (const core::Event& e : sim.events(i)) {
+    if (e.type != t) continue;
+    out[Sim::str(t == core::EventType::Message ? e.data : e.key)]++;
+  }
+  return out;
 }
 
 // Adds n nodes, each joining through a random member; false on a failed join.
