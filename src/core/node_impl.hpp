@@ -338,6 +338,9 @@ class NodeImpl {
   uint64_t prune_gen_ = 0, prune_started_ = 0;
   uint64_t prune_changes_ = UINT64_MAX;  // changes_ at the last round run
   unsigned prune_skipped_ = 0;
+  // The last round walked every range and left nothing (prune_left_: it
+  // pushed records, or saw some too young to judge).
+  bool prune_clean_ = false, prune_left_ = false;
 
   // Light clients' events (client_events.cpp). At a member: the clients whose
   // lease runs, by id, with its end. At a client: the member it holds a lease

@@ -40,11 +40,15 @@ bool NodeImpl::prune_ok(const Id& end) const {
 
 void NodeImpl::prune_round() {
   if (opts_.client || left_ || leaving_ || joining_ || !has_pred_ || succs_.empty()) return;
-  // Copies to drop come from ring changes. While nothing changes here, one
-  // round in kQuietPruneEvery is enough (each costs about r-1 lookups).
-  if (changes_ == prune_changes_ && ++prune_skipped_ < kQuietPruneEvery) return;
+  // Copies to drop come from ring changes. Once a round has walked every
+  // range and left nothing behind (nothing pushed, no copy too young to
+  // judge), and nothing has changed here since, one round in
+  // kQuietPruneEvery is enough (each costs about r-1 lookups).
+  if (prune_clean_ && changes_ == prune_changes_ && ++prune_skipped_ < kQuietPruneEvery) return;
   prune_changes_ = changes_;
   prune_skipped_ = 0;
+  prune_clean_ = false;
+  prune_left_ = false;
   // A round that has run this long is stuck (its callbacks will find it
   // superseded): start a new one.
   const uint64_t stuck = 4ull * opts_.anti_entropy_ms + 8ull * opts_.rpc_timeout_ms;
@@ -59,6 +63,7 @@ void NodeImpl::prune_step(uint64_t gen, Id cursor, Id end, unsigned lookups) {
   if (gen != prune_gen_) return;
   if (cursor == end || lookups >= kPruneLookups || !prune_ok(end)) {
     pruning_ = false;
+    prune_clean_ = cursor == end && !prune_left_;
     return;
   }
   // The first record in (cursor, end] old enough to drop.
@@ -70,10 +75,12 @@ void NodeImpl::prune_step(uint64_t gen, Id cursor, Id end, unsigned lookups) {
       first = pos;
       return false;
     }
+    prune_left_ = true;  // too young to judge this round
     return true;
   });
   if (!first) {
     pruning_ = false;
+    prune_clean_ = !prune_left_;
     return;
   }
   const Id target = *first;
@@ -162,6 +169,7 @@ void NodeImpl::prune_group(uint64_t gen, const Id& cursor, const Id& end, unsign
                  return true;
                });
   if (recs->empty()) return prune_step(gen, owner.id, end, lookups);
+  prune_left_ = true;  // records pushed to their holders: look again next round
 
   std::vector<wire::Replicate> batches;
   {
