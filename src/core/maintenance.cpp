@@ -165,19 +165,30 @@ void NodeImpl::join(const std::string& seed_addr, uint32_t timeout_ms, Done done
           fix_next_finger(true);
           Result r;
           r.hops = hops;
-          // A listener tells the ring it has joined before the join returns,
-          // once its predecessor links to it (so broadcast trees reach it);
-          // at most one rpc timeout later.
-          if (!listening()) return done(std::move(r));
-          auto announce = [this, done, r] {
-            listen([done, r](Result&&) mutable { done(std::move(r)); });
+          auto complete = [this, done, r]() mutable {
+            // A listener tells the ring it has joined before the join
+            // returns, once its predecessor links to it (so broadcast trees
+            // reach it); at most one rpc timeout later.
+            if (!listening()) return done(std::move(r));
+            auto announce = [this, done, r] {
+              listen([done, r](Result&&) mutable { done(std::move(r)); });
+            };
+            if (opts_.client || !has_pred_) return announce();
+            linked_wait_ = announce;
+            const uint64_t gen = ++linked_gen_;
+            after(opts_.rpc_timeout_ms, [this, gen] {
+              if (gen == linked_gen_) linked();
+            });
           };
-          if (opts_.client || !has_pred_) return announce();
-          linked_wait_ = announce;
-          const uint64_t gen = ++linked_gen_;
-          after(opts_.rpc_timeout_ms, [this, gen] {
-            if (gen == linked_gen_) linked();
-          });
+          if (opts_.client) return complete();
+          // The join returns once our successor has taken our Notify: a
+          // state query behind it on the same link answers after it. Until
+          // then the successor still claims our range, and a write routed
+          // there right after the join would miss us (examples/hello.c:
+          // set through one node, get through the newcomer, 'not found'
+          // under load).
+          rpc(s, wire::StateReq{}, opts_.rpc_timeout_ms,
+              [complete](int, wire::Message*) mutable { complete(); });
         };
         if (opts_.client) return finish();
         // Take over our range: everything our successor holds outside
