@@ -34,6 +34,8 @@ const char kUsage[] =
     "  --rpc-timeout-ms MS     one hop's timeout (default 500)\n"
     "  --anti-entropy-ms MS    replica reconciliation period (default 1000)\n"
     "  --sim                   run on the simulated network instead\n"
+    "  --calm-max-ms MS        with --sim: quiet-ring backoff cap (default 0: off;\n"
+    "                          real nodes use the library's 8000)\n"
     "  -h, --help              show this help\n\n"
     "examples:\n"
     "  chord-bench --nodes 128 --keys 10000\n"
@@ -60,6 +62,7 @@ const UintFlag kUintFlags[] = {
     {"check-predecessor-ms", &BenchArgs::check_predecessor_ms, 1, 3600000},
     {"rpc-timeout-ms", &BenchArgs::rpc_timeout_ms, 1, 3600000},
     {"anti-entropy-ms", &BenchArgs::anti_entropy_ms, 1, 3600000},
+    {"calm-max-ms", &BenchArgs::calm_max_ms, 0, 3600000},
 };
 
 int usage_error(const std::string &msg) {
@@ -107,6 +110,8 @@ int parse_bench_args(int argc, char **argv, BenchArgs *out) {
     out->kill = f;
   }
   out->sim = args.has("sim");
+  if (args.has("calm-max-ms") && !out->sim)
+    return usage_error("--calm-max-ms needs --sim (real nodes use the library's 8000 ms)");
   return -1;
 }
 

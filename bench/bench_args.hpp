@@ -26,6 +26,9 @@ struct BenchArgs {
   unsigned check_predecessor_ms = 100;
   unsigned rpc_timeout_ms = 500;
   unsigned anti_entropy_ms = 1000;
+  // --calm-max-ms: the quiet-ring backoff cap in the simulator (0: off, as in
+  // the sim tests). Real nodes use the C API's, 8000 ms.
+  unsigned calm_max_ms = 0;
   bool sim = false;  // --sim: the simulator mode
 };
 

@@ -16,6 +16,7 @@
 #include "core/status.hpp"
 #include "sim/invariants.hpp"
 #include "sim/sim.hpp"
+#include "wire/messages.hpp"
 
 namespace chord::bench {
 
@@ -223,6 +224,7 @@ int run_sim_bench(const BenchArgs &args) {
   cfg.opts.check_predecessor_ms = args.check_predecessor_ms;
   cfg.opts.rpc_timeout_ms = args.rpc_timeout_ms;
   cfg.opts.anti_entropy_ms = args.anti_entropy_ms;
+  cfg.opts.calm_max_ms = args.calm_max_ms;
   cfg.opts.max_value_bytes = std::max<size_t>(cfg.opts.max_value_bytes, args.value_bytes);
   r.successors = cfg.opts.successors;
   Sim s(cfg);
@@ -258,10 +260,23 @@ int run_sim_bench(const BenchArgs &args) {
   // ---- idle maintenance
   {
     uint64_t m0 = s.messages_sent(), t0 = s.now();
+    uint64_t by_type0[32];
+    for (uint8_t t = 0; t < 32; t++) by_type0[t] = s.messages_of_type(t);
     s.run_for(args.idle_ms);
     double secs = static_cast<double>(s.now() - t0) / 1000.0;
     r.maintenance_msgs_per_node_per_s =
         static_cast<double>(s.messages_sent() - m0) / members.size() / secs;
+    // Which messages the maintenance is made of, on stderr.
+    std::string mix;
+    for (uint8_t t = 1; t < 32; t++) {
+      uint64_t n = s.messages_of_type(t) - by_type0[t];
+      if (!n) continue;
+      char buf[64];
+      std::snprintf(buf, sizeof buf, " %s %.3f", wire::type_name(t),
+                    static_cast<double>(n) / members.size() / secs);
+      mix += buf;
+    }
+    log.say("idle messages per node per second by type:%s", mix.c_str());
   }
   // The maintenance share of lookup-protocol messages (fix_fingers lookups).
   double idle_op_rate = 0;

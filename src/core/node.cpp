@@ -39,20 +39,27 @@ NodeImpl::NodeImpl(const Options& opts, const Id& self_id, std::string self_addr
   }
 }
 
-void NodeImpl::every(uint32_t period, void (NodeImpl::*fn)(), unsigned calm_cap_factor) {
+uint64_t NodeImpl::every(uint32_t period, void (NodeImpl::*fn)(), unsigned calm_cap_factor) {
   uint64_t p = period;
   if (opts_.calm_max_ms && calm_) {
     const uint64_t cap = std::max<uint64_t>(period, uint64_t{opts_.calm_max_ms} * calm_cap_factor);
     p = std::min<uint64_t>(p << std::min(calm_, 8u), cap);
   }
-  after(jittered(static_cast<uint32_t>(p)), [this, fn, g = maint_gen_] {
+  uint64_t when = now() + jittered(static_cast<uint32_t>(p));
+  // Stretched periods run on a coarse grid of the host clock, so that the
+  // quiet nodes of one host (one loop) do their rounds in the same wake-ups
+  // and answer each other in batches: a wake-up costs more than a message.
+  if (calm_ && p >= kCalmGridMinPeriodMs)
+    when = (when + kCalmGridMs - 1) / kCalmGridMs * kCalmGridMs;
+  at(when, [this, fn, g = maint_gen_] {
     if (g == maint_gen_) (this->*fn)();
   });
+  return p;
 }
 
 void NodeImpl::arm_maintenance() {
   every(opts_.stabilize_ms, &NodeImpl::stabilize);
-  every(opts_.fix_fingers_ms, &NodeImpl::fix_fingers);
+  every(opts_.fix_fingers_ms, &NodeImpl::fix_fingers, kCalmFingerFactor);
   if (opts_.client) return;
   every(opts_.check_predecessor_ms, &NodeImpl::check_predecessor);
   every(opts_.stabilize_ms * 4, &NodeImpl::probe_lost);
@@ -74,8 +81,8 @@ uint64_t NodeImpl::jittered(uint32_t period) {
   return base + (span ? host_.random_u64() % (span + 1) : 0);
 }
 
-void NodeImpl::at(uint64_t when, std::function<void()> fn) {
-  timers_.push_back(Timer{when, timer_seq_++, std::move(fn)});
+void NodeImpl::at(uint64_t when, std::function<void()> fn, TimerFor what, uint64_t key) {
+  timers_.push_back(Timer{when, timer_seq_++, std::move(fn), what, key});
   std::push_heap(timers_.begin(), timers_.end(), TimerLater{});
 }
 
@@ -90,7 +97,25 @@ void NodeImpl::tick() {
   }
 }
 
+bool NodeImpl::timer_dead(const Timer& t) const {
+  switch (t.what) {
+    case TimerFor::rpc:
+      return pending_.count(t.key) == 0;
+    case TimerFor::op:
+      return ops_.count(t.key) == 0;
+    case TimerFor::any:
+      break;
+  }
+  return false;
+}
+
 uint64_t NodeImpl::next_deadline() const {
+  // An answered RPC's timeout would wake the host for nothing (in a quiet
+  // ring, one wake-up per RPC): drop such timers from the top.
+  while (!timers_.empty() && timer_dead(timers_.front())) {
+    std::pop_heap(timers_.begin(), timers_.end(), TimerLater{});
+    timers_.pop_back();
+  }
   return timers_.empty() ? UINT64_MAX : timers_.front().when;
 }
 
@@ -108,7 +133,8 @@ void NodeImpl::send(const Peer& to, uint64_t rid, wire::Body&& body) {
 void NodeImpl::rpc(const Peer& to, wire::Body&& body, uint32_t timeout_ms, RpcDone done) {
   uint64_t rid = next_rid_++;
   pending_.emplace(rid, Pending{to, std::move(done)});
-  after(timeout_ms, [this, rid] { end_rpc(rid, kTimedOut, nullptr); });
+  at(
+      now() + timeout_ms, [this, rid] { end_rpc(rid, kTimedOut, nullptr); }, TimerFor::rpc, rid);
   send(to, rid, std::move(body));
 }
 
@@ -117,6 +143,9 @@ void NodeImpl::end_rpc(uint64_t rid, int rc, wire::Message* reply) {
   if (it == pending_.end()) return;
   RpcDone d = std::move(it->second.done);
   pending_.erase(it);
+  // A peer gone silent (a host down, a cut link) shows only as timeouts: a
+  // quiet ring's maintenance goes back to full pace to find out.
+  if (rc == kTimedOut) stir();
   d(rc, reply);
 }
 
@@ -139,6 +168,7 @@ void NodeImpl::on_unreachable(const Peer& peer) {
 void NodeImpl::on_message(const Peer& from, wire::Message&& m) {
   msgs_received_++;
   if (from.id == self_.id && !is_zero(from.id)) return;  // never from ourselves
+  if (has_pred_ && from.id == pred_.id) pred_heard_ = now();
   if (wire::is_reply(m)) {
     auto it = pending_.find(m.rid);
     if (it == pending_.end()) return;  // late or unexpected: ignore

@@ -24,6 +24,13 @@ namespace chord::core {
 // writes replicate synchronously, and a failed replication or a ring change
 // brings a round at once (anti_entropy_soon, stir).
 constexpr unsigned kCalmAntiEntropyFactor = 4;
+// ... and fix_fingers as well: in a quiet ring the fingers do not change, and
+// routing stays correct over stale ones (successor lists, Redirect).
+constexpr unsigned kCalmFingerFactor = 4;
+// Maintenance stretched to at least kCalmGridMinPeriodMs runs on a grid of
+// kCalmGridMs (every()); the period's jitter is wider than the grid.
+constexpr uint64_t kCalmGridMs = 512;
+constexpr uint64_t kCalmGridMinPeriodMs = 2048;
 
 // Keys per iteration page, and the payload size a batch of records aims for.
 constexpr uint32_t kPageKeys = 256;
@@ -86,11 +93,15 @@ class NodeImpl {
   // Periodic maintenance under the quiet-ring backoff (Options::calm_max_ms):
   // every() schedules fn after the period stretched by calm_; stir() records
   // a change, and if we were calm, re-arms every periodic task at its
-  // configured period (the old timers lapse by generation).
-  void every(uint32_t period, void (NodeImpl::*fn)(), unsigned calm_cap_factor = 1);
+  // configured period (the old timers lapse by generation). Returns the
+  // period before jitter.
+  uint64_t every(uint32_t period, void (NodeImpl::*fn)(), unsigned calm_cap_factor = 1);
   void stir();
   void arm_maintenance();
-  void at(uint64_t when, std::function<void()> fn);
+  // What a timer's run depends on: a timer whose RPC or operation has ended
+  // does nothing, and next_deadline() drops it rather than wake for it.
+  enum class TimerFor : uint8_t { any, rpc, op };
+  void at(uint64_t when, std::function<void()> fn, TimerFor what = TimerFor::any, uint64_t key = 0);
   void after(uint64_t ms, std::function<void()> fn) { at(now() + ms, std::move(fn)); }
   void send(const Peer& to, uint64_t rid, wire::Body&& body);
   void rpc(const Peer& to, wire::Body&& body, uint32_t timeout_ms, RpcDone done);
@@ -123,6 +134,9 @@ class NodeImpl {
   void handle_notify(const Peer& from, const wire::Notify& m, unsigned retries = 0);
   void handle_leave(const Peer& from, uint64_t rid, wire::Leave&& m);
   void check_predecessor();
+  // Pings the predecessor now, unless a ping is out. suspect: another node
+  // acts as if it were gone, so one miss clears it.
+  void ping_predecessor(bool suspect = false);
   void fix_fingers();  // periodic
   void fix_next_finger(bool sweep);
   void check_successor();
@@ -137,8 +151,11 @@ class NodeImpl {
   void finish_leave(Done done);
 
   // ---- routing.cpp
+  // user: an application's operation (counted in the stats). Those and
+  // `cached` ones go straight to an owner cached for the target, if any (the
+  // owner checks that it still owns it).
   void start_op(wire::OpReq&& req, uint32_t timeout_ms, bool user, OpDone done,
-                const Peer* seed = nullptr, bool remote_only = false);
+                const Peer* seed = nullptr, bool remote_only = false, bool cached = false);
   void op_step(uint64_t opid);
   void op_finish(uint64_t opid, int rc, wire::OpResp&& resp);
   wire::Redirect route(const Id& t) const;
@@ -255,6 +272,11 @@ class NodeImpl {
   // Timeouts in a row of the successor's state query and the predecessor's
   // ping: one lost message is not a failure (an unreachable peer is at once).
   unsigned succ_misses_ = 0, pred_misses_ = 0;
+  // When the predecessor last sent us anything (its stabilize rounds query
+  // us): check_predecessor pings only a predecessor gone quiet.
+  uint64_t pred_heard_ = 0;
+  bool pred_pinging_ = false;  // a ping to the predecessor is out
+  bool pred_suspect_ = false;  // ... and one miss clears it (ping_predecessor)
 
   // Timers: never cancelled; a timer whose reason is gone does nothing.
   // A binary min-heap on (when, seq): equal deadlines run in the order set.
@@ -262,13 +284,16 @@ class NodeImpl {
     uint64_t when;
     uint64_t seq;
     std::function<void()> fn;
+    TimerFor what;
+    uint64_t key;  // the rid or opid of what
   };
+  bool timer_dead(const Timer& t) const;
   struct TimerLater {
     bool operator()(const Timer& a, const Timer& b) const {
       return a.when != b.when ? a.when > b.when : a.seq > b.seq;
     }
   };
-  std::vector<Timer> timers_;
+  mutable std::vector<Timer> timers_;  // next_deadline() drops dead ones
   uint64_t timer_seq_ = 0;
   struct Pending {
     Peer to;

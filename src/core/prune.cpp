@@ -97,7 +97,9 @@ void NodeImpl::prune_step(uint64_t gen, Id cursor, Id end, unsigned lookups) {
         }
         prune_group(gen, cursor, end, lookups + 1, target, std::move(resp));
       },
-      nullptr, true);
+      // The targets lie behind us, where routing from here goes around the
+      // ring: the owners' spans are usually cached from the last round.
+      nullptr, true, true);
 }
 
 void NodeImpl::prune_group(uint64_t gen, const Id& cursor, const Id& end, unsigned lookups,

@@ -51,7 +51,7 @@ wire::Redirect NodeImpl::route(const Id& t) const {
 }
 
 void NodeImpl::start_op(wire::OpReq&& req, uint32_t timeout_ms, bool user, OpDone done,
-                        const Peer* seed, bool remote_only) {
+                        const Peer* seed, bool remote_only, bool cached) {
   if (!timeout_ms) timeout_ms = 5000;
   uint64_t opid = next_opid_++;
   auto op = std::make_unique<OpState>();
@@ -62,7 +62,7 @@ void NodeImpl::start_op(wire::OpReq&& req, uint32_t timeout_ms, bool user, OpDon
   op->deadline = now() + timeout_ms;
   op->user = user;
   op->remote_only = remote_only;
-  if (user && !seed) {
+  if ((user || cached) && !seed) {
     if (const Peer* owner = cached_owner(op->req.target)) {
       op->has_owner = true;
       op->owner = *owner;
@@ -75,9 +75,12 @@ void NodeImpl::start_op(wire::OpReq&& req, uint32_t timeout_ms, bool user, OpDon
   if (user) user_ops_++;
   ops_.emplace(opid, std::move(op));
   // The deadline holds even while a hop is outstanding.
-  after(timeout_ms, [this, opid] {
-    if (ops_.count(opid)) op_finish(opid, kTimedOut, {});
-  });
+  at(
+      now() + timeout_ms,
+      [this, opid] {
+        if (ops_.count(opid)) op_finish(opid, kTimedOut, {});
+      },
+      TimerFor::op, opid);
   op_step(opid);
 }
 

@@ -389,6 +389,15 @@ bool emplace_index(Body& b, size_t i) {
 
 }  // namespace
 
+const char* type_name(uint8_t type) {
+  static const char* const kNames[] = {
+      "StateReq",   "StateResp", "Notify",   "Ping",      "Pong",      "Leave",
+      "OpReq",      "OpResp",    "Redirect", "Replicate", "Ack",       "Digest",
+      "DigestResp", "Pull",      "RangeReq", "Records",   "Broadcast", "Subscribe"};
+  static_assert(sizeof kNames / sizeof kNames[0] == std::variant_size_v<Body>);
+  return type >= 1 && type <= std::variant_size_v<Body> ? kNames[type - 1] : "?";
+}
+
 bool is_reply(const Message& m) {
   return std::holds_alternative<StateResp>(m.body) || std::holds_alternative<Pong>(m.body) ||
          std::holds_alternative<OpResp>(m.body) || std::holds_alternative<Redirect>(m.body) ||

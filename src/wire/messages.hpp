@@ -227,6 +227,8 @@ struct Message {
 inline uint8_t type_of(const Message& m) {
   return static_cast<uint8_t>(m.body.index() + 1);
 }
+// The name of a wire tag ("StateReq", ...), or "?" for an unknown one.
+const char* type_name(uint8_t type);
 // Whether a message answers a request (it is matched to one by rid).
 bool is_reply(const Message& m);
 
