@@ -36,6 +36,8 @@ const char kUsage[] =
     "  --sim                   run on the simulated network instead\n"
     "  --calm-max-ms MS        with --sim: quiet-ring backoff cap (default 0: off;\n"
     "                          real nodes use the library's 8000)\n"
+    "  --owner-cache 0|1       with --sim: cache owners' ranges (default 1; 0 measures\n"
+    "                          plain Chord routing)\n"
     "  -h, --help              show this help\n\n"
     "examples:\n"
     "  chord-bench --nodes 128 --keys 10000\n"
@@ -63,6 +65,7 @@ const UintFlag kUintFlags[] = {
     {"rpc-timeout-ms", &BenchArgs::rpc_timeout_ms, 1, 3600000},
     {"anti-entropy-ms", &BenchArgs::anti_entropy_ms, 1, 3600000},
     {"calm-max-ms", &BenchArgs::calm_max_ms, 0, 3600000},
+    {"owner-cache", &BenchArgs::owner_cache, 0, 1},
 };
 
 int usage_error(const std::string &msg) {
@@ -112,6 +115,8 @@ int parse_bench_args(int argc, char **argv, BenchArgs *out) {
   out->sim = args.has("sim");
   if (args.has("calm-max-ms") && !out->sim)
     return usage_error("--calm-max-ms needs --sim (real nodes use the library's 8000 ms)");
+  if (args.has("owner-cache") && !out->sim)
+    return usage_error("--owner-cache needs --sim (real nodes always cache owners)");
   return -1;
 }
 

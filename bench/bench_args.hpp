@@ -29,6 +29,9 @@ struct BenchArgs {
   // --calm-max-ms: the quiet-ring backoff cap in the simulator (0: off, as in
   // the sim tests). Real nodes use the C API's, 8000 ms.
   unsigned calm_max_ms = 0;
+  // --owner-cache: 0 turns the owner cache off in the simulator, for plain
+  // Chord routing figures.
+  unsigned owner_cache = 1;
   bool sim = false;  // --sim: the simulator mode
 };
 

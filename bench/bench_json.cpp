@@ -106,6 +106,8 @@ std::string bench_report_json(const BenchReport &r) {
   j.num("rss_per_node_kb", r.rss_per_node_kb, 1);
   j.num("idle_cpu_pct", r.idle_cpu_pct, 4);
   j.num("idle_cpu_total_pct", r.idle_cpu_total_pct, 3);
+  j.num("idle_cpu_settled_total_pct", r.idle_cpu_settled_total_pct, 3);
+  j.num("idle_settled_msgs_per_s_per_node", r.idle_settled_msgs_per_s_per_node, 2);
   j.u64("idle_ms", r.idle_ms);
   j.num("killed_fraction", r.killed_fraction, 6);
   j.u64("killed_nodes", r.killed_nodes);

@@ -43,6 +43,10 @@ struct BenchReport {
   double rss_per_node_kb = 0;     // resident growth per node, before any data
   double idle_cpu_pct = 0;        // per node, % of one core, over an idle interval
   double idle_cpu_total_pct = 0;  // all N nodes together, % of one core
+  // The same over the second half of the idle interval, once the ring has
+  // settled after loading (real nodes only).
+  double idle_cpu_settled_total_pct = 0;
+  double idle_settled_msgs_per_s_per_node = 0;
   unsigned idle_ms = 0;
 
   double killed_fraction = 0;  // nodes crashed / nodes

@@ -18,7 +18,8 @@ FIELDS = [
     "keys_readable_after_kill", "repair_ms", "keys_readable_before_kill",
     "killed_nodes", "repaired", "replicas", "stabilize_ms", "mode",
     "put_ops_per_s", "msgs_per_put", "msgs_per_get", "idle_msgs_per_s_per_node",
-    "longest_killed_run", "put_errors", "get_errors",
+    "longest_killed_run", "put_errors", "get_errors", "idle_cpu_settled_total_pct",
+    "idle_settled_msgs_per_s_per_node",
 ]
 
 

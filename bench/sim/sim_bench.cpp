@@ -28,6 +28,8 @@ using Clock = std::chrono::steady_clock;
 // Figures of one run; every *_ms is simulated time except elapsed_ms.
 struct SimReport {
   unsigned nodes = 0, keys = 0, value_bytes = 0, concurrency = 0, replicas = 0, successors = 0;
+  unsigned calm_max_ms = 0;
+  bool owner_cache = true;
   uint64_t seed = 0;
   unsigned stabilize_ms = 0, fix_fingers_ms = 0, check_predecessor_ms = 0, rpc_timeout_ms = 0,
            anti_entropy_ms = 0;
@@ -160,7 +162,8 @@ void print_json(const SimReport &r) {
       "{\"mode\":\"sim\",\"nodes\":%u,\"keys\":%u,\"value_bytes\":%u,\"concurrency\":%u,"
       "\"replicas\":%u,\"successors\":%u,\"seed\":%llu,\"stabilize_ms\":%u,"
       "\"fix_fingers_ms\":%u,\"check_predecessor_ms\":%u,\"rpc_timeout_ms\":%u,"
-      "\"anti_entropy_ms\":%u,\"bootstrap_ms\":%.0f,\"ring_ideal\":%s,\"join_failures\":%u,"
+      "\"anti_entropy_ms\":%u,\"calm_max_ms\":%u,\"owner_cache\":%s,\"bootstrap_ms\":%.0f,\"ring_"
+      "ideal\":%s,\"join_failures\":%u,"
       "\"put_errors\":%llu,\"put_mean_hops\":%.3f,\"msgs_per_put\":%.1f,\"lookups\":%u,\"mean_"
       "hops\":%.3f,"
       "\"p50_hops\":%.0f,\"p99_hops\":%.0f,\"max_hops\":%.0f,\"lookup_fail_rate\":%.5f,"
@@ -172,16 +175,17 @@ void print_json(const SimReport &r) {
       "\"sim_events\":%llu,\"sim_events_per_s\":%.0f,\"elapsed_ms\":%.0f}\n",
       r.nodes, r.keys, r.value_bytes, r.concurrency, r.replicas, r.successors,
       static_cast<unsigned long long>(r.seed), r.stabilize_ms, r.fix_fingers_ms,
-      r.check_predecessor_ms, r.rpc_timeout_ms, r.anti_entropy_ms, r.bootstrap_ms,
-      r.ring_ideal ? "true" : "false", r.join_failures,
-      static_cast<unsigned long long>(r.put_errors), r.put_mean_hops, r.msgs_per_put, r.lookups,
-      r.mean_hops, r.p50_hops, r.p99_hops, r.max_hops, r.lookup_fail_rate,
-      static_cast<unsigned long long>(r.stale_reads), static_cast<unsigned long long>(r.get_errors),
-      r.msgs_per_lookup, r.maintenance_msgs_per_node_per_s, r.idle_ms,
-      static_cast<unsigned long long>(r.keys_lost), r.keys_readable_before_kill, r.killed_fraction,
-      r.killed_nodes, r.longest_killed_run, r.predicted_keys_surviving, r.keys_readable_after_kill,
-      r.repair_ms, r.repaired ? "true" : "false", r.sim_ms,
-      static_cast<unsigned long long>(r.sim_events), r.sim_events_per_s, r.elapsed_ms);
+      r.check_predecessor_ms, r.rpc_timeout_ms, r.anti_entropy_ms, r.calm_max_ms,
+      r.owner_cache ? "true" : "false", r.bootstrap_ms, r.ring_ideal ? "true" : "false",
+      r.join_failures, static_cast<unsigned long long>(r.put_errors), r.put_mean_hops,
+      r.msgs_per_put, r.lookups, r.mean_hops, r.p50_hops, r.p99_hops, r.max_hops,
+      r.lookup_fail_rate, static_cast<unsigned long long>(r.stale_reads),
+      static_cast<unsigned long long>(r.get_errors), r.msgs_per_lookup,
+      r.maintenance_msgs_per_node_per_s, r.idle_ms, static_cast<unsigned long long>(r.keys_lost),
+      r.keys_readable_before_kill, r.killed_fraction, r.killed_nodes, r.longest_killed_run,
+      r.predicted_keys_surviving, r.keys_readable_after_kill, r.repair_ms,
+      r.repaired ? "true" : "false", r.sim_ms, static_cast<unsigned long long>(r.sim_events),
+      r.sim_events_per_s, r.elapsed_ms);
   std::fflush(stdout);
 }
 
@@ -225,8 +229,11 @@ int run_sim_bench(const BenchArgs &args) {
   cfg.opts.rpc_timeout_ms = args.rpc_timeout_ms;
   cfg.opts.anti_entropy_ms = args.anti_entropy_ms;
   cfg.opts.calm_max_ms = args.calm_max_ms;
+  cfg.opts.owner_cache = args.owner_cache != 0;
   cfg.opts.max_value_bytes = std::max<size_t>(cfg.opts.max_value_bytes, args.value_bytes);
   r.successors = cfg.opts.successors;
+  r.calm_max_ms = cfg.opts.calm_max_ms;
+  r.owner_cache = cfg.opts.owner_cache;
   Sim s(cfg);
 
   // ---- the ring

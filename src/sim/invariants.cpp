@@ -42,8 +42,22 @@ std::string check_invariants(const Sim& sim, bool ideal) {
       }
     }
     if (best[i] < 0) {
-      if (!list.empty() || members.size() > 1)
-        return "node " + nid(self) + " has no live successor";
+      if (!list.empty() || members.size() > 1) {
+        // Say what the list holds: nodes crashed, left, or never known.
+        std::string why;
+        for (const auto& p : list) {
+          int j = sim.index_of(p.id);
+          if (j < 0)
+            why += " " + nid(p.id) + "(unknown)";
+          else if (!sim.alive(j))
+            why += " " + nid(p.id) + "(crashed " + std::to_string(sim.now() - sim.crashed_at(j)) +
+                   " ms before)";
+          else
+            why += " " + nid(p.id) + "(not a member)";
+        }
+        return "node " + nid(self) + " has no live successor; its " + std::to_string(list.size()) +
+               " successors:" + why;
+      }
       best[i] = i;
     }
   }

@@ -139,6 +139,7 @@ void Sim::crash(int i) {
   n.alive = false;
   n.member = false;
   n.gen++;
+  n.crashed_at = now_;
   n.wake_at = UINT64_MAX;
 }
 

@@ -69,6 +69,8 @@ class Sim {
   size_t size() const { return nodes_.size(); }
   bool alive(int i) const { return nodes_[i]->alive; }
   bool member(int i) const { return nodes_[i]->member; }
+  // Virtual time of node i's last crash (0: never crashed).
+  uint64_t crashed_at(int i) const { return nodes_[i]->crashed_at; }
   bool is_client(int i) const { return nodes_[i]->client; }
   core::Node& node(int i) { return *nodes_[i]->node; }
   const core::Node& node(int i) const { return *nodes_[i]->node; }
@@ -136,9 +138,10 @@ class Sim {
     bool alive = true;
     bool member = false;
     bool client = false;
-    bool listens = false;  // wants add/delete events (Host::wants_key_events)
-    uint32_t gen = 0;      // bumped by crash and restart
-    int group = 0;         // partition group
+    bool listens = false;     // wants add/delete events (Host::wants_key_events)
+    uint32_t gen = 0;         // bumped by crash and restart
+    uint64_t crashed_at = 0;  // virtual time of the last crash
+    int group = 0;            // partition group
     uint64_t wake_at = UINT64_MAX;
     std::vector<core::Event> events;
   };

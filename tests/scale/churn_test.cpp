@@ -48,7 +48,12 @@ TEST_P(Churn, ops_complete_and_replicated_keys_survive) {
   const uint64_t seed = scenario_seed(7400 + static_cast<uint64_t>(rate.per_round * 3));
   CHORD_SCENARIO_SEED(seed);
   const unsigned r = 3;
-  Sim sim(scale_config(seed, 500, r));
+  // The library's default successor list (8). With the 4 of the other
+  // scenarios, four adjacent nodes crashing within half a second (about 2 % of
+  // seeds at 3 events per round, e.g. CHORD_SIM_SEED=23) leave their
+  // predecessor with no live successor until it notices, which the invariant
+  // checker reports: a matter of the list's length, not of the protocol.
+  Sim sim(scale_config(seed, 500, r, 8));
   ASSERT_EQ(grow_ring_in_batches(sim, 128, 16), "");
   // A safety violation recorded during the churn stops the run at once:
   // report it, not only how the ring differs from the ideal.
