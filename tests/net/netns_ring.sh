@@ -18,6 +18,11 @@ net=198.18.0          # RFC 2544 benchmarking range: our own test hosts only
 pids=()
 cleanup() {
   set +e
+  # $! is the subshell around `ip netns exec`, not always the node itself:
+  # kill whatever runs in our namespaces too, or nodes outlive the test.
+  for i in 1 2 3; do
+    ip netns pids ${tag}h$i 2>/dev/null | xargs -r kill -9 2>/dev/null
+  done
   for p in "${pids[@]:-}"; do [ -n "$p" ] && { kill -9 "$p"; wait "$p"; } 2>/dev/null; done
   rm -rf "${log:-/nonexistent}"
   for i in 1 2 3; do ip netns del ${tag}h$i 2>/dev/null || true; done
