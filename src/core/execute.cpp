@@ -122,6 +122,7 @@ void NodeImpl::owner_write(const Bytes& key, const Id& pos, const Bytes* value, 
   }
   wire::Record wr = to_wire(pos, key, rec);
   store_->put(pos, key, std::move(rec));
+  if (!value) tombstone_stored();
 
   // Events (queued, sent in batches): absent -> present is an add, present ->
   // absent a delete.

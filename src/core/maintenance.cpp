@@ -150,64 +150,161 @@ void NodeImpl::join(const std::string& seed_addr, uint32_t timeout_ms, Done done
         for (Peer& p : resp.peers)
           if (p.id != self_.id && !p.addr.empty()) peers.push_back(std::move(p));
         if (peers.empty()) return fail(kProto, "the seed gave no successor", hops);
-        Peer s = peers[0];
-        std::vector<Peer> rest(peers.begin() + 1, peers.end());
-        bool has_p = (resp.flags & wire::kFlagHasPred) && resp.pred.id != self_.id &&
-                     !resp.pred.addr.empty();
-        Peer p = resp.pred;
-        auto finish = [this, done, hops, s, rest, has_p, p] {
-          adopt_successors(s, rest);
-          if (!opts_.client) send(s, 0, wire::Notify{});
-          joining_ = false;
-          // Our predecessor learns of us now (handle_notify), not at its
-          // next stabilize round.
-          if (!opts_.client && has_p) send(p, 0, wire::Notify{true});
-          log(2, std::string(opts_.client ? "client " : "node ") + name(self_) +
-                     " joined; successor " + name(s));
-          next_finger_ = 255;
-          fix_next_finger(true);
-          Result r;
-          r.hops = hops;
-          auto complete = [this, done, r]() mutable {
-            // A listener tells the ring it has joined before the join
-            // returns, once its predecessor links to it (so broadcast trees
-            // reach it); at most one rpc timeout later.
-            if (!listening()) return done(std::move(r));
-            auto announce = [this, done, r] {
-              listen([done, r](Result&&) mutable { done(std::move(r)); });
+        Peer s0 = peers[0];
+        std::vector<Peer> rest0(peers.begin() + 1, peers.end());
+        bool has_p0 = (resp.flags & wire::kFlagHasPred) && resp.pred.id != self_.id &&
+                      !resp.pred.addr.empty();
+        auto proceed = [this, done, deadline, fail, hops](Peer s, std::vector<Peer> rest,
+                                                          bool has_p, Peer p) {
+          auto finish = [this, done, hops, s, rest] {
+            adopt_successors(s, rest);
+            joining_ = false;
+            log(2, std::string(opts_.client ? "client " : "node ") + name(self_) +
+                       " joined; successor " + name(s));
+            next_finger_ = 255;
+            fix_next_finger(true);
+            Result r;
+            r.hops = hops;
+            auto complete = [this, done, r]() mutable {
+              // A listener tells the ring it has joined before the join
+              // returns, once its predecessor links to it (so broadcast trees
+              // reach it); at most one rpc timeout later.
+              if (!listening()) return done(std::move(r));
+              auto announce = [this, done, r] {
+                listen([done, r](Result&&) mutable { done(std::move(r)); });
+              };
+              if (opts_.client || !has_pred_) return announce();
+              linked_wait_ = announce;
+              const uint64_t gen = ++linked_gen_;
+              after(opts_.rpc_timeout_ms, [this, gen] {
+                if (gen == linked_gen_) linked();
+              });
             };
-            if (opts_.client || !has_pred_) return announce();
-            linked_wait_ = announce;
-            const uint64_t gen = ++linked_gen_;
-            after(opts_.rpc_timeout_ms, [this, gen] {
-              if (gen == linked_gen_) linked();
+            if (opts_.client) return complete();
+            // Operations that reach us meanwhile wait: our range is not
+            // settled until the confirmation ends (handle_op).
+            confirming_ = true;
+            join_confirm(s, 0, [this, complete]() mutable {
+              confirming_ = false;
+              std::vector<HeldOp> held = std::move(held_ops_);
+              held_ops_.clear();
+              for (HeldOp& h : held) handle_op(h.from, h.rid, std::move(h.req));
+              // Our predecessor learns of us now (handle_notify), not at its
+              // next stabilize round: only now, so that it routes our range
+              // to us once no other node claims it.
+              if (has_pred_) send(pred_, 0, wire::Notify{true});
+              complete();
             });
           };
-          if (opts_.client) return complete();
-          // The join returns once our successor has taken our Notify: a
-          // state query behind it on the same link answers after it. Until
-          // then the successor still claims our range, and a write routed
-          // there right after the join would miss us (examples/hello.c:
-          // set through one node, get through the newcomer, 'not found'
-          // under load).
-          rpc(s, wire::StateReq{}, opts_.rpc_timeout_ms,
-              [complete](int, wire::Message*) mutable { complete(); });
-        };
-        if (opts_.client) return finish();
-        // Take over our range: everything our successor holds outside
-        // (self, s] is ours as owner or replica. Then, if the successor's
-        // predecessor answers us, it is ours (Zave: only a node that has just
-        // answered).
-        pull_range(s, s.id, self_.id, deadline, [this, has_p, p, finish, fail, hops](int prc) {
-          if (prc != kOk) return fail(prc, "taking over the range failed", hops);
-          if (!has_p) return finish();
-          rpc(p, wire::Ping{}, opts_.rpc_timeout_ms, [this, p, finish](int rrc, wire::Message*) {
-            if (rrc == kOk && !has_pred_) set_predecessor(p, "join");
-            finish();
+          if (opts_.client) return finish();
+          // Take over our range: everything our successor holds outside
+          // (self, s] is ours as owner or replica. Then, if the successor's
+          // predecessor answers us, it is ours (Zave: only a node that has just
+          // answered).
+          pull_range(s, s.id, self_.id, deadline, [this, has_p, p, finish, fail, hops](int prc) {
+            if (prc != kOk) return fail(prc, "taking over the range failed", hops);
+            if (!has_p) return finish();
+            join_find_pred(p, 0, finish);
           });
-        });
+        };
+        if (opts_.client) return proceed(s0, rest0, has_p0, resp.pred);
+        join_find_succ(s0, rest0, has_p0, resp.pred, 0, proceed);
       },
       &seed);
+}
+
+// The successor a lookup names may be stale in the same way: nodes that joined
+// in front of it meanwhile lie between us and it. Taking it would leave the
+// nearest of them claiming our range (its predecessor is still ours) until
+// stabilization finds it. So ask it for its state, and while its predecessor
+// lies between us and it, go back to that one (Zave: adopt only a node that
+// has just answered; a busy node's answer ends the walk there).
+void NodeImpl::join_find_succ(const Peer& s, std::vector<Peer> rest, bool has_p, const Peer& p,
+                              unsigned steps, JoinAt next) {
+  rpc(s, wire::StateReq{}, opts_.rpc_timeout_ms,
+      [this, s, rest, has_p, p, steps, next](int rc, wire::Message* r) {
+        const wire::StateResp* st = rc == kOk ? std::get_if<wire::StateResp>(&r->body) : nullptr;
+        if (!st || st->busy) return next(s, rest, has_p, p);
+        const bool st_has_p = st->has_pred && st->pred.id != self_.id && !st->pred.addr.empty();
+        if (st_has_p && steps < kJoinPredSteps && in_open(st->pred.id, self_.id, s.id)) {
+          // Something joined between us and s: try it, with s's list behind.
+          std::vector<Peer> behind;
+          behind.push_back(s);
+          for (const Peer& q : st->succs) behind.push_back(q);
+          return join_find_succ(st->pred, std::move(behind), false, Peer{}, steps + 1, next);
+        }
+        // s is our successor; its own word on its predecessor and list is
+        // newer than the lookup's.
+        next(s, st->succs.empty() ? rest : st->succs, st_has_p || has_p, st_has_p ? st->pred : p);
+      });
+}
+
+// The join returns once our successor has taken our Notify: a state query
+// behind it on the same link answers after it. Until then the successor still
+// claims our range, and a write routed there right after the join would miss
+// us (examples/hello.c: set through one node, get through the newcomer, 'not
+// found' under load). If its answer names a predecessor between us and it,
+// nodes joined there while we pulled our range, and the nearest of them still
+// claims part of it (its predecessor is ours): link to our true successor and
+// ask again, so that the join returns only once the node after us has taken
+// us (and pushed us the writes it executed in our range meanwhile).
+void NodeImpl::join_confirm(const Peer& s, unsigned steps, std::function<void()> done) {
+  send(s, 0, wire::Notify{});
+  rpc(s, wire::StateReq{}, opts_.rpc_timeout_ms, [this, s, steps, done](int rc, wire::Message* r) {
+    const wire::StateResp* st = rc == kOk ? std::get_if<wire::StateResp>(&r->body) : nullptr;
+    if (!st || left_ || steps >= kJoinPredSteps) return done();
+    if (st->busy) {
+      // It is checking a change of its own: ask again shortly.
+      return after(kJoinBusyRetryMs,
+                   [this, s, steps, done] { join_confirm(s, steps + 1, std::move(done)); });
+    }
+    if (!st->has_pred) return done();
+    if (st->pred.id == self_.id) {
+      // It has taken us. The predecessor it had is the node before us,
+      // unless ours is closer: a node that joined in front of us while we
+      // joined, which our successor's answer to the lookup predated. Until
+      // we take it, we claim its range too.
+      const Peer& q = st->prev;
+      if (st->has_prev && !q.addr.empty() && q.id != self_.id &&
+          (!has_pred_ || in_open(q.id, pred_.id, self_.id)))
+        return join_find_pred(q, steps + 1, done);
+      return done();
+    }
+    if (st->pred.addr.empty() || !in_open(st->pred.id, self_.id, s.id)) return done();
+    std::vector<Peer> behind;
+    behind.push_back(s);
+    for (const Peer& q : st->succs) behind.push_back(q);
+    join_find_succ(st->pred, std::move(behind), false, Peer{}, steps + 1,
+                   [this, steps, done](Peer s2, std::vector<Peer> rest2, bool, Peer) {
+                     if (left_ || succs_.empty() || !in_open(s2.id, self_.id, succs_[0].id))
+                       return done();  // stabilize got there first
+                     log(3, "node " + name(self_) + " links to " + name(s2) +
+                                " (joined between us and our successor)");
+                     adopt_successors(s2, rest2);
+                     join_confirm(s2, steps + 1, done);
+                   });
+  });
+}
+
+// The predecessor our successor named may be stale: other nodes may have
+// joined between it and us meanwhile (concurrent joins), and taking it would
+// make us claim their ranges as owner until they notify us; a write executed
+// there and a read executed here disagree. So ask it for its state, and while
+// its successor lies between it and us, go on to that one. Only a node that
+// has just answered becomes our predecessor (Zave).
+void NodeImpl::join_find_pred(const Peer& p, unsigned steps, std::function<void()> finish) {
+  rpc(p, wire::StateReq{}, opts_.rpc_timeout_ms,
+      [this, p, steps, finish](int rc, wire::Message* r) {
+        const wire::StateResp* st = rc == kOk ? std::get_if<wire::StateResp>(&r->body) : nullptr;
+        if (!st) return finish();  // no answer: no predecessor yet (notify brings one)
+        if (!st->busy && !st->succs.empty() && steps < kJoinPredSteps) {
+          const Peer& q = st->succs[0];
+          if (q.id != self_.id && !q.addr.empty() && in_open(q.id, p.id, self_.id))
+            return join_find_pred(q, steps + 1, finish);
+        }
+        if (!has_pred_ || in_open(p.id, pred_.id, self_.id)) set_predecessor(p, "join");
+        finish();
+      });
 }
 
 // -------------------------------------------------------------------- leave
@@ -342,6 +439,10 @@ void NodeImpl::handle_state_req(const Peer& from, uint64_t rid) {
     r.has_pred = has_pred_;
     if (has_pred_) r.pred = pred_;
     r.succs = succs_;
+    if (has_pred_ && has_prev_pred_) {
+      r.has_prev = true;
+      r.prev = prev_pred_;
+    }
   }
   r.listen_ms = listen_left();
   send(from, rid, std::move(r));
@@ -374,6 +475,10 @@ void NodeImpl::handle_notify(const Peer& from, const wire::Notify& m, unsigned r
   if (!has_pred_ || in_open(from.id, pred_.id, self_.id)) {
     bool first = !has_pred_;
     Id old = pred_.id;
+    if (!first) {
+      prev_pred_ = pred_;
+      has_prev_pred_ = true;
+    }
     set_predecessor(from, "notify");
     if (!first) {
       log(2, "node " + name(self_) + " has a new predecessor " + name(from));

@@ -31,10 +31,7 @@ NodeImpl::NodeImpl(const Options& opts, const Id& self_id, std::string self_addr
   next_opid_ = (host_.random_u64() >> 2) + 1;
 
   arm_maintenance();
-  if (!opts_.client) {
-    after(jittered(std::max<uint32_t>(opts_.tombstone_grace_ms / 4, 1000)),
-          [this] { collect_tombstones(); });
-  } else {
+  if (opts_.client) {
     after(jittered(opts_.stabilize_ms), [this] { client_events(); });
   }
 }

@@ -60,6 +60,7 @@ bool NodeImpl::apply(const wire::Record& rec) {
   sr.tomb = rec.tomb;
   sr.stamp = now();
   store_->put(pos, rec.key, std::move(sr));
+  if (rec.tomb) tombstone_stored();
   hlc_.observe(rec.hlc);
   return true;
 }
@@ -263,18 +264,30 @@ void NodeImpl::pull_range(const Peer& from, const Id& lo, const Id& hi, uint64_t
       });
 }
 
-void NodeImpl::collect_tombstones() {
+void NodeImpl::tombstone_stored() {
+  // The collector runs only while some tombstone is stored: a node that
+  // never saw a delete never wakes up for it.
+  if (collecting_tombstones_ || opts_.client) return;
+  collecting_tombstones_ = true;
   after(jittered(std::max<uint32_t>(opts_.tombstone_grace_ms / 4, 1000)),
         [this] { collect_tombstones(); });
+}
+
+void NodeImpl::collect_tombstones() {
+  collecting_tombstones_ = false;
   const uint64_t t = now();
   std::vector<StoreKey> old;
+  bool younger = false;
   store_->scan(self_.id, self_.id, nullptr,
                [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
                  if (r.tomb && r.stamp + opts_.tombstone_grace_ms <= t)
                    old.push_back(StoreKey{pos, key});
+                 else if (r.tomb)
+                   younger = true;
                  return true;
                });
   for (const StoreKey& k : old) store_->erase(k.pos, k.key);
+  if (younger) tombstone_stored();
 }
 
 }  // namespace chord::core

@@ -298,6 +298,13 @@ void NodeImpl::handle_op(const Peer& from, uint64_t rid, wire::OpReq&& req) {
     send(from, rid, std::move(gone));
     return;
   }
+  if (confirming_ && req.op != wire::Op::FindSucc && req.op != wire::Op::Whisper &&
+      owns(req.target)) {
+    // A join still confirming its range (join_confirm): answer once it knows
+    // its true predecessor, rather than from a range that may be too wide.
+    held_ops_.push_back(HeldOp{from, rid, std::move(req)});
+    return;
+  }
   const bool owner = !joining_ && owns(req.target);
   bool mine = owner ||
               (!joining_ && req.op == wire::Op::Whisper && req.target == self_.id && !opts_.client);

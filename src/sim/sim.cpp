@@ -236,6 +236,13 @@ void Sim::transmit(int from, const core::Peer& to, wire::Message&& m) {
   }
   Ev e{};
   e.t = now_ + lat + jit;
+  // One connection per pair of nodes, as TCP: a message never overtakes an
+  // earlier one on the same link (the jitter only delays).
+  if (cfg_.fifo_links) {
+    uint64_t& last = link_last_[(static_cast<uint64_t>(from) << 32) | static_cast<uint32_t>(dest)];
+    if (e.t < last) e.t = last;
+    last = e.t;
+  }
   e.kind = Kind::Deliver;
   e.to = dest;
   e.from = from;

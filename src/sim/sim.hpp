@@ -26,7 +26,11 @@ struct Config {
   uint64_t seed = 1;
   uint32_t latency_min_ms = 2;  // per-link base latency, uniform in [min, max]
   uint32_t latency_max_ms = 30;
-  uint32_t jitter_ms = 5;         // per-message extra, uniform in [0, jitter]
+  uint32_t jitter_ms = 5;  // per-message extra, uniform in [0, jitter]
+  // Each pair of nodes talks over one ordered link, as over one TCP
+  // connection: jitter delays but never reorders. false: messages on one
+  // link may overtake each other (a harsher network than the real one).
+  bool fifo_links = true;
   double loss = 0.0;              // probability that a message is dropped
   bool wire_roundtrip = false;    // encode and decode every message
   bool reset_on_crash = true;     // senders to a crashed node get on_unreachable
@@ -195,6 +199,8 @@ class Sim {
   };
   std::unordered_map<Id, int, IdHash> by_id_;
   std::unordered_map<std::string, int> by_addr_;
+  // Per directed link, the delivery time of the last message (FIFO links).
+  std::unordered_map<uint64_t, uint64_t> link_last_;
   uint64_t events_processed_ = 0, messages_sent_ = 0, messages_dropped_ = 0;
   uint64_t sent_by_type_[32] = {};
   std::string violation_;

@@ -172,6 +172,8 @@ void put(Writer& w, const StateResp& m) {
   w.peer(m.pred);
   w.list(m.succs, [&](const Peer& p) { w.peer(p); });
   w.u32(m.listen_ms);
+  w.b(m.has_prev);
+  if (m.has_prev) w.peer(m.prev);
 }
 void put(Writer& w, const Notify& m) {
   w.b(m.successor);
@@ -271,6 +273,8 @@ void get(Reader& r, StateResp& m) {
   m.pred = r.peer();
   m.succs = r.list<Peer>(kPeerMin, "successors", [&] { return r.peer(); });
   m.listen_ms = r.u32("listen_ms");
+  m.has_prev = r.b("has_prev");
+  if (m.has_prev) m.prev = r.peer();
 }
 void get(Reader& r, Notify& m) {
   m.successor = r.b("successor");

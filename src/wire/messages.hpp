@@ -59,6 +59,10 @@ struct StateResp {
   Peer pred;
   std::vector<Peer> succs;
   uint32_t listen_ms = 0;  // some member listens to key events this much longer
+  // The predecessor that ours replaced by a Notify: for a node that has just
+  // joined in front of us, the node before it (join_confirm).
+  bool has_prev = false;
+  Peer prev;
 };
 // "I believe I am your predecessor." One-way.
 struct Notify {

@@ -123,6 +123,34 @@ TEST_F(SingleNode, tombstones_are_collected_after_the_grace_period) {
   EXPECT_GE(host.now, 1000u + 60000u);
 }
 
+TEST_F(SingleNode, tombstones_written_after_a_collection_are_collected_too) {
+  // The collector runs only while tombstones are stored; a delete after it
+  // has stopped must start it again.
+  Capture c;
+  node.set(b("a"), b("v"), 1000, c.done());
+  node.del(b("a"), 1000, c.done());
+  for (int i = 0; i < 200 && node.stats().tombstones; i++) {
+    host.now = std::max(host.now + 1000, node.next_deadline());
+    node.tick();
+  }
+  ASSERT_EQ(node.stats().tombstones, 0u);
+  // Idle for a while with nothing to collect.
+  for (int i = 0; i < 100; i++) {
+    host.now += 1000;
+    node.tick();
+  }
+  node.set(b("b"), b("v"), 1000, c.done());
+  node.del(b("b"), 1000, c.done());
+  const uint64_t deleted_at = host.now;
+  EXPECT_EQ(node.stats().tombstones, 1u);
+  for (int i = 0; i < 200 && node.stats().tombstones; i++) {
+    host.now = std::max(host.now + 1000, node.next_deadline());
+    node.tick();
+  }
+  EXPECT_EQ(node.stats().tombstones, 0u);
+  EXPECT_GE(host.now, deleted_at + 60000u);
+}
+
 TEST_F(SingleNode, timers_have_a_deadline_and_tick_runs_them) {
   uint64_t d = node.next_deadline();
   ASSERT_NE(d, UINT64_MAX);

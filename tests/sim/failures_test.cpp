@@ -208,7 +208,10 @@ TEST(Failures, partition_heals_into_one_ring_and_keys_survive) {
 }
 
 TEST(Failures, writes_during_concurrent_joins_are_read_back) {
-  Sim sim(test_config(91));
+  const uint64_t seed = sim_seed(91);
+  SCOPED_TRACE("seed " + std::to_string(seed) + " (replay: CHORD_SIM_SEED=" + std::to_string(seed) +
+               ")");
+  Sim sim(test_config(seed));
   ASSERT_TRUE(build_ring(sim, 6));
   ASSERT_TRUE(sim.run_until_ideal(30000));
   // Eight nodes join at once while writes keep coming; every acknowledged

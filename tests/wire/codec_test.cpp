@@ -33,7 +33,13 @@ Record record(const std::string& k, const std::string& v, bool tomb) {
 std::vector<Message> samples() {
   std::vector<Message> v;
   v.push_back({1, StateReq{}});
-  v.push_back({2, StateResp{true, true, peer(1, "a:1"), {peer(2, "b:2"), peer(3, "c:3")}, 60000}});
+  v.push_back({2, StateResp{true,
+                            true,
+                            peer(1, "a:1"),
+                            {peer(2, "b:2"), peer(3, "c:3")},
+                            60000,
+                            true,
+                            peer(6, "f:6")}});
   v.push_back({0, Notify{true}});
   v.push_back({3, Ping{}});
   v.push_back({3, Pong{}});
@@ -109,6 +115,29 @@ TEST(Codec, every_message_type_round_trips) {
     EXPECT_EQ(back.rid, m.rid);
     EXPECT_EQ(back.body.index(), m.body.index());
     EXPECT_EQ(enc(back), e) << "type " << int(type_of(m));
+  }
+}
+
+TEST(Codec, state_resp_carries_the_replaced_predecessor_only_when_set) {
+  for (bool has_prev : {false, true}) {
+    StateResp st{false,
+                 true,
+                 peer(1, "a:1"),
+                 {peer(2, "b:2")},
+                 0,
+                 has_prev,
+                 has_prev ? peer(6, "f:6") : Peer{}};
+    Bytes e = enc(Message{5, st});
+    Message back;
+    std::string why;
+    ASSERT_EQ(decode(e.data(), e.size(), Limits{}, back, why), 0) << why;
+    const StateResp& r = std::get<StateResp>(back.body);
+    EXPECT_EQ(r.has_prev, has_prev);
+    if (has_prev) {
+      EXPECT_EQ(r.prev.id, id(6));
+      EXPECT_EQ(r.prev.addr, "f:6");
+    }
+    EXPECT_EQ(r.pred.id, id(1));
   }
 }
 
