@@ -323,38 +323,37 @@ void RealBench::measure_idle() {
   double cpu0 = cpu_seconds();
   auto t0 = Clock::now();
   // The window right after loading includes the ring settling down (the
-  // quiet-ring backoff ramps up over some seconds, the first anti-entropy and
-  // pruning rounds go over the new data). Its second half is reported apart,
-  // and a line per slice goes to stderr, so both can be read.
+  // quiet-ring backoff ramps up over some seconds; the first anti-entropy
+  // and pruning rounds go over the new data). Its second half is reported
+  // apart, and the CPU of each 5 s slice goes to stderr, so both can be read.
+  // Message counts are read only at the start, the middle and the end: each
+  // read is a cross-thread call into every node, which costs CPU itself.
   const unsigned slices = args_.idle_ms >= 10000 ? args_.idle_ms / 5000 : 2;
-  double cpu_half = cpu0;
+  double cpu_half = cpu0, cpu_prev = cpu0;
   uint64_t msgs_half = msgs0;
-  auto t_half = t0;
-  double cpu_prev = cpu0;
-  uint64_t msgs_prev = msgs0;
-  auto t_prev = t0;
+  auto t_half = t0, t_prev = t0;
   for (unsigned i = 1; i <= slices; i++) {
-    auto due = t0 + std::chrono::milliseconds(uint64_t{args_.idle_ms} * i / slices);
-    std::this_thread::sleep_until(due);
+    std::this_thread::sleep_until(t0 +
+                                  std::chrono::milliseconds(uint64_t{args_.idle_ms} * i / slices));
     double cpu = cpu_seconds();
-    uint64_t msgs = ring_.messages_sent();
     auto t = Clock::now();
     double s = std::chrono::duration<double>(t - t_prev).count();
     if (s > 0) {
-      phase("idle %5.1f-%5.1fs: %.3f%% of one core, %.2f messages per node per second",
+      phase("idle %5.1f-%5.1fs: %.3f%% of one core",
             std::chrono::duration<double>(t_prev - t0).count(),
-            std::chrono::duration<double>(t - t0).count(), (cpu - cpu_prev) / s * 100,
-            static_cast<double>(msgs - msgs_prev) / s / args_.nodes);
+            std::chrono::duration<double>(t - t0).count(), (cpu - cpu_prev) / s * 100);
     }
     cpu_prev = cpu;
-    msgs_prev = msgs;
     t_prev = t;
     if (i == slices / 2) {
-      cpu_half = cpu;
-      msgs_half = msgs;
-      t_half = t;
+      msgs_half = ring_.messages_sent();
+      cpu_half = cpu_seconds();
+      t_half = Clock::now();
+      cpu_prev = cpu_half;
+      t_prev = t_half;
     }
   }
+  const uint64_t msgs_end = ring_.messages_sent();
   double idle_s = ms_since(t0) / 1000;
   double settled_s = std::chrono::duration<double>(t_prev - t_half).count();
   r_->idle_cpu_total_pct = (cpu_prev - cpu0) / idle_s * 100;
@@ -362,9 +361,9 @@ void RealBench::measure_idle() {
   if (settled_s > 0) {
     r_->idle_cpu_settled_total_pct = (cpu_prev - cpu_half) / settled_s * 100;
     r_->idle_settled_msgs_per_s_per_node =
-        static_cast<double>(msgs_prev - msgs_half) / settled_s / args_.nodes;
+        static_cast<double>(msgs_end - msgs_half) / settled_s / args_.nodes;
   }
-  double idle_rate = static_cast<double>(msgs_prev - msgs0) / idle_s;
+  double idle_rate = static_cast<double>(msgs_end - msgs0) / idle_s;
   r_->idle_msgs_per_s_per_node = idle_rate / args_.nodes;
   if (samples_ > 0) {
     // The operations' own messages: what was sent while timing them, less the
