@@ -29,6 +29,14 @@ void NodeImpl::set_successors(std::vector<Peer> list) {
     succs_ = std::move(list);  // addresses may have been refreshed
     return;
   }
+  // In a quiet ring our predecessor asks for our list only every few
+  // seconds, and a change would take that long per hop to travel back
+  // through the lists that hold it: tell it now (Notify{successor} from its
+  // own successor: "ask me again"). While things change, stabilization runs
+  // at full pace anyway, and nothing is sent.
+  if (calm_ && has_pred_ && !opts_.client && !left_ && !leaving_ && pred_.id != self_.id &&
+      !pred_.addr.empty())
+    send(pred_, 0, wire::Notify{true});
   stir();
   bool first_changed =
       list.empty() != succs_.empty() || (!list.empty() && list[0].id != succs_[0].id);
@@ -450,6 +458,16 @@ void NodeImpl::handle_state_req(const Peer& from, uint64_t rid) {
 
 void NodeImpl::handle_notify(const Peer& from, const wire::Notify& m, unsigned retries) {
   if (leaving_ || from.id == self_.id) return;
+  if (m.successor && !succs_.empty() && from.id == succs_[0].id) {
+    // Our successor's list has changed (set_successors): ask it now, so the
+    // change reaches the lists behind us in round trips, not in quiet-ring
+    // periods. Not stirred: if our list changes too, we pass it on the same
+    // way.
+    if (joining_ || leaving_ || left_ || opts_.client) return;
+    if (!stabilizing_) return stabilize_once();
+    if (retries < 50) after(10, [this, from, m, retries] { handle_notify(from, m, retries + 1); });
+    return;
+  }
   if (m.successor) {
     // A node that has just joined between us and our successor says so:
     // link to it now rather than at the next stabilize round, so that
