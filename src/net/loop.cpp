@@ -1,5 +1,8 @@
 #include "net/loop.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include "core/status.hpp"
 
 namespace chord::net {
@@ -28,6 +31,16 @@ Loop::~Loop() {
 int Loop::start() {
   try {
     thread_ = std::thread([this] {
+      // A write to a peer that has just closed raises SIGPIPE in the writing
+      // thread, and its default action ends the whole process: the host
+      // application's, not ours to end. libuv writes with write(2), which
+      // takes no MSG_NOSIGNAL, so the loop thread blocks the signal (the
+      // write then fails with EPIPE, which closes that connection only).
+      // The application's own threads and handlers are left alone.
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
       uv_run(&loop_, UV_RUN_DEFAULT);
       // uv_run returned: async_ was closed by drain() on stop. Finish closing
       // anything that is left so uv_loop_close succeeds.

@@ -117,7 +117,7 @@ static void *run(void *arg) {
         pthread_mutex_unlock(&p->mu);
       }
       pr->off[d] += (size_t)r;
-      if (write(pr->fd[1 - d], buf, (size_t)r) != r) close_pair(p, pr);
+      if (send(pr->fd[1 - d], buf, (size_t)r, MSG_NOSIGNAL) != r) close_pair(p, pr);
     }
   }
   return NULL;
