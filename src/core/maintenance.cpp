@@ -158,12 +158,17 @@ void NodeImpl::join(const std::string& seed_addr, uint32_t timeout_ms, Done done
         for (Peer& p : resp.peers)
           if (p.id != self_.id && !p.addr.empty()) peers.push_back(std::move(p));
         if (peers.empty()) return fail(kProto, "the seed gave no successor", hops);
-        Peer s0 = peers[0];
-        std::vector<Peer> rest0(peers.begin() + 1, peers.end());
-        bool has_p0 = (resp.flags & wire::kFlagHasPred) && resp.pred.id != self_.id &&
-                      !resp.pred.addr.empty();
-        auto proceed = [this, done, deadline, fail, hops](Peer s, std::vector<Peer> rest,
-                                                          bool has_p, Peer p) {
+        // What the lookup says of our successor, until it answers itself.
+        wire::StateResp named;
+        named.has_pred = (resp.flags & wire::kFlagHasPred) && resp.pred.id != self_.id &&
+                         !resp.pred.addr.empty();
+        named.pred = resp.pred;
+        named.succs.assign(peers.begin() + 1, peers.end());
+        auto proceed = [this, done, deadline, fail, hops](const Peer& s,
+                                                          const wire::StateResp& st) {
+          const std::vector<Peer>& rest = st.succs;
+          const bool has_p = st.has_pred && st.pred.id != self_.id && !st.pred.addr.empty();
+          const Peer& p = st.pred;
           auto finish = [this, done, hops, s, rest] {
             adopt_successors(s, rest);
             joining_ = false;
@@ -215,36 +220,13 @@ void NodeImpl::join(const std::string& seed_addr, uint32_t timeout_ms, Done done
             join_find_pred(p, 0, finish);
           });
         };
-        if (opts_.client) return proceed(s0, rest0, has_p0, resp.pred);
-        join_find_succ(s0, rest0, has_p0, resp.pred, 0, proceed);
+        // The lookup's answer may predate other joins: nodes that joined in
+        // front of that successor lie between us and it, and the nearest of
+        // them would go on claiming our range. Walk back to the true one.
+        if (opts_.client) return proceed(peers[0], named);
+        walk_back(peers[0], std::move(named), peers[0], 0, proceed);
       },
       &seed);
-}
-
-// The successor a lookup names may be stale in the same way: nodes that joined
-// in front of it meanwhile lie between us and it. Taking it would leave the
-// nearest of them claiming our range (its predecessor is still ours) until
-// stabilization finds it. So ask it for its state, and while its predecessor
-// lies between us and it, go back to that one (Zave: adopt only a node that
-// has just answered; a busy node's answer ends the walk there).
-void NodeImpl::join_find_succ(const Peer& s, std::vector<Peer> rest, bool has_p, const Peer& p,
-                              unsigned steps, JoinAt next) {
-  rpc(s, wire::StateReq{}, opts_.rpc_timeout_ms,
-      [this, s, rest, has_p, p, steps, next](int rc, wire::Message* r) {
-        const wire::StateResp* st = rc == kOk ? std::get_if<wire::StateResp>(&r->body) : nullptr;
-        if (!st || st->busy) return next(s, rest, has_p, p);
-        const bool st_has_p = st->has_pred && st->pred.id != self_.id && !st->pred.addr.empty();
-        if (st_has_p && steps < kJoinPredSteps && in_open(st->pred.id, self_.id, s.id)) {
-          // Something joined between us and s: try it, with s's list behind.
-          std::vector<Peer> behind;
-          behind.push_back(s);
-          for (const Peer& q : st->succs) behind.push_back(q);
-          return join_find_succ(st->pred, std::move(behind), false, Peer{}, steps + 1, next);
-        }
-        // s is our successor; its own word on its predecessor and list is
-        // newer than the lookup's.
-        next(s, st->succs.empty() ? rest : st->succs, st_has_p || has_p, st_has_p ? st->pred : p);
-      });
 }
 
 // The join returns once our successor has taken our Notify: a state query
@@ -260,7 +242,7 @@ void NodeImpl::join_confirm(const Peer& s, unsigned steps, std::function<void()>
   send(s, 0, wire::Notify{});
   rpc(s, wire::StateReq{}, opts_.rpc_timeout_ms, [this, s, steps, done](int rc, wire::Message* r) {
     const wire::StateResp* st = rc == kOk ? std::get_if<wire::StateResp>(&r->body) : nullptr;
-    if (!st || left_ || steps >= kJoinPredSteps) return done();
+    if (!st || left_ || steps >= kWalkSteps) return done();
     if (st->busy) {
       // It is checking a change of its own: ask again shortly.
       return after(kJoinBusyRetryMs,
@@ -279,18 +261,28 @@ void NodeImpl::join_confirm(const Peer& s, unsigned steps, std::function<void()>
       return done();
     }
     if (st->pred.addr.empty() || !in_open(st->pred.id, self_.id, s.id)) return done();
-    std::vector<Peer> behind;
-    behind.push_back(s);
-    for (const Peer& q : st->succs) behind.push_back(q);
-    join_find_succ(st->pred, std::move(behind), false, Peer{}, steps + 1,
-                   [this, steps, done](Peer s2, std::vector<Peer> rest2, bool, Peer) {
-                     if (left_ || succs_.empty() || !in_open(s2.id, self_.id, succs_[0].id))
-                       return done();  // stabilize got there first
-                     log(3, "node " + name(self_) + " links to " + name(s2) +
-                                " (joined between us and our successor)");
-                     adopt_successors(s2, rest2);
-                     join_confirm(s2, steps + 1, done);
-                   });
+    const Peer between = st->pred;
+    walk_back(s, *st, between, steps + 1,
+              [this, s, steps, done](const Peer& s2, const wire::StateResp& st2) {
+                if (left_ || succs_.empty()) return done();
+                if (s2.id == s.id) {
+                  // The node between did not answer, or is busy joining:
+                  // ask s again shortly.
+                  return after(kJoinBusyRetryMs, [this, s, steps, done] {
+                    join_confirm(s, steps + 1, std::move(done));
+                  });
+                }
+                if (!in_open(s2.id, self_.id, succs_[0].id)) {
+                  // Stabilize got there first (or closer): confirm with the
+                  // successor we have now.
+                  const Peer now_succ = succs_[0];
+                  return join_confirm(now_succ, steps + 1, done);
+                }
+                log(3, "node " + name(self_) + " links to " + name(s2) +
+                           " (joined between us and our successor)");
+                adopt_successors(s2, st2.succs);
+                join_confirm(s2, steps + 1, done);
+              });
   });
 }
 
@@ -305,7 +297,7 @@ void NodeImpl::join_find_pred(const Peer& p, unsigned steps, std::function<void(
       [this, p, steps, finish](int rc, wire::Message* r) {
         const wire::StateResp* st = rc == kOk ? std::get_if<wire::StateResp>(&r->body) : nullptr;
         if (!st) return finish();  // no answer: no predecessor yet (notify brings one)
-        if (!st->busy && !st->succs.empty() && steps < kJoinPredSteps) {
+        if (!st->busy && !st->succs.empty() && steps < kWalkSteps) {
           const Peer& q = st->succs[0];
           if (q.id != self_.id && !q.addr.empty() && in_open(q.id, p.id, self_.id))
             return join_find_pred(q, steps + 1, finish);
@@ -458,25 +450,21 @@ void NodeImpl::handle_state_req(const Peer& from, uint64_t rid) {
 
 void NodeImpl::handle_notify(const Peer& from, const wire::Notify& m, unsigned retries) {
   if (leaving_ || from.id == self_.id) return;
-  if (m.successor && !succs_.empty() && from.id == succs_[0].id) {
-    // Our successor's list has changed (set_successors): ask it now, so the
-    // change reaches the lists behind us in round trips, not in quiet-ring
-    // periods. Not stirred: if our list changes too, we pass it on the same
-    // way.
-    if (joining_ || leaving_ || left_ || opts_.client) return;
-    if (!stabilizing_) return stabilize_once();
-    if (retries < 50) after(10, [this, from, m, retries] { handle_notify(from, m, retries + 1); });
-    return;
-  }
   if (m.successor) {
-    // A node that has just joined between us and our successor says so:
-    // link to it now rather than at the next stabilize round, so that
-    // broadcast trees (events) include it from the moment its join returns.
-    // While a stabilize round is out, try again shortly.
-    if (succs_.empty() || !in_open(from.id, self_.id, succs_[0].id) || joining_ || opts_.client ||
-        from.addr.empty())
+    // From our own successor: its list has changed (set_successors); ask it
+    // now, so that the change reaches the lists behind us in round trips,
+    // not in quiet-ring periods. Not stirred: if our list changes too, we
+    // pass it on the same way. From a node between us and our successor: it
+    // has just joined there; link to it now rather than at the next
+    // stabilize round, so that broadcast trees (events) include it from the
+    // moment its join returns. While a stabilize round is out, try again
+    // shortly.
+    const bool from_succ = !succs_.empty() && from.id == succs_[0].id;
+    if (succs_.empty() || joining_ || left_ || opts_.client ||
+        (!from_succ && (!in_open(from.id, self_.id, succs_[0].id) || from.addr.empty())))
       return;
-    if (!stabilizing_) return link_to(from, "it has just joined after us");
+    if (!stabilizing_)
+      return from_succ ? stabilize_once() : link_to(from, "it has just joined after us");
     if (retries < 50) after(10, [this, from, m, retries] { handle_notify(from, m, retries + 1); });
     return;
   }
@@ -609,7 +597,15 @@ void NodeImpl::stabilize_with(const Peer& s) {
       // A node between us and s. Adopt it only once it has answered us.
       validating_ = true;
       Peer cand = p;  // p lives in st, which moves below
-      walk_back(s, s, std::move(st), cand, 0);
+      walk_back(s, std::move(st), cand, 0,
+                [this, first = s](const Peer& x, const wire::StateResp& xs) {
+                  validating_ = false;
+                  stabilizing_ = false;
+                  // A reply that raced a change of successor is stale.
+                  if (!succs_.empty() && succs_[0].id != first.id) return;
+                  adopt_successors(x, xs.succs);
+                  if (!opts_.client) send(x, 0, wire::Notify{});
+                });
       return;
     }
     stabilizing_ = false;
@@ -623,32 +619,27 @@ void NodeImpl::stabilize_with(const Peer& s) {
   });
 }
 
-void NodeImpl::walk_back(const Peer& first, const Peer& best, wire::StateResp best_state,
-                         const Peer& cand, unsigned steps) {
+void NodeImpl::walk_back(const Peer& best, wire::StateResp best_state, const Peer& cand,
+                         unsigned steps, WalkDone done) {
   // Ask the candidate; if its own predecessor is closer still, go on to that
   // one at once rather than one step per stabilize period (a burst of joins
-  // puts many nodes between us and a stale successor).
+  // puts many nodes between us and a stale successor). Only a node that has
+  // just answered is handed on (Zave): the last one, or best if cand does not
+  // answer or is busy.
   rpc(cand, wire::StateReq{}, opts_.rpc_timeout_ms,
-      [this, first, best, best_state, cand, steps](int rc, wire::Message* r) mutable {
-        bool still = succs_.empty() || succs_[0].id == first.id;
-        auto finish = [&](const Peer& s, const wire::StateResp& st) {
-          validating_ = false;
-          stabilizing_ = false;
-          if (!still) return;
-          adopt_successors(s, st.succs);
-          if (!opts_.client) send(s, 0, wire::Notify{});
-        };
+      [this, best, best_state = std::move(best_state), cand, steps, done = std::move(done)](
+          int rc, wire::Message* r) mutable {
         if (rc != kOk || !std::holds_alternative<wire::StateResp>(r->body) ||
             std::get<wire::StateResp>(r->body).busy)
-          return finish(best, best_state);
+          return done(best, best_state);
         wire::StateResp st = std::move(std::get<wire::StateResp>(r->body));
         const Peer& p = st.pred;
-        if (still && steps < 32 && st.has_pred && p.id != self_.id && !p.addr.empty() &&
+        if (steps < kWalkSteps && st.has_pred && p.id != self_.id && !p.addr.empty() &&
             in_open(p.id, self_.id, cand.id)) {
           Peer next = p;
-          return walk_back(first, cand, std::move(st), next, steps + 1);
+          return walk_back(cand, std::move(st), next, steps + 1, std::move(done));
         }
-        finish(cand, st);
+        done(cand, st);
       });
 }
 

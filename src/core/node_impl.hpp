@@ -27,8 +27,8 @@ constexpr unsigned kCalmAntiEntropyFactor = 4;
 // ... and fix_fingers as well: in a quiet ring the fingers do not change, and
 // routing stays correct over stale ones (successor lists, Redirect).
 constexpr unsigned kCalmFingerFactor = 4;
-// join_find_pred follows at most this many successors.
-constexpr unsigned kJoinPredSteps = 32;
+// walk_back and join_find_pred follow at most this many nodes.
+constexpr unsigned kWalkSteps = 32;
 // join_confirm asks a busy successor again after this long.
 constexpr uint32_t kJoinBusyRetryMs = 20;
 // Maintenance stretched to at least kCalmGridMinPeriodMs runs on a grid of
@@ -128,15 +128,15 @@ class NodeImpl {
   // Adopts cand, a node between us and our successor, once it answers a state
   // query (a joiner that told us, a lookup's answer, another ring's node).
   void link_to(const Peer& cand, const char* why);
-  // join: from the successor a lookup named, back to the true one; from the
-  // predecessor it named, on to the true one.
+  // join: until the node after us has taken us (join_confirm); from the
+  // predecessor a lookup named, on to the true one (join_find_pred).
   void join_confirm(const Peer& s, unsigned steps, std::function<void()> done);
-  using JoinAt = std::function<void(Peer s, std::vector<Peer> rest, bool has_p, Peer p)>;
-  void join_find_succ(const Peer& s, std::vector<Peer> rest, bool has_p, const Peer& p,
-                      unsigned steps, JoinAt next);
   void join_find_pred(const Peer& p, unsigned steps, std::function<void()> finish);
-  void walk_back(const Peer& first, const Peer& best, wire::StateResp best_state, const Peer& cand,
-                 unsigned steps);
+  // From cand back to the nearest node after us that answers (stabilize and
+  // join): done gets it and its state, or best and best_state.
+  using WalkDone = std::function<void(const Peer& s, const wire::StateResp& st)>;
+  void walk_back(const Peer& best, wire::StateResp best_state, const Peer& cand, unsigned steps,
+                 WalkDone done);
   void adopt_successors(const Peer& s, const std::vector<Peer>& list);
   void set_successors(std::vector<Peer> list);
   void set_predecessor(const Peer& p, const char* why);
@@ -378,7 +378,7 @@ class NodeImpl {
   // The last round walked every range and left nothing (prune_left_: it
   // pushed records, or saw some too young to judge).
   bool prune_clean_ = false, prune_left_ = false;
-  bool collecting_tombstones_ = false;
+  bool collecting_tombstones_ = false;  // collect_tombstones is armed
   // join_confirm is running; dictionary operations for our range wait.
   bool confirming_ = false;
   struct HeldOp {
@@ -389,7 +389,7 @@ class NodeImpl {
   std::vector<HeldOp> held_ops_;
   // The predecessor that a Notify replaced (StateResp.prev).
   Peer prev_pred_;
-  bool has_prev_pred_ = false;  // collect_tombstones is armed
+  bool has_prev_pred_ = false;
 
   // Light clients' events (client_events.cpp). At a member: the clients whose
   // lease runs, by id, with its end. At a client: the member it holds a lease

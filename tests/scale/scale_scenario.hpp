@@ -17,23 +17,10 @@
 #include "core/node.hpp"
 #include "core/ring.hpp"
 #include "core/status.hpp"
+#include "../sim/sim_seed.hpp"
 #include "sim/sim.hpp"
 
 namespace chord::sim {
-
-// The seed of a scenario: CHORD_SIM_SEED if set, else the scenario's default.
-inline uint64_t scenario_seed(uint64_t fallback) {
-  const char *s = std::getenv("CHORD_SIM_SEED");
-  if (s && *s) return std::strtoull(s, nullptr, 10);
-  return fallback;
-}
-
-// Every scenario names its seed in each failure message and on stderr, so a
-// failure can be replayed with CHORD_SIM_SEED=<seed>.
-#define CHORD_SCENARIO_SEED(seed)                                         \
-  SCOPED_TRACE("seed " + std::to_string(seed) +                           \
-               " (replay: CHORD_SIM_SEED=" + std::to_string(seed) + ")"); \
-  std::fprintf(stderr, "[ seed     ] %llu\n", static_cast<unsigned long long>(seed))
 
 // r = 3 replicas, 4 successors, the default maintenance timers, and the
 // invariant checker every check_every events. CHORD_SIM_LOG shows the logs.

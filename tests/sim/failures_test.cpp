@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/status.hpp"
+#include "sim_seed.hpp"
 #include "sim_test_util.hpp"
 
 namespace chord::sim {
@@ -208,9 +209,8 @@ TEST(Failures, partition_heals_into_one_ring_and_keys_survive) {
 }
 
 TEST(Failures, writes_during_concurrent_joins_are_read_back) {
-  const uint64_t seed = sim_seed(91);
-  SCOPED_TRACE("seed " + std::to_string(seed) + " (replay: CHORD_SIM_SEED=" + std::to_string(seed) +
-               ")");
+  const uint64_t seed = scenario_seed(91);
+  CHORD_SCENARIO_SEED(seed);
   Sim sim(test_config(seed));
   ASSERT_TRUE(build_ring(sim, 6));
   ASSERT_TRUE(sim.run_until_ideal(30000));

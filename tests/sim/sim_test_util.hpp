@@ -10,14 +10,6 @@
 
 namespace chord::sim {
 
-// The seed of a test: CHORD_SIM_SEED when set (to replay or sweep), else the
-// test's own.
-inline uint64_t sim_seed(uint64_t fallback) {
-  const char* s = std::getenv("CHORD_SIM_SEED");
-  if (s && *s) return std::strtoull(s, nullptr, 10);
-  return fallback;
-}
-
 // A configuration with r = 3 and the invariant checker on. Set CHORD_SIM_LOG
 // to see the nodes' logs.
 inline Config test_config(uint64_t seed, unsigned replicas = 3, unsigned successors = 4) {
