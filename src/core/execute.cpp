@@ -57,10 +57,18 @@ void NodeImpl::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
     if (!r || r->tomb) return reply(status_resp(kNotFound, ""));
     wire::OpResp resp;
     resp.value = r->value;
+    resp.hlc = r->ver.hlc;
     return reply(std::move(resp));
   }
 
-  // Writes: a retried request gets the first execution's answer.
+  // Writes. The version is the origin's stamp from when the call started,
+  // never a fresh one here: a request that reaches us late (we were paused,
+  // a partition healed) must not beat the writes acknowledged meanwhile.
+  rc = check_stamp(req, detail);
+  if (rc != kOk) return reply(status_resp(rc, detail));
+  const Version ver{req.hlc, from.id};
+
+  // A retried request gets the first execution's answer.
   const bool remote = from.id != self_.id;
   std::pair<Id, uint64_t> ek{from.id, req.opid};
   if (remote) {
@@ -80,8 +88,12 @@ void NodeImpl::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
     reply = [this, ek, inner](wire::OpResp&& resp) {
       auto done_it = executed_.find(ek);
       if (done_it != executed_.end()) {
-        done_it->second.finished = true;
-        done_it->second.resp = resp;
+        if (resp.status == kStale) {
+          executed_.erase(done_it);  // it comes back restamped, same opid
+        } else {
+          done_it->second.finished = true;
+          done_it->second.resp = resp;
+        }
       }
       inner(std::move(resp));
     };
@@ -89,37 +101,88 @@ void NodeImpl::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
 
   const StoredRecord* cur = store_->get(pos, req.key);
   const bool live = cur && !cur->tomb;
+  // Ours already (the same stamp from the same writer, a retry that reached
+  // us by replication): write it again, so that it reaches a majority.
+  const bool same = cur && cur->ver == ver;
+  if (cur && ver < cur->ver && (live || req.op == wire::Op::Set)) {
+    wire::OpResp stale = status_resp(kStale, "a newer version is stored");
+    stale.hlc = cur->ver.hlc;
+    return reply(std::move(stale));
+  }
   switch (req.op) {
     case wire::Op::Set:
-      return owner_write(req.key, pos, &req.value, wire::OpResp{}, std::move(reply));
+      return owner_write(req.key, pos, &req.value, ver, wire::OpResp{}, std::move(reply));
     case wire::Op::Del:
-      if (!live) return reply(status_resp(kNotFound, ""));
-      return owner_write(req.key, pos, nullptr, wire::OpResp{}, std::move(reply));
+      if (!live && !(same && cur->tomb)) return reply(status_resp(kNotFound, ""));
+      return owner_write(req.key, pos, nullptr, ver, wire::OpResp{}, std::move(reply));
     case wire::Op::Pop: {
       if (!live) return reply(status_resp(kNotFound, ""));
       wire::OpResp resp;
       resp.value = cur->value;
-      return owner_write(req.key, pos, nullptr, std::move(resp), std::move(reply));
+      return owner_write(req.key, pos, nullptr, ver, std::move(resp), std::move(reply));
     }
     default:
       return reply(status_resp(kProto, "unknown operation"));
   }
 }
 
-void NodeImpl::owner_write(const Bytes& key, const Id& pos, const Bytes* value, wire::OpResp resp,
-                           Reply reply) {
+int NodeImpl::check_stamp(const wire::OpReq& req, std::string& detail) {
+  if (req.hlc == 0) {
+    detail = "a write without a version";
+    return kProto;
+  }
+  const uint64_t wall_now = wall();
+  const uint64_t phys = Hlc::physical(req.hlc);
+  const uint64_t skew = opts_.max_clock_skew_ms;
+  if (phys > wall_now + skew) {
+    versions_refused_++;
+    detail = "the write's version is " + std::to_string(phys - wall_now) +
+             " ms ahead of the owner's clock (max_clock_skew_ms " + std::to_string(skew) + ")";
+    return kRefused;
+  }
+  if (phys + req.ttl_ms + skew < wall_now) {
+    detail = "the request is " + std::to_string(wall_now - phys) + " ms old, past its " +
+             std::to_string(req.ttl_ms) +
+             " ms timeout: delivered late, or the origin's clock is behind the owner's";
+    return kTimedOut;
+  }
+  return kOk;
+}
+
+unsigned NodeImpl::write_quorum(size_t reachable) const {
+  const unsigned r = opts_.replicas;
+  if (opts_.sloppy_quorum)
+    return std::min<unsigned>(r / 2 + 1, 1 + static_cast<unsigned>(reachable));
+  return std::min(r, members_seen_) / 2 + 1;
+}
+
+void NodeImpl::owner_write(const Bytes& key, const Id& pos, const Bytes* value, const Version& ver,
+                           wire::OpResp resp, Reply reply) {
+  // A majority of the r replicas, this one included (write_quorum): with too
+  // few reachable, fail now and apply nothing.
+  std::vector<Peer> targets = replica_targets();
+  const unsigned need = write_quorum(targets.size());
+  if (1 + targets.size() < need) {
+    wire::OpResp r;
+    r.status = kNoQuorum;
+    r.detail = std::to_string(1 + targets.size()) + " of the " + std::to_string(need) +
+               " replicas a write needs are reachable (r = " + std::to_string(opts_.replicas) +
+               "; a node cut off from its ring writes nothing)";
+    return reply(std::move(r));
+  }
+
   const StoredRecord* cur = store_->get(pos, key);
   const bool was_live = cur && !cur->tomb;
   StoredRecord rec;
-  rec.ver.hlc = hlc_.next(now());
-  if (cur && !(cur->ver.hlc < rec.ver.hlc)) rec.ver.hlc = hlc_.next(cur->ver.hlc >> 16);
-  rec.ver.writer = self_.id;
+  rec.ver = ver;
+  hlc_.observe(ver.hlc, wall(), opts_.max_clock_skew_ms);
   rec.stamp = now();
   if (value) {
     rec.value = *value;
   } else {
     rec.tomb = true;
   }
+  resp.hlc = ver.hlc;
   wire::Record wr = to_wire(pos, key, rec);
   store_->put(pos, key, std::move(rec));
   if (!value) tombstone_stored();
@@ -129,10 +192,6 @@ void NodeImpl::owner_write(const Bytes& key, const Id& pos, const Bytes* value, 
   if (value && !was_live) key_event(wire::KeyChange::Add, key);
   if (!value && was_live) key_event(wire::KeyChange::Delete, key);
 
-  // A majority of the r replicas (this one included), or all of a smaller ring.
-  std::vector<Peer> targets = replica_targets();
-  unsigned majority = opts_.replicas / 2 + 1;
-  unsigned need = std::min<unsigned>(majority, 1 + static_cast<unsigned>(targets.size()));
   if (need <= 1 && targets.empty()) return reply(std::move(resp));
   uint64_t wid = next_write_++;
   WriteState& ws = writes_[wid];

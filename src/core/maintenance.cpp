@@ -23,6 +23,8 @@ std::vector<Peer> NodeImpl::replica_targets() const {
 }
 
 void NodeImpl::set_successors(std::vector<Peer> list) {
+  members_seen_ = std::max(
+      members_seen_, std::min<unsigned>(opts_.replicas, 1 + static_cast<unsigned>(list.size())));
   bool changed = list.size() != succs_.size();
   for (size_t i = 0; !changed && i < list.size(); i++) changed = list[i].id != succs_[i].id;
   if (!changed) {
@@ -392,6 +394,7 @@ void NodeImpl::finish_leave(Done done) {
   // Stale pointers elsewhere must not pull us back in: notified, probed or
   // asked, we stay silent, so that the others drop us as they would a crash.
   left_ = true;
+  members_seen_ = 1;  // a ring of one again
   lost_.clear();
   done(Result{});
 }
@@ -426,6 +429,10 @@ void NodeImpl::handle_leave(const Peer& from, uint64_t rid, wire::Leave&& m) {
     if (p.id != from.id) rest.push_back(p);
   if (rest.size() != succs_.size()) set_successors(std::move(rest));
   if (has_pred_ && pred_.id == from.id) has_pred_ = false;
+  // One member fewer, gracefully: the majority a write needs shrinks with
+  // the ring (a crash does not shrink it; see members_seen_).
+  members_seen_ =
+      std::min(members_seen_, std::max<unsigned>(1, 1 + static_cast<unsigned>(succs_.size())));
   owner_cache_.erase(from.id);  // not forget(): a node that left is not lost
   if (rid) send(from, rid, wire::Ack{});
 }

@@ -57,6 +57,20 @@ struct Options {
   // 0: off. For drivers that report lost connections (on_unreachable) at
   // once, as src/net does: a crashed process is then noticed without timers.
   uint32_t calm_max_ms = 0;
+  // Writes need a majority of r copies (replicas / 2 + 1), the owner's
+  // included; with fewer reachable they fail with kNoQuorum and apply
+  // nothing. A ring that has never had r members needs a majority of the
+  // members it has had; a graceful leave lowers that, a crash does not
+  // (a crashed node and a partition look the same from here).
+  // sloppy_quorum: a majority of the holders reachable now, as before
+  // 2026-12: in a partition each side accepts writes, a node cut off alone
+  // with its own copy only.
+  bool sloppy_quorum = false;
+  // Hosts' wall clocks agree within this. A write stamped further ahead of
+  // the receiver's clock is refused (kRefused), and a request older than its
+  // timeout plus this is refused as expired (kTimedOut): it was delivered
+  // late (a paused owner, a healed partition) or the origin's clock is behind.
+  uint32_t max_clock_skew_ms = 1000;
 };
 
 // Events the core reports to its driver.
@@ -107,7 +121,12 @@ using PageDone = std::function<void(Page&&)>;
 class Host {
  public:
   virtual ~Host() = default;
-  virtual uint64_t now_ms() = 0;      // monotonic milliseconds
+  virtual uint64_t now_ms() = 0;  // monotonic milliseconds: timers and timeouts only
+  // Wall-clock milliseconds since the Unix epoch (CLOCK_REALTIME): the
+  // physical part of record versions. Hosts' wall clocks are assumed to agree
+  // within Options::max_clock_skew_ms; monotonic clocks (time since boot)
+  // differ between hosts by days and never order anything across them.
+  virtual uint64_t wall_ms() = 0;
   virtual uint64_t random_u64() = 0;  // seeded in the simulator
   // Best effort: the message may be lost. If the driver knows delivery failed
   // (connection refused or reset), it calls Node::on_unreachable(to) later,

@@ -76,6 +76,7 @@ struct OpState {
   bool has_refused = false;  // the closest node above the target that refused it
   Id refused_d{};
   bool remote_only = false;  // never executed here (probes of lost nodes)
+  unsigned restamps = 0;     // times an owner answered kStale (restamp)
 };
 
 // A write at its owner, waiting for replica acknowledgements.
@@ -92,7 +93,8 @@ class NodeImpl {
   NodeImpl(const Options& opts, const Id& self_id, std::string self_addr, Host& host);
 
   // ---- node.cpp: timers, RPCs, dispatch
-  uint64_t now() { return host_.now_ms(); }
+  uint64_t now() { return host_.now_ms(); }    // timers only
+  uint64_t wall() { return host_.wall_ms(); }  // versions only
   uint64_t jittered(uint32_t period);
   // Periodic maintenance under the quiet-ring backoff (Options::calm_max_ms):
   // every() schedules fn after the period stretched by calm_; stir() records
@@ -169,6 +171,11 @@ class NodeImpl {
                 const Peer* seed = nullptr, bool remote_only = false, bool cached = false);
   void op_step(uint64_t opid);
   void op_finish(uint64_t opid, int rc, wire::OpResp&& resp);
+  // An owner answered kStale: it holds a newer version than the write's
+  // stamp (a writer whose clock ran ahead of ours, within the skew). Stamps
+  // the write again above that version; false (and resp says why) when that
+  // version is too far ahead of our clock or the key keeps changing.
+  bool restamp(OpState& op, wire::OpResp& resp);
   wire::Redirect route(const Id& t) const;
   void handle_op(const Peer& from, uint64_t rid, wire::OpReq&& req);
   void remember_owner(const Peer& node, const Id& target, const wire::OpResp& resp);
@@ -188,8 +195,14 @@ class NodeImpl {
   void execute(const Peer& from, wire::OpReq&& req, Reply reply);
   void execute_iter(const wire::OpReq& req, Reply reply);
   void replicate_write(uint64_t wid, const Peer& to, const wire::Record& rec, unsigned attempt);
-  void owner_write(const Bytes& key, const Id& pos, const Bytes* value, wire::OpResp resp,
-                   Reply reply);
+  // A write's stamp, checked at its owner: kProto (none), kRefused (too far
+  // ahead of our clock) or kTimedOut (expired: delivered late), else kOk.
+  int check_stamp(const wire::OpReq& req, std::string& detail);
+  void owner_write(const Bytes& key, const Id& pos, const Bytes* value, const Version& ver,
+                   wire::OpResp resp, Reply reply);
+  // Copies a write needs (Options::sloppy_quorum), given the replicas it can
+  // reach now.
+  unsigned write_quorum(size_t reachable) const;
 
   // ---- replication.cpp
   bool apply(const wire::Record& rec);
@@ -345,6 +358,14 @@ class NodeImpl {
   unsigned user_ops_ = 0;
 
   std::map<uint64_t, WriteState> writes_;
+  // The most members (capped at r) this node has seen in its ring since it
+  // joined, lowered only by graceful leaves: the base of a write's majority
+  // (write_quorum). A crash does not lower it: from here a crashed node and
+  // a partition look the same.
+  unsigned members_seen_ = 1;
+  // Records and stamps refused because their version was too far ahead of
+  // our clock (Options::max_clock_skew_ms).
+  uint64_t versions_refused_ = 0;
   uint64_t next_write_ = 1;
 
   // Executed operations by (origin, opid), so that a retried write is not

@@ -54,6 +54,18 @@ bool NodeImpl::apply(const wire::Record& rec) {
   Version v{rec.hlc, rec.writer};
   const StoredRecord* cur = store_->get(pos, rec.key);
   if (cur && !(cur->ver < v)) return false;
+  // A version far ahead of our clock would beat every later write: refused
+  // (its owner checked the stamp against its own clock; clocks agree within
+  // the skew, so only a broken clock or a forged record lands here).
+  if (!hlc_.observe(rec.hlc, wall(), opts_.max_clock_skew_ms)) {
+    if (versions_refused_++ % 1024 == 0)
+      log(1, "node " + name(self_) + ": refused a record " +
+                 std::to_string(Hlc::physical(rec.hlc) - wall()) +
+                 " ms ahead of this clock (max_clock_skew_ms " +
+                 std::to_string(opts_.max_clock_skew_ms) + "; " +
+                 std::to_string(versions_refused_) + " so far)");
+    return false;
+  }
   StoredRecord sr;
   sr.value = rec.value;
   sr.ver = v;
@@ -61,7 +73,6 @@ bool NodeImpl::apply(const wire::Record& rec) {
   sr.stamp = now();
   store_->put(pos, rec.key, std::move(sr));
   if (rec.tomb) tombstone_stored();
-  hlc_.observe(rec.hlc);
   return true;
 }
 

@@ -57,6 +57,12 @@ void NodeImpl::start_op(wire::OpReq&& req, uint32_t timeout_ms, bool user, OpDon
   auto op = std::make_unique<OpState>();
   op->opid = opid;
   req.opid = opid;
+  if (req.op == wire::Op::Set || req.op == wire::Op::Del || req.op == wire::Op::Pop) {
+    // The write's version is fixed now, when the call starts: every hop and
+    // retry carries it, so a copy executed late never beats a later write.
+    req.hlc = hlc_.next(wall());
+    req.ttl_ms = timeout_ms;
+  }
   op->req = std::move(req);
   op->done = std::move(done);
   op->deadline = now() + timeout_ms;
@@ -97,6 +103,36 @@ void NodeImpl::op_finish(uint64_t opid, int rc, wire::OpResp&& resp) {
   op->done(rc, std::move(resp), op->hops);
 }
 
+bool NodeImpl::restamp(OpState& op, wire::OpResp& resp) {
+  constexpr unsigned kMaxRestamps = 8;
+  const bool write =
+      op.req.op == wire::Op::Set || op.req.op == wire::Op::Del || op.req.op == wire::Op::Pop;
+  if (!write || !op.req.hlc) {
+    resp.status = kProto;
+    resp.detail = "an owner answered 'stale' to a read";
+    return false;
+  }
+  const uint64_t w = wall();
+  if (!hlc_.observe(resp.hlc, w, opts_.max_clock_skew_ms)) {
+    resp.status = kRefused;
+    resp.detail = "the owner holds a version " +
+                  std::to_string(Hlc::physical(resp.hlc) > w ? Hlc::physical(resp.hlc) - w : 0) +
+                  " ms ahead of this clock (max_clock_skew_ms " +
+                  std::to_string(opts_.max_clock_skew_ms) + ")";
+    return false;
+  }
+  if (++op.restamps > kMaxRestamps) {
+    resp.status = kBusy;
+    resp.detail = "the key was written by others " + std::to_string(kMaxRestamps) +
+                  " times during this write";
+    return false;
+  }
+  op.req.hlc = hlc_.next(w);
+  const uint64_t t = now();
+  op.req.ttl_ms = static_cast<uint32_t>(op.deadline > t ? op.deadline - t : 1);
+  return true;
+}
+
 void NodeImpl::op_step(uint64_t opid) {
   auto it = ops_.find(opid);
   if (it == ops_.end()) return;
@@ -105,8 +141,12 @@ void NodeImpl::op_step(uint64_t opid) {
 
   if (!joining_ && !op.remote_only && !op.has_seed && owns(op.req.target)) {
     wire::OpReq req = op.req;
-    execute(self_, std::move(req),
-            [this, opid](wire::OpResp&& resp) { op_finish(opid, kOk, std::move(resp)); });
+    execute(self_, std::move(req), [this, opid](wire::OpResp&& resp) {
+      auto it2 = ops_.find(opid);
+      if (it2 != ops_.end() && resp.status == kStale && restamp(*it2->second, resp))
+        return op_step(opid);
+      op_finish(opid, kOk, std::move(resp));
+    });
     return;
   }
 
@@ -217,6 +257,14 @@ void NodeImpl::op_step(uint64_t opid) {
             if (o.user && opts_.owner_cache && !is_zero(to.id) && !to.addr.empty() &&
                 resp->status != kProto)
               remember_owner(to, o.req.target, *resp);
+            if (resp->status == kStale && restamp(o, *resp)) {
+              o.has_owner = true;  // the same owner, with the new stamp
+              o.owner = to;
+              return op_step(opid);
+            }
+            // A version read or written: our next writes stamp above it.
+            if (resp->status == kOk && resp->hlc)
+              hlc_.observe(resp->hlc, wall(), opts_.max_clock_skew_ms);
             return op_finish(opid, kOk, std::move(*resp));
           }
           if (auto* red = std::get_if<wire::Redirect>(&reply->body)) {

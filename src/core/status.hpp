@@ -21,6 +21,10 @@ enum Status : int {
   kBusy = -12,
   kIo = -13,
   kIterOver = -50,
+  // Inside the library only, never returned to a caller: "this owner holds a
+  // newer version of the key than the write's stamp" (OpResp.hlc says which).
+  // The origin stamps the write again above it and retries (routing.cpp).
+  kStale = -100,
 };
 
 }  // namespace chord

@@ -27,14 +27,24 @@ inline bool operator!=(const Version& a, const Version& b) {
 }
 
 // Issues versions that are above every version seen so far and near the
-// physical clock.
+// wall clock. The physical part is wall-clock time (ms since the Unix epoch),
+// never time since boot: hosts' monotonic clocks differ by days, their wall
+// clocks by at most Options::max_clock_skew_ms.
 class Hlc {
  public:
-  uint64_t next(uint64_t now_ms) {
-    last_ = std::max(last_ + 1, now_ms << 16);
+  static uint64_t physical(uint64_t hlc) { return hlc >> 16; }
+  uint64_t next(uint64_t wall_ms) {
+    last_ = std::max(last_ + 1, wall_ms << 16);
     return last_;
   }
-  void observe(uint64_t hlc) { last_ = std::max(last_, hlc); }
+  // Takes in a version seen elsewhere, so that the next one issued here is
+  // above it; unless it is more than max_skew_ms ahead of wall_ms (a clock far
+  // ahead, or a forged version): false then, and nothing changes.
+  bool observe(uint64_t hlc, uint64_t wall_ms, uint64_t max_skew_ms) {
+    if (physical(hlc) > wall_ms + max_skew_ms) return false;
+    last_ = std::max(last_, hlc);
+    return true;
+  }
 
  private:
   uint64_t last_ = 0;

@@ -118,6 +118,12 @@ uint64_t NodeHost::now_ms() {
   return uv_hrtime() / 1000000;
 }
 
+uint64_t NodeHost::wall_ms() {
+  uv_timeval64_t tv;
+  if (uv_gettimeofday(&tv) != 0) return 0;  // the core then refuses to stamp writes
+  return static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
+}
+
 uint64_t NodeHost::random_u64() {
   uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;

@@ -88,6 +88,7 @@ class NodeHost final : public core::Host {
 
   // core::Host
   uint64_t now_ms() override;
+  uint64_t wall_ms() override;
   uint64_t random_u64() override;
   void send(const core::Peer& to, wire::Message&& m) override;
   void emit(core::Event&& ev) override;

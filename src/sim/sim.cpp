@@ -20,7 +20,11 @@ uint64_t splitmix(uint64_t& s) {
 class Sim::NodeHost final : public core::Host {
  public:
   NodeHost(Sim& sim, int index, uint64_t seed) : sim_(sim), index_(index), rng_(seed) {}
-  uint64_t now_ms() override { return sim_.now_; }
+  uint64_t now_ms() override { return sim_.now_ + sim_.nodes_[index_]->mono_offset; }
+  uint64_t wall_ms() override {
+    return static_cast<uint64_t>(static_cast<int64_t>(sim_.cfg_.wall_epoch_ms + sim_.now_) +
+                                 sim_.nodes_[index_]->wall_offset);
+  }
   uint64_t random_u64() override { return splitmix(rng_); }
   void send(const core::Peer& to, wire::Message&& m) override {
     sim_.transmit(index_, to, std::move(m));
@@ -134,8 +138,38 @@ bool Sim::leave(int i, uint32_t timeout_ms) {
   return r.finished && r.result.status == 0;
 }
 
+void Sim::pause(int i) {
+  nodes_[i]->paused = true;
+}
+
+void Sim::resume(int i) {
+  SimNode& n = *nodes_[i];
+  if (!n.paused) return;
+  n.paused = false;
+  // What waited in the socket is read at once, in the order it arrived, and
+  // the timers that came due meanwhile fire.
+  std::vector<Ev> held = std::move(n.held);
+  n.held.clear();
+  for (Ev& e : held) {
+    e.t = now_;
+    push(std::move(e));
+  }
+  n.wake_at = UINT64_MAX;
+  reschedule(i);
+}
+
+void Sim::set_clocks(int i, uint64_t mono_offset_ms, int64_t wall_offset_ms) {
+  SimNode& n = *nodes_[i];
+  n.mono_offset = mono_offset_ms;
+  n.wall_offset = wall_offset_ms;
+  n.wake_at = UINT64_MAX;
+  reschedule(i);
+}
+
 void Sim::crash(int i) {
   SimNode& n = *nodes_[i];
+  n.paused = false;
+  n.held.clear();
   n.alive = false;
   n.member = false;
   n.gen++;
@@ -266,9 +300,11 @@ void Sim::transmit(int from, const core::Peer& to, wire::Message&& m) {
 
 void Sim::reschedule(int i) {
   SimNode& n = *nodes_[i];
-  if (!n.alive) return;
+  if (!n.alive || n.paused) return;
   uint64_t d = n.node->next_deadline();
-  if (d == UINT64_MAX || d >= n.wake_at) return;
+  if (d == UINT64_MAX) return;
+  d = d > n.mono_offset ? d - n.mono_offset : 0;  // the node's clock to the sim's
+  if (d >= n.wake_at) return;
   n.wake_at = std::max(d, now_);
   Ev e{};
   e.t = n.wake_at;
@@ -288,7 +324,12 @@ bool Sim::step(uint64_t until) {
   now_ = std::max(now_, e.t);
   events_processed_++;
   SimNode& n = *nodes_[e.to];
-  if (n.alive && n.gen == e.gen) {
+  if (n.alive && n.gen == e.gen && n.paused && e.kind != Kind::Wake) {
+    // A paused process reads nothing: what arrives waits in its socket.
+    n.held.push_back(std::move(e));
+  } else if (n.alive && n.gen == e.gen && n.paused) {
+    n.wake_at = UINT64_MAX;  // its timers fire once it resumes
+  } else if (n.alive && n.gen == e.gen) {
     switch (e.kind) {
       case Kind::Deliver:
         n.node->on_message(nodes_[e.from]->peer, std::move(e.msg));

@@ -31,6 +31,9 @@ struct Config {
   // connection: jitter delays but never reorders. false: messages on one
   // link may overtake each other (a harsher network than the real one).
   bool fifo_links = true;
+  // Every host's wall clock at simulated time 0 (ms since the Unix epoch;
+  // 2026-12-01), before its own offset (Sim::set_clocks).
+  uint64_t wall_epoch_ms = 1796083200000ull;
   double loss = 0.0;              // probability that a message is dropped
   bool wire_roundtrip = false;    // encode and decode every message
   bool reset_on_crash = true;     // senders to a crashed node get on_unreachable
@@ -66,6 +69,16 @@ class Sim {
   // Graceful leave; afterwards the node is not a member.
   bool leave(int i, uint32_t timeout_ms = 10000);
   void crash(int i);
+  // Freezes node i as SIGSTOP does a process: it runs nothing, and messages
+  // to it wait (senders see no error, as over a live TCP connection) until
+  // resume(i), which delivers them in order and fires the timers due.
+  void pause(int i);
+  void resume(int i);
+  bool paused(int i) const { return nodes_[i]->paused; }
+  // Node i's clocks: its monotonic clock reads the simulated time plus
+  // mono_offset_ms (time since its boot), its wall clock
+  // Config::wall_epoch_ms plus the simulated time plus wall_offset_ms.
+  void set_clocks(int i, uint64_t mono_offset_ms, int64_t wall_offset_ms);
   // The node comes back with the same id as a ring of one; with keep_data, its
   // records survive. Join it again to make it a member.
   void restart(int i, bool keep_data);
@@ -134,6 +147,17 @@ class Sim {
 
  private:
   class NodeHost;
+  enum class Kind : uint8_t { Deliver, Wake, Unreachable };
+  struct Ev {
+    uint64_t t;
+    uint64_t seq;
+    Kind kind;
+    int to;
+    int from;
+    uint32_t gen;     // the receiver's generation when scheduled
+    core::Peer peer;  // Unreachable: who
+    wire::Message msg;
+  };
   struct SimNode {
     std::unique_ptr<NodeHost> host;
     std::unique_ptr<core::Node> node;
@@ -148,17 +172,10 @@ class Sim {
     int group = 0;            // partition group
     uint64_t wake_at = UINT64_MAX;
     std::vector<core::Event> events;
-  };
-  enum class Kind : uint8_t { Deliver, Wake, Unreachable };
-  struct Ev {
-    uint64_t t;
-    uint64_t seq;
-    Kind kind;
-    int to;
-    int from;
-    uint32_t gen;     // the receiver's generation when scheduled
-    core::Peer peer;  // Unreachable: who
-    wire::Message msg;
+    bool paused = false;
+    uint64_t mono_offset = 0;  // set_clocks
+    int64_t wall_offset = 0;
+    std::vector<Ev> held;  // delivered while paused, in order
   };
   // The heap holds small keys; events (with their messages) stay in a slab,
   // so that sifting moves 24 bytes rather than a whole message.

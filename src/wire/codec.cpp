@@ -196,6 +196,8 @@ void put(Writer& w, const OpReq& m) {
   w.id(m.pos);
   w.id(m.end);
   w.u32(m.limit);
+  w.u64(m.hlc);
+  w.u32(m.ttl_ms);
 }
 void put(Writer& w, const OpResp& m) {
   w.u32(static_cast<uint32_t>(m.status));
@@ -210,6 +212,7 @@ void put(Writer& w, const OpResp& m) {
   w.list(m.peers, [&](const Peer& p) { w.peer(p); });
   w.peer(m.pred);
   w.id(m.pos);
+  w.u64(m.hlc);
 }
 // Redirect's first byte is flags: bit 0 owner, bit 1 not_member.
 void put(Writer& w, const Redirect& m) {
@@ -299,6 +302,8 @@ void get(Reader& r, OpReq& m) {
   m.pos = r.id("pos");
   m.end = r.id("end");
   m.limit = r.u32("limit");
+  m.hlc = r.u64("version");
+  m.ttl_ms = r.u32("ttl");
 }
 void get(Reader& r, OpResp& m) {
   m.status = static_cast<int32_t>(r.u32("status"));
@@ -315,6 +320,7 @@ void get(Reader& r, OpResp& m) {
   m.peers = r.list<Peer>(kPeerMin, "peers", [&] { return r.peer(); });
   m.pred = r.peer();
   m.pos = r.id("pos");
+  m.hlc = r.u64("version");
 }
 void get(Reader& r, Redirect& m) {
   uint8_t flags = r.u8("redirect flags");

@@ -113,6 +113,12 @@ struct OpReq {
   Id pos{};  // Iter: the walk has covered (end, pos]
   Id end{};  // Iter: where the walk stops
   uint32_t limit = 0;
+  // Set, Del, Pop: the write's version, stamped by the origin when the call
+  // started (hybrid logical clock; the writer is the origin, the sender), and
+  // how long the call may take from then. An owner refuses a stamp too far
+  // ahead of its clock, and a request older than ttl_ms plus the clock skew.
+  uint64_t hlc = 0;
+  uint32_t ttl_ms = 0;
 };
 
 // Flags of OpResp.
@@ -132,6 +138,9 @@ struct OpResp {
   std::vector<Peer> peers;      // FindSucc: [owner] + successor list
   Peer pred;                    // FindSucc: owner's predecessor
   Id pos{};                     // Iter: new covered position
+  // Get: the version read; Set, Del, Pop: the version written; status
+  // kStale: the newer version the owner holds.
+  uint64_t hlc = 0;
 };
 
 // "Not mine: ask these." peers[0] is the best next hop; owner says that the

@@ -16,6 +16,7 @@ class RecordingHost : public Host {
   std::vector<std::pair<Peer, wire::Message>> sent;
   std::vector<Event> events;
   uint64_t now_ms() override { return now; }
+  uint64_t wall_ms() override { return 1796083200000ull + now; }
   uint64_t random_u64() override { return rng = rng * 6364136223846793005ull + 1; }
   void send(const Peer& to, wire::Message&& m) override { sent.emplace_back(to, std::move(m)); }
   void emit(Event&& ev) override { events.push_back(std::move(ev)); }
@@ -202,6 +203,67 @@ TEST_F(SingleNode, an_operation_whose_target_is_not_the_key_hash_changes_nothing
   EXPECT_EQ(host.sent.back().second.rid, 5u);
 }
 
+// The status of a remote write of k=v stamped hlc (ttl_ms 5000), as the owner
+// answers it; the answer itself in *out.
+int remote_set(Node& node, RecordingHost& host, uint64_t hlc, uint64_t opid,
+               wire::OpResp* out = nullptr) {
+  Peer peer{some_id(7), "peer:1"};
+  wire::OpReq req;
+  req.op = wire::Op::Set;
+  req.opid = opid;
+  req.key = b("k");
+  req.value = b("v" + std::to_string(opid));
+  req.target = key_id(req.key.data(), req.key.size());
+  req.hlc = hlc;
+  req.ttl_ms = 5000;
+  host.sent.clear();
+  node.on_message(peer, wire::Message{opid, req});
+  for (auto& [to, m] : host.sent) {
+    if (auto* resp = std::get_if<wire::OpResp>(&m.body)) {
+      if (out) *out = *resp;
+      return resp->status;
+    }
+  }
+  return 1;  // no answer
+}
+
+TEST_F(SingleNode, a_write_without_a_version_is_refused) {
+  EXPECT_EQ(remote_set(node, host, 0, 1), kProto);
+  EXPECT_EQ(node.stats().keys_stored, 0u);
+}
+
+TEST_F(SingleNode, a_write_stamped_past_the_clock_skew_is_refused_and_changes_nothing) {
+  const uint64_t wall = host.wall_ms();
+  wire::OpResp resp;
+  EXPECT_EQ(remote_set(node, host, (wall + 60000) << 16, 1, &resp), kRefused);
+  EXPECT_NE(resp.detail.find("ahead"), std::string::npos) << resp.detail;
+  EXPECT_EQ(node.stats().keys_stored, 0u);
+  // Within the skew (1 s by default) it is taken.
+  EXPECT_EQ(remote_set(node, host, (wall + 500) << 16, 2), kOk);
+  EXPECT_EQ(node.stats().keys_stored, 1u);
+}
+
+TEST_F(SingleNode, a_write_older_than_its_timeout_is_refused_as_delivered_late) {
+  const uint64_t wall = host.wall_ms();
+  wire::OpResp resp;
+  // Stamped 10 s ago with a 5 s timeout: the origin gave up on it long ago.
+  EXPECT_EQ(remote_set(node, host, (wall - 10000) << 16, 1, &resp), kTimedOut);
+  EXPECT_NE(resp.detail.find("late"), std::string::npos) << resp.detail;
+  EXPECT_EQ(node.stats().keys_stored, 0u);
+}
+
+TEST_F(SingleNode, a_write_older_than_the_stored_version_is_answered_stale_with_that_version) {
+  const uint64_t wall = host.wall_ms();
+  const uint64_t newer = (wall << 16) + 5;
+  ASSERT_EQ(remote_set(node, host, newer, 1), kOk);
+  wire::OpResp resp;
+  EXPECT_EQ(remote_set(node, host, newer - 3, 2, &resp), kStale);
+  EXPECT_EQ(resp.hlc, newer);
+  // The stale answer is not remembered: the same operation, stamped again
+  // above it, is executed.
+  EXPECT_EQ(remote_set(node, host, newer + 1, 2), kOk);
+}
+
 TEST_F(SingleNode, a_remote_set_is_applied_once_even_if_retried) {
   Peer peer{some_id(7), "peer:1"};
   wire::OpReq req;
@@ -210,6 +272,8 @@ TEST_F(SingleNode, a_remote_set_is_applied_once_even_if_retried) {
   req.key = b("k");
   req.value = b("v");
   req.target = key_id(req.key.data(), req.key.size());
+  req.hlc = host.wall_ms() << 16;
+  req.ttl_ms = 5000;
   node.on_message(peer, wire::Message{5, req});
   node.on_message(peer, wire::Message{6, req});
   size_t adds = 0;
