@@ -10,7 +10,6 @@ import os
 import queue
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,98 +17,9 @@ import threading
 import time
 import unittest
 
-CHORD = os.environ.get("CHORD_BIN", "build/tools/chord")
-CMD_TIMEOUT = 30  # seconds for one short command
-_procs = []
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def chord(*args, stdin=None, timeout=CMD_TIMEOUT):
-    """Runs `chord ARGS`; returns (exit code, stdout bytes, stderr text)."""
-    p = subprocess.run([CHORD] + list(args), input=stdin, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
-
-
-class Node:
-    """One `chord node` process, its stdout lines collected by a thread."""
-
-    def __init__(self, join=None, extra=()):
-        self.port = free_port()
-        self.addr = "127.0.0.1:%d" % self.port
-        args = [CHORD, "node", "--listen", self.addr] + list(extra)
-        for j in join or []:
-            args += ["--join", j]
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log)
-        _procs.append(self.proc)
-        self.lines = queue.Queue()
-        self.seen = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.put(line.decode(errors="replace").rstrip("\n"))
-        self.lines.put(None)
-
-    def wait_line(self, prefix, timeout=CMD_TIMEOUT):
-        """Waits for a stdout line starting with prefix; returns it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError("no %r line from node %s; saw %r; stderr:\n%s"
-                                     % (prefix, self.addr, self.seen, self.stderr()))
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise AssertionError("node %s exited (%s) before %r; saw %r; stderr:\n%s"
-                                     % (self.addr, self.proc.poll(), prefix, self.seen,
-                                        self.stderr()))
-            self.seen.append(line)
-            if line.startswith(prefix):
-                return line
-
-    def stderr(self):
-        if self.log.closed:
-            return ""
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")[-4000:]
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=CMD_TIMEOUT)
-        self.log.close()
-
-
-def kill_all():
-    for p in _procs:
-        if p.poll() is None:
-            p.kill()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-
-
-def eventually(check, timeout=20, what="condition"):
-    """Retries check() until it returns a true value; returns it."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from chord_procs import (CHORD, CMD_TIMEOUT, Node, chord, eventually, free_port,  # noqa: E402
+                         kill_all, procs)
 
 
 class ChordCommandTest(unittest.TestCase):
@@ -233,7 +143,7 @@ class ChordCommandTest(unittest.TestCase):
         and waits for its delete line, then stops watch with SIGINT."""
         w = subprocess.Popen([CHORD, "watch", "--via", self.b.addr] + list(extra),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        _procs.append(w)
+        procs.append(w)
         lines = queue.Queue()
         threading.Thread(target=lambda: [lines.put(l) for l in w.stdout], daemon=True).start()
         try:

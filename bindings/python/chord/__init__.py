@@ -240,6 +240,8 @@ class ChordSocket(collections.abc.MutableMapping):
     use to reach this node. ``timeout`` and ``rpc_timeout`` are in seconds.
     Any other chord_node_opts field (``stabilize_ms``, ``successors``, ...) can
     be given by name. Port 0 picks a free port: ``sock.addr`` tells which.
+    A leech (``leech=True``) listens nowhere: its ``addr`` is None (and so is
+    ``out_addr`` unless given), and it reaches the ring through ``connect``.
     """
 
     def __init__(self, addr='127.0.0.1', port=0, prot=None, out_addr=None, *, network=None,
@@ -293,8 +295,12 @@ class ChordSocket(collections.abc.MutableMapping):
         finally:
             _n.chordb_slot_free(st)
             _n.chordb_opts_free(o)
-        host, _, p = _n.chordb_node_addr(self._node).rpartition(':')
-        self.addr = (host.strip('[]'), int(p))
+        bound = _n.chordb_node_addr(self._node)
+        if bound:
+            host, _, p = bound.rpartition(':')
+            self.addr = (host.strip('[]'), int(p))
+        else:
+            self.addr = None  # a leech (light client) listens nowhere and has no address
         self.out_addr = tuple(out_addr) if out_addr is not None else self.addr
         self.id = _n.chordb_node_id(self._node)
         self.id_hex = _n.chordb_node_id_hex(self._node)
@@ -370,13 +376,19 @@ class ChordSocket(collections.abc.MutableMapping):
         return True
 
     def __repr__(self):
-        state = 'closed' if self.closed else '%s:%d' % self.addr
+        if self.closed:
+            state = 'closed'
+        elif self.addr is None:
+            state = 'leech'
+        else:
+            state = '%s:%d' % self.addr
         return '<chord.ChordSocket %s>' % state
 
     # ------------------------------------------------------------- network
 
     def connect(self, addr, port, timeout=None):
-        """Joins the ring that the node at (addr, port) belongs to, as a seeding member."""
+        """Joins the ring that the node at (addr, port) belongs to, as a seeding member
+        (a leech: as a light client that routes its calls through the ring)."""
         seed = _hostport(addr, port)
         self._simple(_n.chordb_node_join, seed, self._timeout(timeout))
         self._seed, self._joined = seed, True

@@ -330,6 +330,27 @@ def test_py2p_connect_then_join_and_unjoin_then_join():
         assert eventually(lambda: stable([a, b]))
 
 
+def test_a_leech_connects_through_a_member_and_gets_and_sets_storing_nothing(ring):
+    a, b, c = ring
+    with chord.ChordSocket('127.0.0.1', 0, leech=True, **FAST) as leech:
+        assert leech.addr is None and leech.out_addr is None  # no address: it never listens
+        assert len(leech.id) == 32
+        assert 'leech' in repr(leech)
+        assert leech.connect(*b.addr)
+        a['from-member'] = 'm'
+        assert leech['from-member'] == b'm'
+        leech['from-leech'] = 'l'
+        assert c['from-leech'] == b'l'
+        del leech['from-member']
+        assert a.get('from-member') is None
+        assert leech.get('missing') is None
+        assert leech.stats()['keys_stored'] == 0  # a light client stores nothing
+        for n in ring:
+            assert n.id not in (None, leech.id)
+    assert 'closed' in repr(leech)
+    assert c['from-leech'] == b'l'  # the members keep what it wrote
+
+
 def test_network_name_and_key_keep_strangers_out():
     key = bytes(range(32))
     opts = dict(FAST, network='app', network_key=key, replicas=2)
