@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The one SWIG interface of every binding. It wraps chordb.h (the shared C layer
  * over chord.h, see there for why) plus chord.h's constants. Each language's

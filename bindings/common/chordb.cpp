@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The shared C layer under every SWIG binding: see chordb.h for why it exists.
 #include "chordb.h"
 

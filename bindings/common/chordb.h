@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * chordb: the small C layer that every SWIG binding wraps, on top of chord.h.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Go: module libchord.org/chord. CMake copies the module into the build tree and
 # generates the SWIG layer (package internal/capi, with -cgo) beside it, so that no
 # generated file lands in the sources. Every Go cache lives in the build tree, and

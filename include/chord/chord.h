@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libchord — a distributed dictionary over a Chord ring.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Result codes, the thread-local error detail, version and buffer helpers.
 #include <cstdlib>
 #include <string>

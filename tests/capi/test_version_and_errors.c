@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Version, result codes and their names, the thread-local error detail, and the
  * functions that must accept NULL. No ring is needed for any of these. */
 #include <pthread.h>

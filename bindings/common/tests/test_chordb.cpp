@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests of chordb, the C layer under every binding, on real nodes on 127.0.0.1:
 // close wakes blocked waiters, later calls fail with CHORD_ECLOSED, queues outlive
 // their node, bytes round-trip, options are checked. Prints "N passed, N failed".

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Tests of the Python binding against real nodes on 127.0.0.1 in this process."""
 import collections.abc
 import threading

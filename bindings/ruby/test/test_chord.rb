@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # frozen_string_literal: true
 
 # Tests of the Ruby binding against real nodes on 127.0.0.1 in this process.
