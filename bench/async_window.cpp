@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "async_window.hpp"
 
 namespace chord::bench {

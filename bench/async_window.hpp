@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A window of at most `limit` async operations in flight: the issuing thread
 // blocks in acquire() while the window is full, and completions (on a loop
 // thread) release their slot.

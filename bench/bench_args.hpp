@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // chord-bench's command line, shared by every mode (real sockets today, the
 // simulator later) so that they take the same flags.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The benchmark's keys and values: key i is "k00000042"-style text and its
 // value is B pseudo-random bytes derived from (seed, i), so that any reader can
 // check a value without keeping a copy.

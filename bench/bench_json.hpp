@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // chord-bench's figures and their JSON form: one object on one line, fields in
 // a fixed order. Every mode fills the same BenchReport, so results compare.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The benchmark's ring: N real nodes in this process on 127.0.0.1, spread over
 // a few shared loop threads, joined one by one.
 #pragma once

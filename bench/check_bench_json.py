@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Runs chord-bench with the given arguments and checks its JSON report.
 
 usage: check_bench_json.py CHORD_BENCH [bench arguments...]

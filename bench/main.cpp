@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // chord-bench: prints one JSON object of figures measured on a real ring.
 #include <cstdio>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "process_usage.hpp"
 
 #include <sys/resource.h>

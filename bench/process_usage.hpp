@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // This process's memory and CPU use, from /proc/self/status and getrusage.
 #pragma once
 

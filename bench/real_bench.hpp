@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The real-socket benchmark: N nodes over TCP on 127.0.0.1 in this process.
 #pragma once
 

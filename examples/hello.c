@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hello.c: three nodes on this machine form a ring. One stores a key, another
  * reads it back, a third deletes it.
  *

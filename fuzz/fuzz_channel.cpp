@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fuzzes the encrypted channel. The first input byte picks a scenario; the
 // rest is the data. No input may crash it or make it deliver a forged frame.
 //   mode 0  the bytes, fed to open() as if read from the socket

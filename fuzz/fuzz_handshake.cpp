@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fuzzes the handshake. The first input byte picks a scenario; the rest is the
 // data. No input may crash it, and no input may complete a handshake that
 // the peer did not honestly take part in.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer target for the wire decoder: arbitrary bytes must never crash it;
 // whatever decodes must re-encode to bytes that decode to the same encoding.
 #include <cstdint>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The two commands of the README's quick start, and what CI runs.
 #
 #   bash tools/dev.sh demo   install what is needed, build, run a local demo ring
@@ -113,5 +114,5 @@ case "$cmd" in
   format) sources | xargs clang-format -i ;;
   format-check) format_check ;;
   fuzz) deps; fuzz "${2:-60}" ;;
-  *) sed -n '2,13p' "$0" >&2; exit 2 ;;
+  *) sed -n '3,14p' "$0" >&2; exit 2 ;;
 esac

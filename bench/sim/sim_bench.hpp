@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // chord-bench --sim: the same core in the deterministic simulator, at sizes a
 // machine cannot run over real sockets (10,000 nodes on one core).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A driver for the simulator benchmark alone: chord-bench's flags, --sim
 // implied. chord-bench --sim calls the same run_sim_bench.
 #include "bench_args.hpp"

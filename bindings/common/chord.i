@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The one SWIG interface of every binding. It wraps chordb.h (the shared C layer
  * over chord.h, see there for why) plus chord.h's constants. Each language's
@@ -31,7 +32,10 @@
   (const uint8_t *to, size_t to_len)
 };
 
-/* Result codes, event bits and flags of chord.h, as plain integer constants. */
+/* Result codes, event bits and flags of chord.h, as plain integer constants. The
+ * codes repeat CHORD_ERRNO_MAP by hand (an %import of chord.h, to expand the map
+ * here, clashes with these names); each binding's tests check them against the
+ * table through chordb_err_code(). */
 %constant int CHORD_OK = CHORD_OK;
 %constant int CHORD_ENOTFOUND = CHORD_ENOTFOUND;
 %constant int CHORD_ETIMEDOUT = CHORD_ETIMEDOUT;

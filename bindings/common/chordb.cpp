@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The shared C layer under every SWIG binding: see chordb.h for why it exists.
 #include "chordb.h"
 
@@ -294,6 +295,15 @@ const char *chordb_err_name(int rc) {
 }
 const char *chordb_strerror(int rc) {
   return chord_strerror(rc);
+}
+#define CHORDB_ERR_CODE(name, value, msg) CHORD_##name,
+static const int chordb_err_codes[] = {CHORD_ERRNO_MAP(CHORDB_ERR_CODE)};
+#undef CHORDB_ERR_CODE
+int chordb_err_count(void) {
+  return static_cast<int>(sizeof chordb_err_codes / sizeof chordb_err_codes[0]);
+}
+int chordb_err_code(int i) {
+  return i >= 0 && i < chordb_err_count() ? chordb_err_codes[i] : 0;
 }
 
 /* nodes */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * chordb: the small C layer that every SWIG binding wraps, on top of chord.h.
  *
@@ -87,6 +88,13 @@ const char *chordb_version(void);
 /** chord_err_name(rc), e.g. "CHORD_ENOTFOUND". */
 const char *chordb_err_name(int rc);
 const char *chordb_strerror(int rc);
+/**
+ * The codes of chord.h's CHORD_ERRNO_MAP, in table order: chordb_err_code(i) for
+ * 0 <= i < chordb_err_count(), 0 outside. Bindings iterate them in their tests, so
+ * that a code added to the table fails the test of a binding that does not map it.
+ */
+int chordb_err_count(void);
+int chordb_err_code(int i);
 
 /* -------------------------------------------------------------------- nodes */
 

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package chord is the Go binding of libchord: a distributed dictionary over a
 // Chord ring, with events and messaging.
 //

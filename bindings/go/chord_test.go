@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package chord_test
 
 import (
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"libchord.org/chord"
+	"libchord.org/chord/internal/capi"
 )
 
 var fast = chord.Options{
@@ -447,5 +450,59 @@ func TestCloseDuringConcurrentCalls(t *testing.T) {
 	// The rest of the ring still serves.
 	if err := nodes[0].Set(ctx(t), []byte("after"), []byte("1")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEveryCodeOfTheCTableMapsToItsError iterates chord.h's CHORD_ERRNO_MAP: each
+// code has its capi constant and, if it is an error callers match, its Err* sentinel.
+func TestEveryCodeOfTheCTableMapsToItsError(t *testing.T) {
+	type mapping struct {
+		constant int
+		sentinel *chord.Error // nil: no sentinel
+	}
+	want := map[string]mapping{
+		"CHORD_ENOTFOUND":    {capi.CHORD_ENOTFOUND, chord.ErrNotFound},
+		"CHORD_ETIMEDOUT":    {capi.CHORD_ETIMEDOUT, chord.ErrTimeout},
+		"CHORD_EINVAL":       {capi.CHORD_EINVAL, chord.ErrInvalid},
+		"CHORD_ETOOBIG":      {capi.CHORD_ETOOBIG, chord.ErrTooBig},
+		"CHORD_ECLOSED":      {capi.CHORD_ECLOSED, chord.ErrClosed},
+		"CHORD_ENOQUORUM":    {capi.CHORD_ENOQUORUM, chord.ErrNoQuorum},
+		"CHORD_EPROTO":       {capi.CHORD_EPROTO, chord.ErrProto},
+		"CHORD_ENOMEM":       {capi.CHORD_ENOMEM, nil},
+		"CHORD_EINTERNAL":    {capi.CHORD_EINTERNAL, nil},
+		"CHORD_EUNREACHABLE": {capi.CHORD_EUNREACHABLE, chord.ErrUnreachable},
+		"CHORD_EREFUSED":     {capi.CHORD_EREFUSED, chord.ErrRefused},
+		"CHORD_EBUSY":        {capi.CHORD_EBUSY, chord.ErrBusy},
+		"CHORD_EIO":          {capi.CHORD_EIO, chord.ErrIO},
+		"CHORD_ITEROVER":     {capi.CHORD_ITEROVER, nil}, // not an error
+	}
+	n := capi.Chordb_err_count()
+	if n != len(want) {
+		t.Errorf("%d codes in the C table, %d mapped here", n, len(want))
+	}
+	for i := 0; i < n; i++ {
+		code := capi.Chordb_err_code(i)
+		name := capi.Chordb_err_name(code)
+		m, ok := want[name]
+		if !ok {
+			t.Errorf("%s (%d) has no mapping", name, code)
+			continue
+		}
+		if m.constant != code {
+			t.Errorf("%s: capi constant %d, table %d", name, m.constant, code)
+		}
+		if m.sentinel == nil {
+			continue
+		}
+		if m.sentinel.Code != code || m.sentinel.Name != name {
+			t.Errorf("%s: sentinel %#v", name, m.sentinel)
+		}
+		err := error(&chord.Error{Code: code, Name: name, Detail: "why"})
+		if !errors.Is(err, m.sentinel) {
+			t.Errorf("%s: errors.Is misses its sentinel", name)
+		}
+		if got, msg := err.Error(), name+": "+capi.Chordb_strerror(code)+" (why)"; got != msg {
+			t.Errorf("%s: message %q, want %q", name, got, msg)
+		}
 	}
 }

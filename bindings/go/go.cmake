@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Go: module libchord.org/chord. CMake copies the module into the build tree and
 # generates the SWIG layer (package internal/capi, with -cgo) beside it, so that no
 # generated file lands in the sources. Every Go cache lives in the build tree, and
@@ -43,6 +44,15 @@ foreach(f chordb.cpp chordb.h)
     COMMAND ${CMAKE_COMMAND} -E copy ${CHORDB_DIR}/${f} ${CHORD_GO_CAPI}/${f}
     DEPENDS ${CHORDB_DIR}/${f} ${CHORD_GO_ROOT}/swig.stamp VERBATIM)
 endforeach()
+# Go's build cache hashes the files of a package's own folder, not headers found
+# through -I, so a changed chord.h left the cgo objects of chordb.cpp stale (a code
+# added to CHORD_ERRNO_MAP went unseen). A copy beside chordb.h, unused by the
+# compiler, makes the package's hash follow chord.h.
+list(APPEND CHORD_GO_COPIES ${CHORD_GO_CAPI}/chord_h_for_go_cache.h)
+add_custom_command(OUTPUT ${CHORD_GO_CAPI}/chord_h_for_go_cache.h
+  COMMAND ${CMAKE_COMMAND} -E copy ${PROJECT_SOURCE_DIR}/include/chord/chord.h
+          ${CHORD_GO_CAPI}/chord_h_for_go_cache.h
+  DEPENDS ${PROJECT_SOURCE_DIR}/include/chord/chord.h ${CHORD_GO_ROOT}/swig.stamp VERBATIM)
 
 # Vets our code (not the generated package: vet flags SWIG's unsafe.Pointer use),
 # builds the package and the example, and compiles the race-enabled test binary

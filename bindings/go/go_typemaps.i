@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Go: []byte in, for inputs and for the copy-out calls (make, then copy). cgo lets
    C read and write a Go slice's bytes for the duration of the call; chord copies
    its inputs, so nothing is kept. Byte results come through the *_len and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Java: package org.libchord (ChordSocket and friends, in src/) over the SWIG layer
 # org.libchord.internal (generated into the build tree) and the JNI library
 # chord_jni, named apart from libchord itself. The tests are a plain main

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Java: byte[] in (null is an empty array), byte[] out. The array's elements are
    held for the call and released without copying back (JNI_ABORT): chord copies
    its inputs. */

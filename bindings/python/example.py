@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A three-node ring in one process: the dictionary, an event and a message."""
 import threading
 import time

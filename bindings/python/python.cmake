@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Python: package `chord` = chord/__init__.py (the ChordSocket API) over the SWIG
 # module chord.chord_native (+ _chord_native.so). SWIG runs with -threads, so every
 # wrapped call releases the GIL while it blocks.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Python: any buffer (bytes, bytearray, memoryview) in; bytes out. The binding's
    Python layer turns str into UTF-8 before it gets here. */
 %typemap(arginit) (const uint8_t *data, size_t len) "view$argnum.obj = NULL;";

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Ruby: module Chord (lib/chord.rb) over the SWIG extension chord_native. Every
 # wrapped call runs without the GVL (see ruby_typemaps.i); events come from the
 # queue's fd on a Ruby thread, never from libchord's loop thread.

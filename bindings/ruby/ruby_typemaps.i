@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Ruby: a String in (its bytes, copied: the call runs without the GVL, when the
    String may be changed or moved), a binary (ASCII-8BIT) String out. */
 %{

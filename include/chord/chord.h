@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libchord — a distributed dictionary over a Chord ring.
  *
@@ -54,28 +55,45 @@ CHORD_EXTERN const char *chord_version_string(void);
 
 /* ----------------------------------------------------------------- errors */
 
-/** Result codes. Values are stable forever. */
-typedef enum chord_status {
-  CHORD_OK = 0,
-  CHORD_ENOTFOUND = -1,     /**< the key (or node, or item) is absent */
-  CHORD_ETIMEDOUT = -2,     /**< the operation did not finish in time */
-  CHORD_EINVAL = -3,        /**< a bad argument: NULL, malformed address, ... */
-  CHORD_ETOOBIG = -4,       /**< a key, value or frame over its limit */
-  CHORD_ECLOSED = -5,       /**< the node, queue or iterator is closed */
-  CHORD_ENOQUORUM = -6,     /**< too few replicas acknowledged a write */
-  CHORD_EPROTO = -7,        /**< a protocol violation by a peer */
-  CHORD_ENOMEM = -8,        /**< out of memory */
-  CHORD_EINTERNAL = -9,     /**< a bug; chord_error_last() says where */
-  CHORD_EUNREACHABLE = -10, /**< no connection could be made to that address */
-  CHORD_EREFUSED = -11,     /**< the peer refused us: other network, wrong key */
-  CHORD_EBUSY = -12,        /**< a limit on pending work was reached; retry */
-  CHORD_EIO = -13,          /**< an operating-system error (bind, file, ...) */
-  CHORD_ITEROVER = -50      /**< not an error: an iterator or queue is drained */
-} chord_status;
+/**
+ * Every result code but CHORD_OK, as XX(name, value, message) entries: the single
+ * table from which the chord_status enum, chord_err_name() ("CHORD_" #name) and
+ * chord_strerror() (message) are generated. Values are stable forever; a new code
+ * gets a new value and a new line. Bindings and applications may expand it too:
+ *
+ *   #define MY_CASE(name, value, msg) case CHORD_##name: return MY_##name;
+ *   switch (rc) { CHORD_ERRNO_MAP(MY_CASE) }
+ */
+#define CHORD_ERRNO_MAP(XX)                                                                      \
+  XX(ENOTFOUND, -1, "not found")     /* the key (or node, or item) is absent */                  \
+  XX(ETIMEDOUT, -2, "timed out")     /* the operation did not finish in time */                  \
+  XX(EINVAL, -3, "invalid argument") /* a bad argument: NULL, malformed address, ... */          \
+  XX(ETOOBIG, -4, "too big")         /* a key, value or frame over its limit */                  \
+  XX(ECLOSED, -5, "closed")          /* the node, queue or iterator is closed */                 \
+  XX(ENOQUORUM, -6, "too few replicas acknowledged") /* too few replicas acknowledged a write */ \
+  XX(EPROTO, -7, "protocol error")                   /* a protocol violation by a peer */        \
+  XX(ENOMEM, -8, "out of memory")                    /* out of memory */                         \
+  XX(EINTERNAL, -9, "internal error")                /* a bug; chord_error_last() says where */  \
+  XX(EUNREACHABLE, -10, "peer unreachable") /* no connection could be made to that address */    \
+  XX(EREFUSED, -11, "refused by peer")      /* the peer refused us: other network, wrong key */  \
+  XX(EBUSY, -12, "too much pending work")   /* a limit on pending work was reached; retry */     \
+  XX(EIO, -13, "input/output error")        /* an operating-system error (bind, file, ...) */    \
+  XX(ITEROVER, -50, "iteration over")       /* not an error: an iterator or queue is drained */
 
-/** The code's symbolic name, e.g. "CHORD_ENOTFOUND". Static storage. */
+/** Result codes: CHORD_OK (0) and one CHORD_<name> per CHORD_ERRNO_MAP entry. */
+#define CHORD_STATUS_ENUM_(name, value, msg) , CHORD_##name = value
+typedef enum chord_status { CHORD_OK = 0 CHORD_ERRNO_MAP(CHORD_STATUS_ENUM_) } chord_status;
+#undef CHORD_STATUS_ENUM_
+
+/**
+ * The code's symbolic name, e.g. "CHORD_ENOTFOUND"; "CHORD_OK" for 0 and
+ * "CHORD_EUNKNOWN" for a value outside CHORD_ERRNO_MAP. Static storage.
+ */
 CHORD_EXTERN const char *chord_err_name(int rc);
-/** A short English description of the code. Static storage. */
+/**
+ * The code's message from CHORD_ERRNO_MAP, e.g. "not found"; "success" for 0 and
+ * "unknown error" for a value outside the table. Static storage.
+ */
 CHORD_EXTERN const char *chord_strerror(int rc);
 /**
  * A one-line detail of the last failure on this thread, or "" if none.

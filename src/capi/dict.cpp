@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The dictionary: get, set, delete, pop, popitem, update; blocking and async.
 #include <cstdlib>
 

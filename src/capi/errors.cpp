@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Result codes, the thread-local error detail, version and buffer helpers.
 #include <cstdlib>
 #include <string>
@@ -37,38 +38,19 @@ const char *chord_version_string(void) {
   return CHORD_VERSION_STRING;
 }
 
+// Both switches are generated from CHORD_ERRNO_MAP, the one table of codes.
+#define CHORD_ERR_NAME_CASE(name, value, msg) \
+  case CHORD_##name:                          \
+    return "CHORD_" #name;
+#define CHORD_STRERROR_CASE(name, value, msg) \
+  case CHORD_##name:                          \
+    return msg;
+
 const char *chord_err_name(int rc) {
   switch (rc) {
     case CHORD_OK:
       return "CHORD_OK";
-    case CHORD_ENOTFOUND:
-      return "CHORD_ENOTFOUND";
-    case CHORD_ETIMEDOUT:
-      return "CHORD_ETIMEDOUT";
-    case CHORD_EINVAL:
-      return "CHORD_EINVAL";
-    case CHORD_ETOOBIG:
-      return "CHORD_ETOOBIG";
-    case CHORD_ECLOSED:
-      return "CHORD_ECLOSED";
-    case CHORD_ENOQUORUM:
-      return "CHORD_ENOQUORUM";
-    case CHORD_EPROTO:
-      return "CHORD_EPROTO";
-    case CHORD_ENOMEM:
-      return "CHORD_ENOMEM";
-    case CHORD_EINTERNAL:
-      return "CHORD_EINTERNAL";
-    case CHORD_EUNREACHABLE:
-      return "CHORD_EUNREACHABLE";
-    case CHORD_EREFUSED:
-      return "CHORD_EREFUSED";
-    case CHORD_EBUSY:
-      return "CHORD_EBUSY";
-    case CHORD_EIO:
-      return "CHORD_EIO";
-    case CHORD_ITEROVER:
-      return "CHORD_ITEROVER";
+      CHORD_ERRNO_MAP(CHORD_ERR_NAME_CASE)
     default:
       return "CHORD_EUNKNOWN";
   }
@@ -78,38 +60,14 @@ const char *chord_strerror(int rc) {
   switch (rc) {
     case CHORD_OK:
       return "success";
-    case CHORD_ENOTFOUND:
-      return "not found";
-    case CHORD_ETIMEDOUT:
-      return "timed out";
-    case CHORD_EINVAL:
-      return "invalid argument";
-    case CHORD_ETOOBIG:
-      return "too big";
-    case CHORD_ECLOSED:
-      return "closed";
-    case CHORD_ENOQUORUM:
-      return "too few replicas acknowledged";
-    case CHORD_EPROTO:
-      return "protocol error";
-    case CHORD_ENOMEM:
-      return "out of memory";
-    case CHORD_EINTERNAL:
-      return "internal error";
-    case CHORD_EUNREACHABLE:
-      return "peer unreachable";
-    case CHORD_EREFUSED:
-      return "refused by peer";
-    case CHORD_EBUSY:
-      return "too much pending work";
-    case CHORD_EIO:
-      return "input/output error";
-    case CHORD_ITEROVER:
-      return "iteration over";
+      CHORD_ERRNO_MAP(CHORD_STRERROR_CASE)
     default:
       return "unknown error";
   }
 }
+
+#undef CHORD_ERR_NAME_CASE
+#undef CHORD_STRERROR_CASE
 
 const char *chord_error_last(void) {
   return chord::capi::t_last_error.c_str();

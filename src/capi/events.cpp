@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Event delivery: subscriptions (callbacks on the loop thread) and queues
 // (a pollable fd and a blocking wait, for bindings that cannot take calls on
 // a foreign thread).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The handle structs behind the public C API, and the machinery every call
 // uses: error reporting, handing work to the loop thread, blocking waits.
 #pragma once

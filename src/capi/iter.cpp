@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Iteration over the whole network's keys, page by page, owner by owner.
 #include "capi/handles.hpp"
 

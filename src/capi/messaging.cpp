@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Messaging as in py2p's MeshSocket: broadcast, whisper, recv, reply.
 #include "capi/handles.hpp"
 

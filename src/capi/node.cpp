@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Loops and nodes: creation, joining, leaving, freeing, introspection.
 #include <sodium.h>
 

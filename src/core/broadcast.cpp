@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The broadcast tree (El-Ansary et al.): a node responsible for (self, limit)
 // sends to each known node n_i in that interval, in ring order, the interval
 // (n_i, n_{i+1}). Every member is reached once if successors are right: N-1

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Events for light clients. A light client is no member, so the broadcast tree
 // never reaches it. Instead it holds a lease at one member (its successor,
 // else another node it knows, else its join seed): Subscribe{lease_ms},

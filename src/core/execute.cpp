@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Operations at the node that owns their target.
 #include <algorithm>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Key positions: BLAKE2b-256 of the key bytes.
 #include <sodium.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Ring maintenance: join, leave, stabilize, notify, check_predecessor and
 // fix_fingers, with Zave's corrections (docs/design-core.md).
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The in-memory Store: one ordered map.
 #include <map>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // core::Node: the public face, the timers, the RPC layer and message dispatch.
 #include <algorithm>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The sans-IO protocol core: one Chord node's state machine.
 //
 // The core owns no sockets, threads or clocks. Its driver (src/net over libuv in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The state and internals of core::Node. The methods are spread over files by
 // concern: node.cpp (timers, RPCs, dispatch), maintenance.cpp (join, leave,
 // stabilize, notify, fingers), routing.cpp (operations at their origin),

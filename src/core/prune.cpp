@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Pruning: dropping the records of ranges this node no longer holds.
 //
 // A key lives on its owner and the next r-1 nodes. Joins move ranges (the node

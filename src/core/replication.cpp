@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Replicas: applying records, anti-entropy by digests of key ranges, range
 // transfers for joins, and tombstone collection.
 #include <sodium.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "core/ring.hpp"
 
 namespace chord::core {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Ring math on 256-bit ids. An id is a big-endian unsigned number, so byte
 // order comparison is numeric order. Intervals wrap around zero; (a, a] is the
 // whole ring, (a, a) is the whole ring but a.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Operations at their origin: iterative routing. The operation itself goes to
 // the best known candidate, which executes it if it owns the target or
 // answers with a redirect to closer nodes: one round trip per hop. A hop that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Result codes inside the library. Values equal the public CHORD_E* codes so
 // that src/capi passes them through unchanged; this header keeps the core free
 // of the public C header.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Where a node keeps its records: the interface the core uses, so that an
 // on-disk engine can replace the in-memory one without touching routing.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Versions of stored records: a hybrid logical clock plus the writer's id.
 // The higher version wins everywhere, so replicas converge whatever order
 // writes arrive in.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "crypto/aead_channel.hpp"
 
 #include <sodium.h>

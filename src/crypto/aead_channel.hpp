@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Channel made by the handshake: ChaCha20-Poly1305 (IETF) frames with a
 // per-direction key and a 64-bit frame counter as the nonce.
 //

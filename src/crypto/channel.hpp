@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // An authenticated, encrypted, framed byte stream (after the handshake).
 // Replayed, reordered, truncated or altered frames are detected; the first bad
 // frame kills the channel. Lengths are checked before anything is allocated.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The handshake: a SIGMA-I style exchange over X25519 ephemerals, keyed by a
 // network pre-shared key as in Scuttlebutt's Secret Handshake. The byte layout,
 // keys and labels are in docs/protocol.md; keep the two in step.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The connection handshake, sans-IO: bytes in, bytes out.
 //
 // It proves that each side holds the Ed25519 key of the id it presents, agrees

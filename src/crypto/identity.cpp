@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Key generation and ring ids. The identity file format is in identity_file.cpp.
 #include "crypto/identity.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A node's long-term Ed25519 identity, and its ring id.
 #pragma once
 

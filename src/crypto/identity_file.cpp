@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The identity file: "CHORDID1" || Ed25519 seed (32) || public key (32).
 //
 // The public key is redundant on purpose: it is re-derived from the seed on

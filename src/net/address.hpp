@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Parsing "host:port" addresses. Hosts are numeric IPv4, bracketed IPv6
 // ("[::1]:4444") or "localhost"; names that need DNS are refused with a clear
 // error rather than resolved on the loop thread.

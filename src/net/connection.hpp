@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One TCP link to a peer: the handshake, then encrypted frames.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "net/loop.hpp"
 
 #include <pthread.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A libuv loop on its own thread, with a thread-safe task queue.
 //
 // uv_async_send is the only way in from other threads: post() queues a task

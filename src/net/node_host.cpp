@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "net/node_host.hpp"
 
 #include <sodium.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Runs one core::Node on a libuv loop: the listener, the connections, the
 // handshake and encryption, write batching, and the node's timer. This is the
 // production driver of the sans-IO core (src/sim is the other one).

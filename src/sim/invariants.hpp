@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The ring invariants the simulator checks (after Zave):
 //  - every member's successor list is ordered clockwise, without duplicates or
 //    itself, and holds at least one live node (unless the member is alone);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A deterministic simulated network that drives the real core::Node.
 //
 // One thread, a virtual clock and a priority queue of events (message

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Binary encoding of wire::Message. See messages.hpp for the frame layout.
 #include <cstring>
 #include <type_traits>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Protocol messages and their encoding. Decoding never trusts its input: every
 // length is checked against Limits before anything is allocated.
 //

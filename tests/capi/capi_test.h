@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What every C API test includes: cmocka (which needs its prerequisites first,
  * in this order) and the ring helpers. */
 #ifndef CHORD_TESTS_CAPI_CAPI_TEST_H

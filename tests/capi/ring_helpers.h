@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Helpers shared by the C API tests: a clock, short test timers, and a ring of
  * real nodes on 127.0.0.1 that is started, waited on until stable, and stopped.

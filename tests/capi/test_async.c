@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Async forms: each calls its callback exactly once, on the loop thread, with
  * the right status and value; a call rejected up front never calls back. */
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Bad input gets its error code and a detail, and the node keeps serving with
  * its stored values unchanged. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Blocking calls from several threads at once: pops of one key have exactly one
  * winner, concurrent popitems hand out each item once, concurrent writers all
  * land, and racing writes to one key converge on one value everywhere. */

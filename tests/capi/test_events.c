@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Events: add and delete reach every subscriber exactly once; the queue form
  * with its pollable fd; subscriptions that end cleanly, even from inside their
  * own callback; connect and message events. */

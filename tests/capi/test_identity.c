@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Identity files: created private (0600), reused on restart, never clobbered. */
 #include <stdio.h>
 #include <stdlib.h>

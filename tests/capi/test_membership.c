@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Membership changes under a live dictionary: a node that has just joined, and
  * one that leaves with chord_node_leave, never make a written key unreadable. */
 #include <stdio.h>

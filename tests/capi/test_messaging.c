@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Messaging: broadcast reaches every other node once, whisper reaches only its
  * target, reply returns to the sender, and recv waits, on any thread. */
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Membership: a node of another network name, or without the right network key,
  * is refused with a reason, and the ring it knocked at stays healthy. */
 #include <ctype.h>

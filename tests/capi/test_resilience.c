@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Data survives crashes of fewer than r replicas and every graceful leave. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Eight nodes on 127.0.0.1 sharing one loop: the dictionary reads the same
  * through every node, and update, pop, popitem and iteration behave like
  * Python's dict over the whole network. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One node, a ring of one: its identity, address and stats, and the dictionary's
  * basic contract (missing vs empty, overwrite, delete, bytes with NULs). */
 #include <stdio.h>

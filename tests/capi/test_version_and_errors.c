@@ -1,30 +1,35 @@
+/* SPDX-License-Identifier: MIT */
 /* Version, result codes and their names, the thread-local error detail, and the
  * functions that must accept NULL. No ring is needed for any of these. */
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "capi_test.h"
 
+/* Written out by hand, not from CHORD_ERRNO_MAP: names, values and messages are
+ * stable, so a change to any of them in the table must fail here. */
 static const struct {
   int code;
   const char *name;
+  const char *message;
 } codes[] = {
-    {CHORD_OK, "CHORD_OK"},
-    {CHORD_ENOTFOUND, "CHORD_ENOTFOUND"},
-    {CHORD_ETIMEDOUT, "CHORD_ETIMEDOUT"},
-    {CHORD_EINVAL, "CHORD_EINVAL"},
-    {CHORD_ETOOBIG, "CHORD_ETOOBIG"},
-    {CHORD_ECLOSED, "CHORD_ECLOSED"},
-    {CHORD_ENOQUORUM, "CHORD_ENOQUORUM"},
-    {CHORD_EPROTO, "CHORD_EPROTO"},
-    {CHORD_ENOMEM, "CHORD_ENOMEM"},
-    {CHORD_EINTERNAL, "CHORD_EINTERNAL"},
-    {CHORD_EUNREACHABLE, "CHORD_EUNREACHABLE"},
-    {CHORD_EREFUSED, "CHORD_EREFUSED"},
-    {CHORD_EBUSY, "CHORD_EBUSY"},
-    {CHORD_EIO, "CHORD_EIO"},
-    {CHORD_ITEROVER, "CHORD_ITEROVER"},
+    {CHORD_OK, "CHORD_OK", "success"},
+    {CHORD_ENOTFOUND, "CHORD_ENOTFOUND", "not found"},
+    {CHORD_ETIMEDOUT, "CHORD_ETIMEDOUT", "timed out"},
+    {CHORD_EINVAL, "CHORD_EINVAL", "invalid argument"},
+    {CHORD_ETOOBIG, "CHORD_ETOOBIG", "too big"},
+    {CHORD_ECLOSED, "CHORD_ECLOSED", "closed"},
+    {CHORD_ENOQUORUM, "CHORD_ENOQUORUM", "too few replicas acknowledged"},
+    {CHORD_EPROTO, "CHORD_EPROTO", "protocol error"},
+    {CHORD_ENOMEM, "CHORD_ENOMEM", "out of memory"},
+    {CHORD_EINTERNAL, "CHORD_EINTERNAL", "internal error"},
+    {CHORD_EUNREACHABLE, "CHORD_EUNREACHABLE", "peer unreachable"},
+    {CHORD_EREFUSED, "CHORD_EREFUSED", "refused by peer"},
+    {CHORD_EBUSY, "CHORD_EBUSY", "too much pending work"},
+    {CHORD_EIO, "CHORD_EIO", "input/output error"},
+    {CHORD_ITEROVER, "CHORD_ITEROVER", "iteration over"},
 };
 #define NCODES (sizeof codes / sizeof codes[0])
 
@@ -48,6 +53,63 @@ static void err_name_names_every_code(void **state) {
     const char *name = chord_err_name(codes[i].code);
     assert_non_null(name);
     assert_string_equal(name, codes[i].name);
+  }
+}
+
+static void strerror_messages_keep_their_stable_text(void **state) {
+  (void)state;
+  for (size_t i = 0; i < NCODES; i++)
+    assert_string_equal(chord_strerror(codes[i].code), codes[i].message);
+}
+
+/* The table itself, expanded as a user of chord.h would. */
+#define TABLE_ENTRY(name, value, msg) {CHORD_##name, value, "CHORD_" #name, msg},
+static const struct {
+  int code, value;
+  const char *name, *message;
+} table[] = {CHORD_ERRNO_MAP(TABLE_ENTRY)};
+#undef TABLE_ENTRY
+#define NTABLE (sizeof table / sizeof table[0])
+
+static int in_table(int rc) {
+  for (size_t i = 0; i < NTABLE; i++)
+    if (table[i].code == rc) return 1;
+  return 0;
+}
+
+static void every_code_of_the_table_has_a_distinct_known_name_and_message(void **state) {
+  (void)state;
+  assert_int_equal(NTABLE, NCODES - 1); /* every code but CHORD_OK */
+  for (size_t i = 0; i < NTABLE; i++) {
+    assert_int_equal(table[i].code, table[i].value);
+    assert_true(table[i].code < 0);
+    const char *name = chord_err_name(table[i].code);
+    const char *msg = chord_strerror(table[i].code);
+    assert_string_equal(name, table[i].name);
+    assert_string_equal(msg, table[i].message);
+    assert_string_not_equal(name, "CHORD_EUNKNOWN");
+    assert_string_not_equal(msg, "unknown error");
+    assert_string_not_equal(name, chord_err_name(CHORD_OK));
+    assert_string_not_equal(msg, chord_strerror(CHORD_OK));
+    for (size_t j = 0; j < i; j++) {
+      assert_int_not_equal(table[i].code, table[j].code);
+      assert_string_not_equal(name, chord_err_name(table[j].code));
+      assert_string_not_equal(msg, chord_strerror(table[j].code));
+    }
+  }
+}
+
+static void codes_outside_the_table_are_unknown(void **state) {
+  (void)state;
+  for (int rc = -1000; rc <= 1000; rc++) {
+    if (rc == CHORD_OK || in_table(rc)) continue;
+    assert_string_equal(chord_err_name(rc), "CHORD_EUNKNOWN");
+    assert_string_equal(chord_strerror(rc), "unknown error");
+  }
+  int extremes[] = {INT_MIN, INT_MIN + 1, INT_MAX};
+  for (size_t i = 0; i < sizeof extremes / sizeof extremes[0]; i++) {
+    assert_string_equal(chord_err_name(extremes[i]), "CHORD_EUNKNOWN");
+    assert_string_equal(chord_strerror(extremes[i]), "unknown error");
   }
 }
 
@@ -185,6 +247,9 @@ int main(void) {
       cmocka_unit_test(version_matches_the_header),
       cmocka_unit_test(result_codes_keep_their_stable_values),
       cmocka_unit_test(err_name_names_every_code),
+      cmocka_unit_test(strerror_messages_keep_their_stable_text),
+      cmocka_unit_test(every_code_of_the_table_has_a_distinct_known_name_and_message),
+      cmocka_unit_test(codes_outside_the_table_are_unknown),
       cmocka_unit_test(strerror_describes_every_code_distinctly),
       cmocka_unit_test(unknown_codes_still_get_a_name_and_description),
       cmocka_unit_test(error_last_is_empty_and_hops_zero_on_a_fresh_thread),

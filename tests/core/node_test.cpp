@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One core::Node driven by hand through a recording Host: a ring of one, bad
 // input from peers, and limits.
 #include <gtest/gtest.h>

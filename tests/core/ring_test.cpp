@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Ring math on 256-bit ids.
 #include <gtest/gtest.h>
 

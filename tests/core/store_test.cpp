@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The in-memory Store: get/put/erase and ring-ordered range scans.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Counts heap allocations (global operator new) made while an AllocCounter is
 // alive, to prove what a code path does not allocate. alloc_counter.cpp
 // replaces the global operator new of the test binary to do so.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "crypto/handshake.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "crypto/identity.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Two handshakes wired back to back, for the crypto tests.
 #pragma once
 

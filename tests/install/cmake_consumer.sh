@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Usage: cmake_consumer.sh BUILD_DIR LIBDIR SOURCE_DIR WORK_DIR
 # Installs BUILD_DIR, then configures, builds and runs tests/install/consumer,
 # a project that finds the installed package with find_package(chord).

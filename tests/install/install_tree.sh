@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Sourced by the consumer scripts: installs the build tree into a scratch
 # directory and sets $prefix to the installed tree.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Usage: pkgconfig_consumer.sh BUILD_DIR LIBDIR SOURCE_DIR WORK_DIR
 # Installs BUILD_DIR, compiles examples/hello.c with the installed chord.pc,
 # runs it against the installed library and checks what it prints.
@@ -11,6 +12,8 @@ install_tree "$build" "$work"
 export PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig" PKG_CONFIG_LIBDIR="$prefix/$libdir/pkgconfig"
 version=$(pkg-config --modversion chord)
 [ "$version" = "0.1.0" ] || { echo "FAIL: pkg-config says version $version" >&2; exit 1; }
+grep -qx 'License: MIT' "$prefix/$libdir/pkgconfig/chord.pc" || { echo "FAIL: chord.pc has no License: MIT" >&2; exit 1; }
+[ -f "$prefix/share/doc/chord/LICENSE" ] || { echo "FAIL: LICENSE not installed" >&2; exit 1; }
 flags=$(pkg-config --cflags --libs chord)
 echo "pkg-config --cflags --libs chord: $flags"
 # shellcheck disable=SC2086

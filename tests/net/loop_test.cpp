@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The loop thread survives writes to a peer that has closed: libuv writes
 // with write(2), which raises SIGPIPE in the writing thread, and the default
 // action of SIGPIPE ends the process. This process does not ignore SIGPIPE.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Three hosts in their own network namespaces, on one bridge, each running
 # `chord node` on its own address. They form a ring and share data; when one
 # host's link is cut, the other two still read every key; when the link comes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A TCP proxy for tests: forwards 127.0.0.1 connections to a target,
  * records every byte that passes, and can corrupt one byte in transit. */
 #ifndef CHORD_TEST_PROXY_H

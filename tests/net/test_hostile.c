@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Hostile and eavesdropping peers: what reaches the wire is encrypted, a
  * tampered frame closes only its connection, junk and floods of connections
  * neither crash a node nor exhaust it, and honest peers keep working. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Churn: joins and crashes arrive as a Poisson process, from one event every
 // three stabilization rounds to three per round, while gets and sets run.
 // Each rate reports lookup failures, stale reads and keys lost; where the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Crashes: one at a time with repair in between (no key lost down to r+1
 // nodes); a quarter of the ring at once (the keys that survive are exactly the
 // ones placement predicts); half of 1,024 nodes at once, with lookups running

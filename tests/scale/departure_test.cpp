@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Graceful leaves: half the ring leaves, one node at a time, and every key is
 // still there with its value: a leaving node hands its range over first.
 #include <gtest/gtest.h>

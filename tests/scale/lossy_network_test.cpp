@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Message loss of 1 to 5 % with reordering (per-message jitter larger than
 // the spread of link latencies) and every message through the wire codec.
 // Every operation completes, with success or an error: none hangs, and none

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Rings of every interesting size, built by joins in random order, reach the
 // ideal ring with the invariant checker on throughout.
 #include <gtest/gtest.h>

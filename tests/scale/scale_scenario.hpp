@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the scale scenarios share: the seed (overridable with CHORD_SIM_SEED so
 // that a failing run replays), the configuration, growing a ring by random
 // joins, a model of the keys written, and where replication places a key.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A light client gets add, delete and message events through a member it holds
 // a lease at (src/core/client_events.cpp), exactly once, and keeps getting them
 // when that member crashes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The dictionary on a 16-node simulated ring behaves like a Python dict.
 #include <gtest/gtest.h>
 

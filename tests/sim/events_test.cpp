@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Add and delete events, broadcast and whisper reach the right nodes exactly once.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Crashes, graceful leaves, message loss and partitions lose no key that the
 // replication factor covers, and never produce a wrong value.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Pruning: once the ring is quiet a key lives on exactly its owner and the
 // next r-1 nodes, whatever joins, crashes and writes happened before, and no
 // key is lost or read with an older value on the way.

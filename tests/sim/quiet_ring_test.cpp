@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Quiet rings (Options::calm_max_ms, on in the C API): a ring where nothing
 // changes slows its maintenance down, and any change brings it back at once.
 // These run in simulated time: message counts and delays are exact, not

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Rings built by random joins reach the ideal ring.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The seed of a simulated test or scenario, and how failures name it. Shared
 // by tests/sim and tests/scale.
 #pragma once

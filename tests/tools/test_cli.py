@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End-to-end tests of the `chord` program.
 
 Starts real `chord node` processes on 127.0.0.1 and uses the dictionary

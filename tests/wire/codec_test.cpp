@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // wire::encode / wire::decode: every message round-trips; malformed input is
 // refused cleanly.
 #include <gtest/gtest.h>

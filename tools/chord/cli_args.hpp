@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Command-line option parsing for the `chord` program: GNU-style long options
 // ("--name VALUE" or "--name=VALUE"), flags, repeatable options and
 // positionals, with "--" ending the options.

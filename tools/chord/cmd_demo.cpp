@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `chord demo`: the README's first command. It starts a ring of nodes in this
 // process on 127.0.0.1 (real TCP, real handshakes, encrypted links), uses the
 // dictionary through different nodes, shows an event, crashes a node and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The dictionary commands: get, set, del, pop, keys and items, each through a
 // light client joined to the ring with --via.
 #include <chord/chord.h>

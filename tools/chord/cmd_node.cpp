@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `chord node`: runs one ring member in the foreground until SIGINT or SIGTERM,
 // then leaves gracefully, handing its keys over.
 #include <chord/chord.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `chord watch`: prints add and delete events of the whole network as they
 // happen, until SIGINT or SIGTERM.
 #include <chord/chord.h>

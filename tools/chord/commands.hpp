@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The subcommands of the `chord` program. Each takes the whole argv with
 // argv[1] its own name, and returns the process exit code (exit_status.hpp).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The program's exit codes, and the one-line error report that goes with them.
 //
 //   0  success (the key was found, the write was applied)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Lowercase hexadecimal text for bytes, and back.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // "HOST:PORT" addresses as the command line takes them.
 #pragma once
 

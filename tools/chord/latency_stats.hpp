@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Latency samples and their percentiles, for `chord demo` and chord-bench.
 #pragma once
 

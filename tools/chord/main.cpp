@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `chord`: run a node, use the dictionary from a shell, or watch a demo ring.
 #include <chord/chord.h>
 

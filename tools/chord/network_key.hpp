@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The network key file given by --network-key-file.
 #pragma once
 

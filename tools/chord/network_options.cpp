@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "network_options.hpp"
 
 #include "network_key.hpp"

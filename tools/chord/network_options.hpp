@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The options every command that talks to a network shares: --network and
 // --network-key-file, applied to a chord_node_opts.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Writing keys and values to stdout: raw bytes by default, hex with --hex.
 #pragma once
 

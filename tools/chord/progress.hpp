@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A one-line progress counter on stderr, shown only when stderr is a terminal,
 // so that logs and pipes stay clean.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ring_session.hpp"
 
 #include "exit_status.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // How the dictionary commands reach the ring: by default a light client (a node
 // with CHORD_NODE_CLIENT) that joins through --via, routes requests into the
 // ring and stores nothing. `watch --listen` instead takes part as a full

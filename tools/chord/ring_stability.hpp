@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Whether a set of nodes in this process forms the ideal Chord ring: every
 // node's successor is the next node id clockwise. Read from
 // chord_node_stats_get, so it sees what the nodes themselves believe.

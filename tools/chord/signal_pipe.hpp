@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // SIGINT and SIGTERM turned into a readable file descriptor (the self-pipe
 // trick), so that a command can wait for a signal and for other descriptors in
 // one poll(), and do its real shutdown work outside the signal handler.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests of chordb, the C layer under every binding, on real nodes on 127.0.0.1:
 // close wakes blocked waiters, later calls fail with CHORD_ECLOSED, queues outlive
 // their node, bytes round-trip, options are checked. Prints "N passed, N failed".
@@ -61,6 +62,16 @@ const uint8_t *u8(const std::string &s) {
 }  // namespace
 
 int main() {
+  test("err_code lists CHORD_ERRNO_MAP in order, 0 outside", [] {
+#define ENTRY(name, value, msg) CHORD_##name,
+    const int want[] = {CHORD_ERRNO_MAP(ENTRY)};
+#undef ENTRY
+    const int n = static_cast<int>(sizeof want / sizeof want[0]);
+    check(chordb_err_count() == n, "count " + std::to_string(chordb_err_count()));
+    for (int i = 0; i < n; i++) check(chordb_err_code(i) == want[i], "code " + std::to_string(i));
+    check(chordb_err_code(-1) == 0 && chordb_err_code(n) == 0, "0 outside the table");
+  });
+
   test("options are checked by name", [] {
     chordb_opts *o = chordb_opts_new();
     check(chordb_opts_set_uint(o, "stabilize_ms", 50) == 0, "known option");

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // A three-node ring in one process: the dictionary, an event and a message.
 package main
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """libchord for Python: a distributed dictionary over a Chord ring.
 
 ``chord.ChordSocket`` mirrors py2p's ``ChordSocket`` so that py2p code ports by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Tests of the Python binding against real nodes on 127.0.0.1 in this process."""
 import collections.abc
 import threading
@@ -266,6 +267,41 @@ def test_failures_raise_chord_errors_with_detail():
             sock['k'] = 3
     with pytest.raises(TypeError):
         chord.ChordSocket('127.0.0.1', 0, no_such_option=1)
+
+
+# The exception class of each code of chord.h's CHORD_ERRNO_MAP; None: never raised.
+ERROR_CLASSES = {
+    'CHORD_ENOTFOUND': chord.NotFoundError,
+    'CHORD_ETIMEDOUT': chord.ChordTimeoutError,
+    'CHORD_EINVAL': chord.InvalidError,
+    'CHORD_ETOOBIG': chord.TooBigError,
+    'CHORD_ECLOSED': chord.ClosedError,
+    'CHORD_ENOQUORUM': chord.NoQuorumError,
+    'CHORD_EPROTO': chord.ProtocolError,
+    'CHORD_ENOMEM': chord.ChordInternalError,
+    'CHORD_EINTERNAL': chord.ChordInternalError,
+    'CHORD_EUNREACHABLE': chord.UnreachableError,
+    'CHORD_EREFUSED': chord.RefusedError,
+    'CHORD_EBUSY': chord.BusyError,
+    'CHORD_EIO': chord.ChordIOError,
+    'CHORD_ITEROVER': None,  # not an error: the end of an iteration
+}
+
+
+def test_every_code_of_the_c_table_maps_to_its_exception_class():
+    n = chord.chord_native
+    codes = [n.chordb_err_code(i) for i in range(n.chordb_err_count())]
+    names = [n.chordb_err_name(c) for c in codes]
+    assert sorted(names) == sorted(ERROR_CLASSES)  # a new code needs a class here
+    for code, name in zip(codes, names):
+        assert getattr(n, name) == code  # chord.i's constant
+        cls = ERROR_CLASSES[name]
+        if cls is None:
+            continue
+        err = chord._error(code, 'why')
+        assert type(err) is cls and isinstance(err, chord.ChordError)
+        assert (err.code, err.name, err.detail) == (code, name, 'why')
+        assert str(err) == '%s: %s (why)' % (name, n.chordb_strerror(code))
 
 
 def test_version_is_the_loaded_library_version():

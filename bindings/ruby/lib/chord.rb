@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # frozen_string_literal: true
 
 # libchord for Ruby: a distributed dictionary over a Chord ring.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # frozen_string_literal: true
 
 # Tests of the Ruby binding against real nodes on 127.0.0.1 in this process.
@@ -231,6 +232,36 @@ class ChordSocketTest < Minitest::Test
     err = assert_raises(Chord::Error) { s.connect('not an address', -1) }
     assert_operator err.code, :<, 0
     assert_raises(ArgumentError) { Chord::ChordSocket.new('127.0.0.1', 0, no_such_option: 1) }
+  end
+
+  # The class of each code of chord.h's CHORD_ERRNO_MAP; nil: never raised.
+  ERROR_CLASSES = {
+    'CHORD_ENOTFOUND' => Chord::NotFoundError, 'CHORD_ETIMEDOUT' => Chord::TimeoutError,
+    'CHORD_EINVAL' => Chord::InvalidError, 'CHORD_ETOOBIG' => Chord::ChordError,
+    'CHORD_ECLOSED' => Chord::ClosedError, 'CHORD_ENOQUORUM' => Chord::ChordError,
+    'CHORD_EPROTO' => Chord::ChordError, 'CHORD_ENOMEM' => Chord::ChordError,
+    'CHORD_EINTERNAL' => Chord::ChordError, 'CHORD_EUNREACHABLE' => Chord::ChordError,
+    'CHORD_EREFUSED' => Chord::ChordError, 'CHORD_EBUSY' => Chord::ChordError,
+    'CHORD_EIO' => Chord::ChordError,
+    'CHORD_ITEROVER' => nil # not an error: the end of an iteration
+  }.freeze
+
+  def test_every_code_of_the_c_table_maps_to_its_error_class
+    native = Chord::Native
+    codes = Array.new(native.chordb_err_count) { |i| native.chordb_err_code(i) }
+    names = codes.map { |c| native.chordb_err_name(c) }
+    assert_equal ERROR_CLASSES.keys.sort, names.sort # a new code needs a class here
+    codes.zip(names).each do |code, name|
+      assert_equal code, native.const_get(name), "#{name}: chord.i's constant"
+      klass = ERROR_CLASSES.fetch(name)
+      next if klass.nil?
+
+      err = Chord.error(code, 'why')
+      assert_instance_of klass, err, name
+      assert_kind_of Chord::Error, err
+      assert_equal [code, name, 'why'], [err.code, err.name, err.detail]
+      assert_equal "#{name}: #{native.chordb_strerror(code)} (why)", err.message
+    end
   end
 
   def test_library_version

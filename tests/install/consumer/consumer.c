@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Built by tests/install against an installed libchord: one node, one key. */
 #include <chord/chord.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 package org.libchord;
 
 /** A walk over the network's keys failed; the cause is the ChordException. */

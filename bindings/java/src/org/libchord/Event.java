@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 package org.libchord;
 
 /** One event of the network, delivered to listeners on the socket's event thread. */

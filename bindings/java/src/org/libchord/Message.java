@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 package org.libchord;
 
 import java.util.ArrayList;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 package org.libchord;
 
 /** A snapshot of a node's state (chord_node_stats), for monitoring. */

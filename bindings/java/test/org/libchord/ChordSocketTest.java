@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 package org.libchord;
 
 import java.nio.charset.StandardCharsets;
@@ -11,6 +12,8 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.libchord.internal.ChordNative;
+import org.libchord.internal.ChordNativeConstants;
 
 /**
  * Tests of the Java binding against real nodes on 127.0.0.1. A plain main: it prints
@@ -261,6 +264,42 @@ public final class ChordSocketTest {
         } catch (ChordException expected) {
           check(expected.getCode() < 0, "code");
         }
+      }
+    });
+
+    test("every code of the C table maps to its exception class", () -> {
+      // The class of each code of chord.h's CHORD_ERRNO_MAP; null: never thrown.
+      Map<String, Class<?>> classes = new HashMap<>();
+      classes.put("CHORD_ENOTFOUND", KeyNotFoundException.class);
+      classes.put("CHORD_ETIMEDOUT", TimeoutException.class);
+      classes.put("CHORD_EINVAL", ChordException.class);
+      classes.put("CHORD_ETOOBIG", ChordException.class);
+      classes.put("CHORD_ECLOSED", ClosedException.class);
+      classes.put("CHORD_ENOQUORUM", ChordException.class);
+      classes.put("CHORD_EPROTO", ChordException.class);
+      classes.put("CHORD_ENOMEM", ChordException.class);
+      classes.put("CHORD_EINTERNAL", ChordException.class);
+      classes.put("CHORD_EUNREACHABLE", ChordException.class);
+      classes.put("CHORD_EREFUSED", ChordException.class);
+      classes.put("CHORD_EBUSY", ChordException.class);
+      classes.put("CHORD_EIO", ChordException.class);
+      classes.put("CHORD_ITEROVER", null); // not an error: the end of an iteration
+      int n = ChordNative.chordb_err_count();
+      check(n == classes.size(), n + " codes in the C table, " + classes.size() + " mapped");
+      for (int i = 0; i < n; i++) {
+        int code = ChordNative.chordb_err_code(i);
+        String name = ChordNative.chordb_err_name(code);
+        check(classes.containsKey(name), name + " has no class in this test");
+        check(ChordNativeConstants.class.getField(name).getInt(null) == code,
+            name + ": chord.i's constant");
+        Class<?> want = classes.get(name);
+        if (want == null) continue;
+        ChordException e = ChordException.of(code, "why");
+        check(e.getClass() == want, name + " -> " + e.getClass().getSimpleName());
+        check(e.getCode() == code && e.getName().equals(name) && e.getDetail().equals("why"),
+            name + " fields");
+        check(e.getMessage().equals(name + ": " + ChordNative.chordb_strerror(code) + " (why)"),
+            name + " message " + e.getMessage());
       }
     });
 
