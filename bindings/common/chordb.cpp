@@ -217,6 +217,8 @@ int chordb_opts_set_uint(chordb_opts *o, const char *name, long long v) {
     c.max_pending = u;
   else if (k == "flags")
     c.flags = u;
+  else if (k == "max_clock_skew_ms")
+    c.max_clock_skew_ms = u;
   else
     return CHORD_EINVAL;
   return 0;

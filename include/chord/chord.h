@@ -152,10 +152,16 @@ typedef void (*chord_log_cb)(int level, const char *line, void *ud);
 enum {
   /** A light client: routes requests through the ring but stores nothing and
       never becomes a member. Used by the command-line tools. */
-  CHORD_NODE_CLIENT = 1u << 0
+  CHORD_NODE_CLIENT = 1u << 0,
+  /** Sloppy quorum: a write needs a majority of the replicas reachable now,
+      not of r. In a partition each side then accepts writes, a node cut off
+      alone with its own copy only, and the side whose write is later wins at
+      the heal. Off by default: a write needs r / 2 + 1 copies (fewer while
+      the ring has never had r members) or fails with CHORD_ENOQUORUM. */
+  CHORD_NODE_SLOPPY_QUORUM = 1u << 1
 };
 
-#define CHORD_NODE_OPTS_VERSION 1
+#define CHORD_NODE_OPTS_VERSION 2
 
 /**
  * Node options. Start from CHORD_NODE_OPTS_INIT; a zero numeric field means
@@ -189,12 +195,19 @@ typedef struct chord_node_opts {
   chord_log_cb log_cb;           /**< NULL: no logging */
   void *log_ud;
   int log_level; /**< most verbose level passed to log_cb. CHORD_LOG_INFO */
+  /* Version 2 (fields are only appended). */
+  /** How far hosts' wall clocks may disagree. A write stamped further ahead
+      of its owner's clock is refused (CHORD_EREFUSED), and a write request
+      older than its timeout plus this is refused as delivered late
+      (CHORD_ETIMEDOUT). Versions are wall-clock hybrid logical clocks, so
+      run NTP. 1000 */
+  unsigned max_clock_skew_ms;
 } chord_node_opts;
 
 #define CHORD_NODE_OPTS_INIT                                                                      \
   {                                                                                               \
     CHORD_NODE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
-        0, 0, 0, 0, NULL, NULL, NULL, CHORD_LOG_INFO                                              \
+        0, 0, 0, 0, NULL, NULL, NULL, CHORD_LOG_INFO, 0                                           \
   }
 
 /** Fills *opts with CHORD_NODE_OPTS_INIT (for languages without the macro). */
@@ -275,9 +288,15 @@ CHORD_EXTERN int chord_get(chord_buf *out, chord_node *node, const uint8_t *key,
                            int timeout_ms);
 
 /**
- * Writes key = value on the key's r replicas. Returns once a majority of them
- * hold it: 0, CHORD_ENOQUORUM, CHORD_EINVAL, CHORD_ETOOBIG, CHORD_ETIMEDOUT,
- * CHORD_ECLOSED. Concurrent writes: the highest version wins everywhere.
+ * Writes key = value on the key's r replicas. Returns once a majority of r
+ * hold it (see CHORD_NODE_SLOPPY_QUORUM): 0, CHORD_ENOQUORUM, CHORD_EINVAL,
+ * CHORD_ETOOBIG, CHORD_ETIMEDOUT, CHORD_ECLOSED, CHORD_EREFUSED (this host's
+ * clock is more than max_clock_skew_ms ahead of the owner's), CHORD_EBUSY.
+ * The write's version is stamped from this node's wall clock when the call
+ * starts; the highest version wins everywhere, and a write whose owner holds a
+ * newer version is stamped again above it, so writes that do not overlap in
+ * time take effect in the order they were made. After CHORD_ENOQUORUM or
+ * CHORD_ETIMEDOUT the write may or may not have taken effect.
  * The owner waits for replica acknowledgements for a time bounded by
  * rpc_timeout_ms (not by timeout_ms): an overloaded replica set answers
  * CHORD_ENOQUORUM rather than stalling the caller.

@@ -216,6 +216,11 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
   co.max_value_bytes = opts->max_value_bytes ? opts->max_value_bytes : (1u << 20);
   co.max_pending = or_default(opts->max_pending, 4096);
   co.client = (opts->flags & CHORD_NODE_CLIENT) != 0;
+  co.sloppy_quorum = (opts->flags & CHORD_NODE_SLOPPY_QUORUM) != 0;
+  if (opts->flags & ~static_cast<unsigned>(CHORD_NODE_CLIENT | CHORD_NODE_SLOPPY_QUORUM))
+    return fail(CHORD_EINVAL, "unknown bits in flags");
+  // Fields of version 2 and later exist only in structs of that version.
+  co.max_clock_skew_ms = opts->version >= 2 ? or_default(opts->max_clock_skew_ms, 1000) : 1000;
   // A quiet ring slows its maintenance down to one round per 8 s (never
   // below the configured periods): src/net reports a lost connection at once,
   // so a crashed process is noticed without the timers.

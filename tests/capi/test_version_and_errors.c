@@ -4,6 +4,8 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "capi_test.h"
@@ -210,6 +212,38 @@ static void opts_init_fills_the_init_macro_values(void **state) {
   assert_null(o.log_ud);
   assert_int_equal(o.log_level, CHORD_LOG_INFO);
   assert_int_equal(o.log_level, m.log_level);
+  assert_int_equal(o.max_clock_skew_ms, 0);
+}
+
+/* A program built against version 1 of the options passes a struct that ends
+   at log_level: the library must not read the fields of version 2 (ASan
+   catches a read past the allocation). */
+static void opts_of_version_1_are_read_without_the_later_fields(void **state) {
+  (void)state;
+  size_t v1_size = offsetof(chord_node_opts, max_clock_skew_ms);
+  chord_node_opts *o = malloc(v1_size);
+  assert_non_null(o);
+  chord_node_opts full = CHORD_NODE_OPTS_INIT;
+  full.version = 1;
+  memcpy(o, &full, v1_size);
+  chord_node *n = NULL;
+  assert_int_equal(chord_node_new(&n, (const chord_node_opts *)(const void *)o), 0);
+  assert_non_null(n);
+  chord_node_free(n);
+  free(o);
+}
+
+static void unknown_flag_bits_are_refused(void **state) {
+  (void)state;
+  chord_node_opts o = CHORD_NODE_OPTS_INIT;
+  o.flags = 1u << 7;
+  chord_node *n = NULL;
+  assert_int_equal(chord_node_new(&n, &o), CHORD_EINVAL);
+  assert_null(n);
+  assert_non_null(strstr(chord_error_last(), "flags"));
+  o.flags = CHORD_NODE_SLOPPY_QUORUM;
+  assert_int_equal(chord_node_new(&n, &o), 0);
+  chord_node_free(n);
 }
 
 static void release_functions_accept_null(void **state) {
@@ -255,6 +289,8 @@ int main(void) {
       cmocka_unit_test(error_last_is_empty_and_hops_zero_on_a_fresh_thread),
       cmocka_unit_test(error_last_is_thread_local),
       cmocka_unit_test(opts_init_fills_the_init_macro_values),
+      cmocka_unit_test(opts_of_version_1_are_read_without_the_later_fields),
+      cmocka_unit_test(unknown_flag_bits_are_refused),
       cmocka_unit_test(release_functions_accept_null),
       cmocka_unit_test(loop_new_rejects_null_out),
       cmocka_unit_test(loop_starts_and_stops_without_nodes),

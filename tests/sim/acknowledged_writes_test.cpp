@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Acknowledged writes stay written with no attacker at all (issue #20): a
 // paused owner does not replay an old write over newer ones, versions follow
 // wall clocks rather than time since boot, a clock far ahead wins nothing, and

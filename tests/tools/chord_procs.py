@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Helpers shared by the tests of the `chord` program: `chord node` processes on
 127.0.0.1 and one-shot `chord` commands, every one bounded by a timeout.
 

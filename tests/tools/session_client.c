@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A test helper: one light client that stays joined and runs dictionary
  * commands read from stdin, one per line, answering one line each.
  *

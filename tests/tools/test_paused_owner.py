@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A paused owner must not undo acknowledged writes (issue #20, bug 1).
 
 Five real `chord node` processes on 127.0.0.1 form a ring. For a test key k:

@@ -42,6 +42,11 @@ void print_node_help() {
       "  --identity FILE          keep the node's Ed25519 identity (and so its ring\n"
       "                           id) in FILE, created 0600 if absent\n"
       "  --replicas N             copies of each key (default 3)\n"
+      "  --max-clock-skew MS      how far hosts' wall clocks may disagree; writes\n"
+      "                           stamped further ahead are refused (default 1000)\n"
+      "  --sloppy-quorum          acknowledge writes with a majority of the replicas\n"
+      "                           reachable now, not of r: in a partition each side\n"
+      "                           accepts writes (default: a true majority of r)\n"
       "  --timeout MS             how long one join attempt may take (default 5000)\n"
       "  --log-level LEVEL        error, warn, info (default) or debug\n"
       "  -h, --help               show this help\n\n"
@@ -101,10 +106,11 @@ void say(const std::string &line) {
 }  // namespace
 
 int cmd_node(int argc, char **argv) {
-  std::vector<OptSpec> specs = {{"help", false, false},     {"listen", true, false},
-                                {"advertise", true, false}, {"join", true, true},
-                                {"identity", true, false},  {"replicas", true, false},
-                                {"timeout", true, false},   {"log-level", true, false}};
+  std::vector<OptSpec> specs = {{"help", false, false},          {"listen", true, false},
+                                {"advertise", true, false},      {"join", true, true},
+                                {"identity", true, false},       {"replicas", true, false},
+                                {"timeout", true, false},        {"log-level", true, false},
+                                {"max-clock-skew", true, false}, {"sloppy-quorum", false, false}};
   add_network_specs(&specs);
   Args args;
   std::string err;
@@ -137,6 +143,11 @@ int cmd_node(int argc, char **argv) {
       (!parse_uint(args.get("timeout"), 86400000, &timeout) || timeout == 0)) {
     return report_usage("node", "--timeout wants a positive number of milliseconds");
   }
+  unsigned long skew = 0;
+  if (args.has("max-clock-skew") &&
+      (!parse_uint(args.get("max-clock-skew"), 86400000, &skew) || skew == 0)) {
+    return report_usage("node", "--max-clock-skew wants a positive number of milliseconds");
+  }
   int level = CHORD_LOG_INFO;
   if (args.has("log-level") && !parse_level(args.get("log-level"), &level)) {
     return report_usage("node", "--log-level wants error, warn, info or debug");
@@ -154,6 +165,8 @@ int cmd_node(int argc, char **argv) {
   std::string identity = args.get("identity");
   opts.identity_file = args.has("identity") ? identity.c_str() : nullptr;
   opts.replicas = static_cast<unsigned>(replicas);
+  opts.max_clock_skew_ms = static_cast<unsigned>(skew);
+  if (args.has("sloppy-quorum")) opts.flags |= CHORD_NODE_SLOPPY_QUORUM;
   net.apply(&opts);
   opts.log_cb = log_line;
   opts.log_level = level;
