@@ -180,9 +180,14 @@ module Chord
         Native.chordb_slot_free(st)
         Native.chordb_opts_free(opts)
       end
-      h, _, p = Native.chordb_node_addr(@node).rpartition(":")
-      h = h[1...-1] if h.start_with?("[")
-      @addr = [h, Integer(p)]
+      bound = Native.chordb_node_addr(@node)
+      if bound.empty?
+        @addr = nil # a leech (light client) listens nowhere and has no address
+      else
+        h, _, p = bound.rpartition(":")
+        h = h[1...-1] if h.start_with?("[")
+        @addr = [h, Integer(p)]
+      end
       @id = Native.chordb_node_id(@node)
       @id_hex = Native.chordb_node_id_hex(@node)
       # The handle is released only once this object is garbage, so a call racing
@@ -195,11 +200,11 @@ module Chord
     end
 
     def host
-      @addr[0]
+      @addr&.first
     end
 
     def port
-      @addr[1]
+      @addr&.last
     end
 
     def closed?
@@ -424,7 +429,7 @@ module Chord
     end
 
     def inspect
-      "#<Chord::ChordSocket #{@closed ? 'closed' : @addr.join(':')}>"
+      "#<Chord::ChordSocket #{@closed ? 'closed' : (@addr ? @addr.join(':') : 'leech')}>"
     end
 
     private
@@ -527,7 +532,7 @@ module Chord
       end
       io = IO.for_fd(Native.chordb_queue_fd(q), autoclose: false)
       @events = Thread.new { pump(q, io) }
-      @events.name = "chord-events #{@addr.join(':')}"
+      @events.name = "chord-events #{@addr ? @addr.join(':') : 'leech'}"
       @events.report_on_exception = true
     end
 

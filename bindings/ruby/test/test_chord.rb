@@ -65,6 +65,18 @@ class ChordSocketTest < Minitest::Test
     assert_equal 0, s.stats[:keys_stored]
   end
 
+  def test_a_leech_reads_and_writes_through_a_member_and_stores_nothing
+    a = new_socket
+    leech = Chord::ChordSocket.new('127.0.0.1', 0, leech: true, **FAST)
+    @sockets << leech
+    assert_nil leech.addr
+    leech.connect(*a.addr)
+    leech['k'] = 'v'
+    assert_equal 'v', a['k']
+    assert_equal 'v', leech['k']
+    assert_equal 0, leech.stats[:keys_stored]
+  end
+
   def test_set_on_one_node_is_read_on_the_others
     a, b, c = ring
     a['k'] = 'v'
