@@ -61,6 +61,7 @@ struct SimReport {
   uint64_t sim_events = 0;
   double sim_events_per_s = 0;
   double elapsed_ms = 0;
+  std::string trace_digest;  // sim::Config::trace: every message sent
 };
 
 class Progress {
@@ -173,7 +174,8 @@ void print_json(const SimReport &r) {
       "\"keys_readable_before_kill\":%.5f,\"killed_fraction\":%.4f,\"killed_nodes\":%u,"
       "\"longest_killed_run\":%u,\"predicted_keys_surviving\":%.5f,"
       "\"keys_readable_after_kill\":%.5f,\"repair_ms\":%.0f,\"repaired\":%s,\"sim_ms\":%.0f,"
-      "\"sim_events\":%llu,\"sim_events_per_s\":%.0f,\"elapsed_ms\":%.0f}\n",
+      "\"sim_events\":%llu,\"sim_events_per_s\":%.0f,\"elapsed_ms\":%.0f,\"trace_digest\":\"%s\"}"
+      "\n",
       r.nodes, r.keys, r.value_bytes, r.concurrency, r.replicas, r.successors,
       static_cast<unsigned long long>(r.seed), r.stabilize_ms, r.fix_fingers_ms,
       r.check_predecessor_ms, r.rpc_timeout_ms, r.anti_entropy_ms, r.calm_max_ms,
@@ -186,7 +188,7 @@ void print_json(const SimReport &r) {
       r.keys_readable_before_kill, r.killed_fraction, r.killed_nodes, r.longest_killed_run,
       r.predicted_keys_surviving, r.keys_readable_after_kill, r.repair_ms,
       r.repaired ? "true" : "false", r.sim_ms, static_cast<unsigned long long>(r.sim_events),
-      r.sim_events_per_s, r.elapsed_ms);
+      r.sim_events_per_s, r.elapsed_ms, r.trace_digest.c_str());
   std::fflush(stdout);
 }
 
@@ -231,6 +233,7 @@ int run_sim_bench(const BenchArgs &args) {
   cfg.opts.anti_entropy_ms = args.anti_entropy_ms;
   cfg.opts.calm_max_ms = args.calm_max_ms;
   cfg.opts.owner_cache = args.owner_cache != 0;
+  cfg.trace = true;
   cfg.opts.max_value_bytes = std::max<size_t>(cfg.opts.max_value_bytes, args.value_bytes);
   r.successors = cfg.opts.successors;
   r.calm_max_ms = cfg.opts.calm_max_ms;
@@ -437,6 +440,7 @@ int run_sim_bench(const BenchArgs &args) {
 
   r.sim_ms = static_cast<double>(s.now());
   r.sim_events = s.events_processed();
+  r.trace_digest = s.trace_digest();
   r.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - wall0).count();
   r.sim_events_per_s = r.elapsed_ms > 0 ? r.sim_events / (r.elapsed_ms / 1000.0) : 0;
   print_json(r);

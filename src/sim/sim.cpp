@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <sodium.h>
+
 #include "core/ring.hpp"
 #include "core/store.hpp"
 #include "sim/invariants.hpp"
@@ -42,7 +44,12 @@ class Sim::NodeHost final : public core::Host {
   uint64_t rng_;
 };
 
+struct Sim::TraceHash {
+  crypto_generichash_state st;
+};
+
 Sim::Sim(Config cfg) : cfg_(std::move(cfg)), rng_(cfg_.seed) {
+  if (cfg_.trace) trace_.reset(new_trace());
   limits_.max_key = cfg_.opts.max_key_bytes;
   limits_.max_value = cfg_.opts.max_value_bytes;
   limits_.max_frame = cfg_.opts.max_value_bytes + cfg_.opts.max_key_bytes + (1 << 16);
@@ -236,7 +243,41 @@ void Sim::push(Ev&& e) {
   std::push_heap(queue_.begin(), queue_.end(), Later{});
 }
 
+Sim::TraceHash* Sim::new_trace() {
+  auto* t = new TraceHash;
+  crypto_generichash_init(&t->st, nullptr, 0, crypto_generichash_BYTES);
+  return t;
+}
+
+void Sim::trace_message(int from, const core::Peer& to, const wire::Message& m) {
+  std::vector<uint8_t> buf;
+  auto u64 = [&](uint64_t v) {
+    for (int i = 0; i < 8; i++) buf.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  u64(now_);
+  u64(static_cast<uint64_t>(from));
+  buf.insert(buf.end(), to.id.begin(), to.id.end());
+  u64(to.addr.size());
+  buf.insert(buf.end(), to.addr.begin(), to.addr.end());
+  std::vector<uint8_t> enc;
+  wire::encode(m, enc);
+  u64(enc.size());
+  buf.insert(buf.end(), enc.begin(), enc.end());
+  crypto_generichash_update(&trace_->st, buf.data(), buf.size());
+}
+
+std::string Sim::trace_digest() const {
+  if (!trace_) return "";
+  crypto_generichash_state copy = trace_->st;
+  unsigned char out[crypto_generichash_BYTES];
+  crypto_generichash_final(&copy, out, sizeof out);
+  char hex[2 * sizeof out + 1];
+  sodium_bin2hex(hex, sizeof hex, out, sizeof out);
+  return hex;
+}
+
 void Sim::transmit(int from, const core::Peer& to, wire::Message&& m) {
+  if (cfg_.trace) trace_message(from, to, m);
   messages_sent_++;
   sent_by_type_[wire::type_of(m) % 32]++;
   int dest = -1;

@@ -35,8 +35,13 @@ struct Config {
   // Every host's wall clock at simulated time 0 (ms since the Unix epoch;
   // 2026-12-01), before its own offset (Sim::set_clocks).
   uint64_t wall_epoch_ms = 1796083200000ull;
-  double loss = 0.0;              // probability that a message is dropped
-  bool wire_roundtrip = false;    // encode and decode every message
+  double loss = 0.0;            // probability that a message is dropped
+  bool wire_roundtrip = false;  // encode and decode every message
+  // Fold every message sent (when, from, to, encoded bytes) into a digest
+  // (trace_digest): two runs that send the same messages in the same order
+  // at the same times have the same digest. A refactor of the core must not
+  // change it (tests/sim/trace_digest_test.cpp).
+  bool trace = false;
   bool reset_on_crash = true;     // senders to a crashed node get on_unreachable
   core::Options opts;             // options of every node
   uint64_t check_every = 0;       // run the invariant checker every N events (0: never)
@@ -140,6 +145,8 @@ class Sim {
   // Messages sent of one wire type (wire::type_of), dropped or not.
   uint64_t messages_of_type(uint8_t type) const { return type < 32 ? sent_by_type_[type] : 0; }
   uint64_t seed() const { return cfg_.seed; }
+  // Hex BLAKE2b-256 of the trace so far (Config::trace; "" when off).
+  std::string trace_digest() const;
   const Config& config() const { return cfg_; }
   uint64_t random_u64();
 
@@ -221,6 +228,10 @@ class Sim {
   std::unordered_map<uint64_t, uint64_t> link_last_;
   uint64_t events_processed_ = 0, messages_sent_ = 0, messages_dropped_ = 0;
   uint64_t sent_by_type_[32] = {};
+  struct TraceHash;  // Config::trace
+  std::unique_ptr<TraceHash> trace_;
+  static TraceHash* new_trace();
+  void trace_message(int from, const core::Peer& to, const wire::Message& m);
   std::string violation_;
   wire::Limits limits_;
 };
