@@ -43,7 +43,7 @@ void NodeImpl::listen(Done done) {
 }
 
 bool NodeImpl::listening() {
-  if (host_.wants_key_events()) return true;
+  if (rt_.host().wants_key_events()) return true;
   const uint64_t t = now();
   for (const auto& [id, lease] : client_leases_)
     if (lease.keys && lease.until > t) return true;
@@ -58,7 +58,7 @@ void NodeImpl::announce_listen(std::function<void()> done) {
   if (opts_.client || alone()) return done();
   heard_listener(kListenLeaseMs);
   wire::Broadcast m;
-  m.bid = host_.random_u64();
+  m.bid = rt_.host().random_u64();
   m.origin = self_;
   m.limit = self_.id;
   m.kind = wire::Cast::Listen;
@@ -87,7 +87,7 @@ uint32_t NodeImpl::listen_left() {
 void NodeImpl::key_event(wire::KeyChange change, const Bytes& key) {
   // Here at once; to the clients that lease events from us at once too.
   wire::Broadcast here;
-  here.bid = host_.random_u64();
+  here.bid = rt_.host().random_u64();
   here.origin = self_;
   here.kind = wire::Cast::Keys;
   here.events.push_back(wire::KeyEvent{change, key});
@@ -119,7 +119,7 @@ void NodeImpl::flush_key_events() {
 
 void NodeImpl::broadcast(wire::Cast kind, std::vector<wire::KeyEvent> events, Bytes data) {
   wire::Broadcast m;
-  m.bid = host_.random_u64();
+  m.bid = rt_.host().random_u64();
   m.origin = self_;
   m.limit = self_.id;
   m.kind = kind;
@@ -172,13 +172,13 @@ void NodeImpl::deliver(const wire::Broadcast& m) {
     ev.type = EventType::Message;
     ev.data = m.data;
     ev.sender = m.origin;
-    return host_.emit(std::move(ev));
+    return rt_.host().emit(std::move(ev));
   }
   for (const wire::KeyEvent& e : m.events) {
     Event ev;
     ev.type = e.change == wire::KeyChange::Add ? EventType::Add : EventType::Delete;
     ev.key = e.key;
-    host_.emit(std::move(ev));
+    rt_.host().emit(std::move(ev));
   }
 }
 

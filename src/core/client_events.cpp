@@ -91,7 +91,7 @@ void NodeImpl::client_subscribe(const Peer& to, std::function<void()> then) {
   sub_pending_ = true;
   const uint64_t gen = ++sub_gen_;
   // A member that starts listening for us answers after its announcement.
-  const bool keys = host_.wants_key_events();
+  const bool keys = rt_.host().wants_key_events();
   rpc(to, wire::Subscribe{kLeaseMs, keys}, keys ? opts_.rpc_timeout_ms * 4 : opts_.rpc_timeout_ms,
       [this, to, gen, then](int rc, wire::Message* reply) {
         if (then) then();

@@ -37,7 +37,7 @@ void NodeImpl::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
       ev.data = std::move(req.value);
       ev.sender = from;
       ev.whisper = true;
-      host_.emit(std::move(ev));
+      rt_.host().emit(std::move(ev));
       return reply(wire::OpResp{});
     }
     case wire::Op::Iter:
@@ -54,7 +54,7 @@ void NodeImpl::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
   if (pos != req.target) return reply(status_resp(kProto, "target is not the key's position"));
 
   if (req.op == wire::Op::Get) {
-    const StoredRecord* r = store_->get(pos, req.key);
+    const StoredRecord* r = store().get(pos, req.key);
     if (!r || r->tomb) return reply(status_resp(kNotFound, ""));
     wire::OpResp resp;
     resp.value = r->value;
@@ -100,7 +100,7 @@ void NodeImpl::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
     };
   }
 
-  const StoredRecord* cur = store_->get(pos, req.key);
+  const StoredRecord* cur = store().get(pos, req.key);
   const bool live = cur && !cur->tomb;
   // Ours already (the same stamp from the same writer, a retry that reached
   // us by replication): write it again, so that it reaches a majority.
@@ -172,11 +172,11 @@ void NodeImpl::owner_write(const Bytes& key, const Id& pos, const Bytes* value, 
     return reply(std::move(r));
   }
 
-  const StoredRecord* cur = store_->get(pos, key);
+  const StoredRecord* cur = store().get(pos, key);
   const bool was_live = cur && !cur->tomb;
   StoredRecord rec;
   rec.ver = ver;
-  hlc_.observe(ver.hlc, wall(), opts_.max_clock_skew_ms);
+  rt_.hlc().observe(ver.hlc, wall(), opts_.max_clock_skew_ms);
   rec.stamp = now();
   if (value) {
     rec.value = *value;
@@ -185,7 +185,7 @@ void NodeImpl::owner_write(const Bytes& key, const Id& pos, const Bytes* value, 
   }
   resp.hlc = ver.hlc;
   wire::Record wr = to_wire(pos, key, rec);
-  store_->put(pos, key, std::move(rec));
+  store().put(pos, key, std::move(rec));
   if (!value) tombstone_stored();
 
   // Events (queued, sent in batches): absent -> present is an add, present ->
@@ -274,7 +274,7 @@ void NodeImpl::execute_iter(const wire::OpReq& req, Reply reply) {
   bool more = false;
   Id last_pos{};
   Bytes last_key;
-  store_->scan(P, hi, after, [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
+  store().scan(P, hi, after, [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
     if (r.tomb) return true;
     if (resp.items.size() >= limit || bytes >= kBatchBytes) {
       more = true;

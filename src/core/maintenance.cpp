@@ -37,7 +37,7 @@ void NodeImpl::set_successors(std::vector<Peer> list) {
   // through the lists that hold it: tell it now (Notify{successor} from its
   // own successor: "ask me again"). While things change, stabilization runs
   // at full pace anyway, and nothing is sent.
-  if (calm_ && has_pred_ && !opts_.client && !left_ && !leaving_ && pred_.id != self_.id &&
+  if (rt_.calm() && has_pred_ && !opts_.client && !left_ && !leaving_ && pred_.id != self_.id &&
       !pred_.addr.empty())
     send(pred_, 0, wire::Notify{true});
   stir();
@@ -136,6 +136,7 @@ void NodeImpl::join(const std::string& seed_addr, uint32_t timeout_ms, Done done
   if (!timeout_ms) timeout_ms = 5000;
   joining_ = true;
   left_ = false;
+  rt_.set_notify_muted(false);
   stir();
   const uint64_t deadline = now() + timeout_ms;
   wire::OpReq req;
@@ -333,7 +334,7 @@ void NodeImpl::leave(uint32_t timeout_ms, Done done) {
   flush_key_events();  // while the ring still routes to us
   log(2, "node " + name(self_) + " leaving; handing its keys to " + name(succs_[0]));
   auto recs = std::make_shared<std::vector<wire::Record>>();
-  store_->scan(self_.id, self_.id, nullptr,
+  store().scan(self_.id, self_.id, nullptr,
                [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
                  recs->push_back(to_wire(pos, key, r));
                  return true;
@@ -390,11 +391,12 @@ void NodeImpl::finish_leave(Done done) {
   succs_.clear();
   fingers_.clear();
   has_pred_ = false;
-  store_->clear();
+  store().clear();
   leaving_ = false;
   // Stale pointers elsewhere must not pull us back in: notified, probed or
   // asked, we stay silent, so that the others drop us as they would a crash.
   left_ = true;
+  rt_.set_notify_muted(true);
   members_seen_ = 1;  // a ring of one again
   lost_.clear();
   done(Result{});
@@ -502,7 +504,7 @@ void NodeImpl::handle_notify(const Peer& from, const wire::Notify& m, unsigned r
       // but later.)
       std::vector<wire::Record> recent;
       const uint64_t since = now() > kHandoverMs ? now() - kHandoverMs : 0;
-      store_->scan(old, from.id, nullptr,
+      store().scan(old, from.id, nullptr,
                    [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
                      if (r.stamp >= since) recent.push_back(to_wire(pos, key, r));
                      return true;
@@ -541,10 +543,9 @@ void NodeImpl::link_to(const Peer& cand, const char* why) {
 
 void NodeImpl::stabilize() {
   // A round with no change since the last one makes us calmer.
-  if (opts_.calm_max_ms && changes_ == changes_seen_ && !joining_ && !leaving_)
-    calm_ = std::min(calm_ + 1, 8u);
-  changes_seen_ = changes_;
-  every(opts_.stabilize_ms, &NodeImpl::stabilize);
+  if (opts_.calm_max_ms && rt_.changes() == changes_seen_ && !joining_ && !leaving_) rt_.calmer();
+  changes_seen_ = rt_.changes();
+  every(opts_.stabilize_ms, [this] { stabilize(); });
   stabilize_once();
   listen_renew();
 }
@@ -622,7 +623,7 @@ void NodeImpl::stabilize_with(const Peer& s) {
     // Notify: it would change nothing there, so a round is two messages. (Not
     // while things change: a listener's join waits for its predecessor's
     // next Notify, which gives the ring a round to take it into its tables.)
-    bool known = calm_ && st.has_pred && st.pred.id == self_.id;
+    bool known = rt_.calm() && st.has_pred && st.pred.id == self_.id;
     if (!opts_.client && !known) send(s, 0, wire::Notify{});
   });
 }
@@ -652,14 +653,14 @@ void NodeImpl::walk_back(const Peer& best, wire::StateResp best_state, const Pee
 }
 
 void NodeImpl::check_predecessor() {
-  const uint64_t period = every(opts_.check_predecessor_ms, &NodeImpl::check_predecessor);
+  const uint64_t period = every(opts_.check_predecessor_ms, [this] { check_predecessor(); });
   if (!has_pred_) return;
   // In a quiet ring, a predecessor that spoke within the last period and a
   // half is alive: its stabilize rounds (half our period, or the same once
   // both are calm) query us. Only one gone quiet gets a ping. (Under churn
   // every period pings: with the skip, 3 of 120 seeds of the simulated high
   // churn left some node with no live successor for a moment.)
-  if (calm_ && pred_heard_ && now() - pred_heard_ < period + period / 2) return;
+  if (rt_.calm() && pred_heard_ && now() - pred_heard_ < period + period / 2) return;
   ping_predecessor();
 }
 
@@ -690,11 +691,12 @@ void NodeImpl::ping_predecessor(bool suspect) {
 // -------------------------------------------------------------- fix_fingers
 
 void NodeImpl::fix_fingers() {
-  every(opts_.fix_fingers_ms, &NodeImpl::fix_fingers, kCalmFingerFactor);
+  every(
+      opts_.fix_fingers_ms, [this] { fix_fingers(); }, kCalmFingerFactor);
   if (succs_.empty() || joining_ || leaving_) return;
   // check_successor repairs a successor that is far off, which happens while
   // nodes join and fail, not in a quiet ring.
-  if (!opts_.client && !calm_ && (fix_rounds_++ % 2) == 0) return check_successor();
+  if (!opts_.client && !rt_.calm() && (fix_rounds_++ % 2) == 0) return check_successor();
   if (!finger_sweep_) fix_next_finger(false);
 }
 
@@ -784,7 +786,7 @@ void NodeImpl::remember_lost(const Peer& p, bool displaced) {
 }
 
 void NodeImpl::probe_lost() {
-  every(opts_.stabilize_ms * 4, &NodeImpl::probe_lost);
+  every(opts_.stabilize_ms * 4, [this] { probe_lost(); });
   if (opts_.client || joining_ || leaving_ || lost_.empty()) return;
   // Round robin over the lost nodes; forget the ones lost long ago.
   auto it = lost_.upper_bound(next_probe_);

@@ -15,27 +15,17 @@
 
 #include "core/node.hpp"
 #include "core/ring.hpp"
+#include "core/runtime.hpp"
 #include "core/status.hpp"
 #include "core/store.hpp"
 #include "core/version.hpp"
 
 namespace chord::core {
 
-// In a quiet ring anti-entropy may slow down to this many times calm_max_ms:
-// writes replicate synchronously, and a failed replication or a ring change
-// brings a round at once (anti_entropy_soon, stir).
-constexpr unsigned kCalmAntiEntropyFactor = 4;
-// ... and fix_fingers as well: in a quiet ring the fingers do not change, and
-// routing stays correct over stale ones (successor lists, Redirect).
-constexpr unsigned kCalmFingerFactor = 4;
 // walk_back and join_find_pred follow at most this many nodes.
 constexpr unsigned kWalkSteps = 32;
 // join_confirm asks a busy successor again after this long.
 constexpr uint32_t kJoinBusyRetryMs = 20;
-// Maintenance stretched to at least kCalmGridMinPeriodMs runs on a grid of
-// kCalmGridMs (every()); the period's jitter is wider than the grid.
-constexpr uint64_t kCalmGridMs = 512;
-constexpr uint64_t kCalmGridMinPeriodMs = 2048;
 
 // Keys per iteration page, and the payload size a batch of records aims for.
 constexpr uint32_t kPageKeys = 256;
@@ -44,8 +34,6 @@ constexpr unsigned kDigestBuckets = 64;
 // A new predecessor gets the records of its range written this recently.
 constexpr uint64_t kHandoverMs = 30000;
 
-// How an RPC ended: kOk with the reply, kTimedOut or kUnreachable without.
-using RpcDone = std::function<void(int rc, wire::Message* reply)>;
 using OpDone = std::function<void(int rc, wire::OpResp&& resp, unsigned hops)>;
 using Reply = std::function<void(wire::OpResp&&)>;
 
@@ -89,38 +77,23 @@ struct WriteState {
   Reply reply;
 };
 
-class NodeImpl {
+// The Runtime outlives every module: NodeImpl holds it in a base, so that it
+// is built before Module, which refers to it.
+struct RuntimeHolder {
+  RuntimeHolder(const Options& opts, const Id& self_id, std::string self_addr, Host& host)
+      : runtime(opts, self_id, std::move(self_addr), host) {}
+  Runtime runtime;
+};
+
+class NodeImpl : public RuntimeHolder, public Module {
  public:
   NodeImpl(const Options& opts, const Id& self_id, std::string self_addr, Host& host);
 
-  // ---- node.cpp: timers, RPCs, dispatch
-  uint64_t now() { return host_.now_ms(); }    // timers only
-  uint64_t wall() { return host_.wall_ms(); }  // versions only
-  uint64_t jittered(uint32_t period);
-  // Periodic maintenance under the quiet-ring backoff (Options::calm_max_ms):
-  // every() schedules fn after the period stretched by calm_; stir() records
-  // a change, and if we were calm, re-arms every periodic task at its
-  // configured period (the old timers lapse by generation). Returns the
-  // period before jitter.
-  uint64_t every(uint32_t period, void (NodeImpl::*fn)(), unsigned calm_cap_factor = 1);
-  void stir();
+  // ---- node.cpp: wiring, dispatch
   void arm_maintenance();
-  // What a timer's run depends on: a timer whose RPC or operation has ended
-  // does nothing, and next_deadline() drops it rather than wake for it.
-  enum class TimerFor : uint8_t { any, rpc, op };
-  void at(uint64_t when, std::function<void()> fn, TimerFor what = TimerFor::any, uint64_t key = 0);
-  void after(uint64_t ms, std::function<void()> fn) { at(now() + ms, std::move(fn)); }
-  void send(const Peer& to, uint64_t rid, wire::Body&& body);
-  void rpc(const Peer& to, wire::Body&& body, uint32_t timeout_ms, RpcDone done);
-  // Ends RPC rid (if still pending) with rc, cancelling its timeout timer.
-  void end_rpc(uint64_t rid, int rc, wire::Message* reply);
   void on_message(const Peer& from, wire::Message&& m);
   void on_unreachable(const Peer& peer);
-  void tick();
-  uint64_t next_deadline() const;
   Stats stats() const;
-  void log(int level, const std::string& line) { host_.log(level, line); }
-  std::string name(const Peer& p) const { return short_hex(p.id); }
 
   // ---- maintenance.cpp
   void join(const std::string& seed_addr, uint32_t timeout_ms, Done done);
@@ -264,12 +237,6 @@ class NodeImpl {
   void drop_client(const Id& id);
 
   // ---- state
-  Options opts_;
-  Peer self_;
-  Host& host_;
-  wire::Limits limits_;
-  std::unique_ptr<Store> store_;
-  Hlc hlc_;
 
   bool has_pred_ = false;
   Peer pred_;
@@ -284,8 +251,7 @@ class NodeImpl {
   void linked();
   uint64_t fix_rounds_ = 0;
 
-  unsigned calm_ = 0;  // quiet stabilize rounds in a row (capped)
-  uint64_t maint_gen_ = 0, changes_ = 0, changes_seen_ = 0;
+  uint64_t changes_seen_ = 0;  // Runtime::changes() at the last stabilize round
 
   bool joining_ = false;     // Zave: state queries are answered busy meanwhile
   bool validating_ = false;  // checking a new successor candidate: busy too
@@ -303,30 +269,6 @@ class NodeImpl {
   uint64_t pred_heard_ = 0;
   bool pred_pinging_ = false;  // a ping to the predecessor is out
   bool pred_suspect_ = false;  // ... and one miss clears it (ping_predecessor)
-
-  // Timers: never cancelled; a timer whose reason is gone does nothing.
-  // A binary min-heap on (when, seq): equal deadlines run in the order set.
-  struct Timer {
-    uint64_t when;
-    uint64_t seq;
-    std::function<void()> fn;
-    TimerFor what;
-    uint64_t key;  // the rid or opid of what
-  };
-  bool timer_dead(const Timer& t) const;
-  struct TimerLater {
-    bool operator()(const Timer& a, const Timer& b) const {
-      return a.when != b.when ? a.when > b.when : a.seq > b.seq;
-    }
-  };
-  mutable std::vector<Timer> timers_;  // next_deadline() drops dead ones
-  uint64_t timer_seq_ = 0;
-  struct Pending {
-    Peer to;
-    RpcDone done;
-  };
-  std::map<uint64_t, Pending> pending_;
-  uint64_t next_rid_ = 1;
 
   // Nodes dropped as unreachable, or pushed out of the successor list or a
   // finger without failing, with when: probed now and then, so that a ring
@@ -390,7 +332,7 @@ class NodeImpl {
   std::set<std::pair<Id, uint64_t>> seen_;
   std::deque<std::pair<uint64_t, std::pair<Id, uint64_t>>> seen_order_;
 
-  uint64_t lookups_ = 0, lookup_hops_ = 0, msgs_sent_ = 0, msgs_received_ = 0;
+  uint64_t lookups_ = 0, lookup_hops_ = 0;
 
   // Pruning (prune.cpp): one round at a time; a newer round supersedes.
   bool pruning_ = false;

@@ -45,8 +45,9 @@ void NodeImpl::prune_round() {
   // range and left nothing behind (nothing pushed, no copy too young to
   // judge), and nothing has changed here since, one round in
   // kQuietPruneEvery is enough (each costs about r-1 lookups).
-  if (prune_clean_ && changes_ == prune_changes_ && ++prune_skipped_ < kQuietPruneEvery) return;
-  prune_changes_ = changes_;
+  if (prune_clean_ && rt_.changes() == prune_changes_ && ++prune_skipped_ < kQuietPruneEvery)
+    return;
+  prune_changes_ = rt_.changes();
   prune_skipped_ = 0;
   prune_clean_ = false;
   prune_left_ = false;
@@ -71,7 +72,7 @@ void NodeImpl::prune_step(uint64_t gen, Id cursor, Id end, unsigned lookups) {
   const uint64_t t = now();
   const uint64_t grace = 2ull * opts_.anti_entropy_ms;
   std::optional<Id> first;
-  store_->scan(cursor, end, nullptr, [&](const Id& pos, const Bytes&, const StoredRecord& r) {
+  store().scan(cursor, end, nullptr, [&](const Id& pos, const Bytes&, const StoredRecord& r) {
     if (r.stamp + grace <= t) {
       first = pos;
       return false;
@@ -159,7 +160,7 @@ void NodeImpl::prune_group(uint64_t gen, const Id& cursor, const Id& end, unsign
   auto recs = std::make_shared<std::vector<wire::Record>>();
   size_t bytes = 0;
   bool more = false;
-  store_->scan(cursor, owner.id, nullptr,
+  store().scan(cursor, owner.id, nullptr,
                [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
                  if (r.stamp + grace > t) return true;
                  if (bytes >= kPruneBytes) {
@@ -216,9 +217,9 @@ void NodeImpl::prune_group(uint64_t gen, const Id& cursor, const Id& end, unsign
             for (const wire::Record& w : *recs) {
               const Id pos = key_id(w.key.data(), w.key.size());
               if (owns(pos) || !in_open_closed(pos, self_.id, end)) continue;
-              const StoredRecord* cur = store_->get(pos, w.key);
+              const StoredRecord* cur = store().get(pos, w.key);
               if (!cur || cur->ver != Version{w.hlc, w.writer} || cur->tomb != w.tomb) continue;
-              dropped += store_->erase(pos, w.key) ? 1 : 0;
+              dropped += store().erase(pos, w.key) ? 1 : 0;
             }
             if (dropped)
               log(3, "node " + name(self_) + " dropped " + std::to_string(dropped) +

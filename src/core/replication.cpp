@@ -53,12 +53,12 @@ bool NodeImpl::apply(const wire::Record& rec) {
   if (rec.tomb && !rec.value.empty()) return false;
   const Id pos = key_id(rec.key.data(), rec.key.size());
   Version v{rec.hlc, rec.writer};
-  const StoredRecord* cur = store_->get(pos, rec.key);
+  const StoredRecord* cur = store().get(pos, rec.key);
   if (cur && !(cur->ver < v)) return false;
   // A version far ahead of our clock would beat every later write: refused
   // (its owner checked the stamp against its own clock; clocks agree within
   // the skew, so only a broken clock or a forged record lands here).
-  if (!hlc_.observe(rec.hlc, wall(), opts_.max_clock_skew_ms)) {
+  if (!rt_.hlc().observe(rec.hlc, wall(), opts_.max_clock_skew_ms)) {
     if (versions_refused_++ % 1024 == 0)
       log(1, "node " + name(self_) + ": refused a record " +
                  std::to_string(Hlc::physical(rec.hlc) - wall()) +
@@ -72,7 +72,7 @@ bool NodeImpl::apply(const wire::Record& rec) {
   sr.ver = v;
   sr.tomb = rec.tomb;
   sr.stamp = now();
-  store_->put(pos, rec.key, std::move(sr));
+  store().put(pos, rec.key, std::move(sr));
   if (rec.tomb) tombstone_stored();
   return true;
 }
@@ -103,7 +103,7 @@ void NodeImpl::push(const Peer& to, std::vector<wire::Record>&& recs) {
 
 std::vector<uint64_t> NodeImpl::digest(const Id& lo, const Id& hi) const {
   std::vector<uint64_t> b(kDigestBuckets, 0);
-  store_->scan(lo, hi, nullptr, [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
+  store().scan(lo, hi, nullptr, [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
     b[bucket_of(pos)] ^= record_hash(key, r.ver, r.tomb);
     return true;
   });
@@ -111,7 +111,8 @@ std::vector<uint64_t> NodeImpl::digest(const Id& lo, const Id& hi) const {
 }
 
 void NodeImpl::anti_entropy() {
-  every(opts_.anti_entropy_ms, &NodeImpl::anti_entropy, kCalmAntiEntropyFactor);
+  every(
+      opts_.anti_entropy_ms, [this] { anti_entropy(); }, kCalmAntiEntropyFactor);
   anti_entropy_round();
   prune_round();  // prune.cpp: drop the copies of ranges we no longer hold
 }
@@ -155,7 +156,7 @@ void NodeImpl::handle_digest(const Peer& from, uint64_t rid, const wire::Digest&
     }
     size_t bytes = 0;
     if (!resp.mismatched.empty()) {
-      store_->scan(m.lo, m.hi, nullptr,
+      store().scan(m.lo, m.hi, nullptr,
                    [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
                      if (!differ[bucket_of(pos)]) return true;
                      if (bytes >= kBatchBytes) return false;
@@ -184,7 +185,7 @@ void NodeImpl::on_digest_resp(const Peer& to, const Id& lo, const Id& hi, wire::
   // Ours that they lack or hold older: push. Theirs that we lack or hold
   // older: pull.
   std::vector<wire::Record> give;
-  store_->scan(lo, hi, nullptr, [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
+  store().scan(lo, hi, nullptr, [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
     if (!differ[bucket_of(pos)]) return true;
     auto it = theirs.find(key);
     if (it == theirs.end() || it->second < r.ver) give.push_back(to_wire(pos, key, r));
@@ -194,7 +195,7 @@ void NodeImpl::on_digest_resp(const Peer& to, const Id& lo, const Id& hi, wire::
   for (auto& [key, ver] : theirs) {
     const Id pos = key_id(key.data(), key.size());
     if (!in_open_closed(pos, lo, hi)) continue;
-    const StoredRecord* r = store_->get(pos, key);
+    const StoredRecord* r = store().get(pos, key);
     if (!r || r->ver < ver) want.keys.push_back(key);
   }
   if (!give.empty()) {
@@ -215,7 +216,7 @@ void NodeImpl::handle_pull(const Peer& from, uint64_t rid, const wire::Pull& m) 
   size_t bytes = 0;
   for (const Bytes& key : m.keys) {
     const Id pos = key_id(key.data(), key.size());
-    const StoredRecord* r = store_->get(pos, key);
+    const StoredRecord* r = store().get(pos, key);
     if (!r) continue;
     wire::Record w = to_wire(pos, key, *r);
     if (bytes + record_size(w) > kBatchBytes && !out.recs.empty()) {
@@ -234,7 +235,7 @@ void NodeImpl::handle_range(const Peer& from, uint64_t rid, const wire::RangeReq
   wire::Records out;
   size_t bytes = 0;
   StoreKey after{m.after_pos, m.after_key};
-  store_->scan(m.lo, m.hi, m.has_after ? &after : nullptr,
+  store().scan(m.lo, m.hi, m.has_after ? &after : nullptr,
                [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
                  wire::Record w = to_wire(pos, key, r);
                  if (bytes + record_size(w) > kBatchBytes && !out.recs.empty()) {
@@ -290,7 +291,7 @@ void NodeImpl::collect_tombstones() {
   const uint64_t t = now();
   std::vector<StoreKey> old;
   bool younger = false;
-  store_->scan(self_.id, self_.id, nullptr,
+  store().scan(self_.id, self_.id, nullptr,
                [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
                  if (r.tomb && r.stamp + opts_.tombstone_grace_ms <= t)
                    old.push_back(StoreKey{pos, key});
@@ -298,7 +299,7 @@ void NodeImpl::collect_tombstones() {
                    younger = true;
                  return true;
                });
-  for (const StoreKey& k : old) store_->erase(k.pos, k.key);
+  for (const StoreKey& k : old) store().erase(k.pos, k.key);
   if (younger) tombstone_stored();
 }
 

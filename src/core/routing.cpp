@@ -61,7 +61,7 @@ void NodeImpl::start_op(wire::OpReq&& req, uint32_t timeout_ms, bool user, OpDon
   if (req.op == wire::Op::Set || req.op == wire::Op::Del || req.op == wire::Op::Pop) {
     // The write's version is fixed now, when the call starts: every hop and
     // retry carries it, so a copy executed late never beats a later write.
-    req.hlc = hlc_.next(wall());
+    req.hlc = rt_.hlc().next(wall());
     req.ttl_ms = timeout_ms;
   }
   op->req = std::move(req);
@@ -114,7 +114,7 @@ bool NodeImpl::restamp(OpState& op, wire::OpResp& resp) {
     return false;
   }
   const uint64_t w = wall();
-  if (!hlc_.observe(resp.hlc, w, opts_.max_clock_skew_ms)) {
+  if (!rt_.hlc().observe(resp.hlc, w, opts_.max_clock_skew_ms)) {
     resp.status = kRefused;
     resp.detail = "the owner holds a version " +
                   std::to_string(Hlc::physical(resp.hlc) > w ? Hlc::physical(resp.hlc) - w : 0) +
@@ -128,7 +128,7 @@ bool NodeImpl::restamp(OpState& op, wire::OpResp& resp) {
                   " times during this write";
     return false;
   }
-  op.req.hlc = hlc_.next(w);
+  op.req.hlc = rt_.hlc().next(w);
   const uint64_t t = now();
   op.req.ttl_ms = static_cast<uint32_t>(op.deadline > t ? op.deadline - t : 1);
   return true;
@@ -265,7 +265,7 @@ void NodeImpl::op_step(uint64_t opid) {
             }
             // A version read or written: our next writes stamp above it.
             if (resp->status == kOk && resp->hlc)
-              hlc_.observe(resp->hlc, wall(), opts_.max_clock_skew_ms);
+              rt_.hlc().observe(resp->hlc, wall(), opts_.max_clock_skew_ms);
             return op_finish(opid, kOk, std::move(*resp));
           }
           if (auto* red = std::get_if<wire::Redirect>(&reply->body)) {
@@ -629,7 +629,7 @@ void NodeImpl::whisper(const Id& to, Bytes payload, uint32_t timeout_ms, Done do
     ev.data = std::move(payload);
     ev.sender = self_;
     ev.whisper = true;
-    host_.emit(std::move(ev));
+    rt_.host().emit(std::move(ev));
     return done(Result{});
   }
   if (user_ops_ >= opts_.max_pending)

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT
+// The services every module of a node uses: its identity and options, the
+// host's clocks, the timer heap, the RPC table, the quiet-ring backoff and
+// the record store. NodeImpl owns one Runtime and hands it to each module
+// (docs/design-core.md, "Modules").
+//
+// Owns: timers, pending RPCs and their ids, message counters, the calm level
+// and the periodic tasks it re-arms. Asks: nothing of the modules, but for
+// the two hooks set at wiring time (op_alive, rearm). Promises: timers run in
+// (when, order set) order; an RPC ends exactly once, with its reply, or
+// kTimedOut at its timeout, or kUnreachable when the driver reports its peer
+// gone (fail_rpcs_to).
+#pragma once
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/node.hpp"
+#include "core/ring.hpp"
+#include "core/status.hpp"
+#include "core/store.hpp"
+#include "core/version.hpp"
+
+namespace chord::core {
+
+// How an RPC ended: kOk with the reply, kTimedOut or kUnreachable without.
+using RpcDone = std::function<void(int rc, wire::Message* reply)>;
+
+// In a quiet ring anti-entropy may slow down to this many times calm_max_ms:
+// writes replicate synchronously, and a failed replication or a ring change
+// brings a round at once (anti_entropy_soon, stir).
+constexpr unsigned kCalmAntiEntropyFactor = 4;
+// ... and fix_fingers as well: in a quiet ring the fingers do not change, and
+// routing stays correct over stale ones (successor lists, Redirect).
+constexpr unsigned kCalmFingerFactor = 4;
+// Maintenance stretched to at least kCalmGridMinPeriodMs runs on a grid of
+// kCalmGridMs (every()); the period's jitter is wider than the grid.
+constexpr uint64_t kCalmGridMs = 512;
+constexpr uint64_t kCalmGridMinPeriodMs = 2048;
+
+class Runtime {
+ public:
+  // Replaces zero options by their defaults (include/chord.h).
+  Runtime(const Options& opts, const Id& self_id, std::string self_addr, Host& host);
+
+  const Options& opts() const { return opts_; }
+  const Peer& self() const { return self_; }
+  const wire::Limits& limits() const { return limits_; }
+  Host& host() { return host_; }
+  Store& store() { return *store_; }
+  const Store& store() const { return *store_; }
+  Hlc& hlc() { return hlc_; }
+
+  uint64_t now() { return host_.now_ms(); }    // timers only
+  uint64_t wall() { return host_.wall_ms(); }  // versions only
+  uint64_t random_u64() { return host_.random_u64(); }
+  // Uniform in [0.75, 1.25] * period, so that nodes drift apart.
+  uint64_t jittered(uint32_t period);
+  void log(int level, const std::string& line) { host_.log(level, line); }
+  static std::string name(const Peer& p) { return short_hex(p.id); }
+
+  // ---- timers: never cancelled; a timer whose reason is gone does nothing.
+  // What a timer's run depends on: a timer whose RPC or operation has ended
+  // does nothing, and next_deadline() drops it rather than wake for it.
+  enum class TimerFor : uint8_t { any, rpc, op };
+  void at(uint64_t when, std::function<void()> fn, TimerFor what = TimerFor::any, uint64_t key = 0);
+  void after(uint64_t ms, std::function<void()> fn) { at(now() + ms, std::move(fn)); }
+  void tick();  // runs what is due
+  uint64_t next_deadline() const;
+  // Whether operation opid is still in flight (set by the router): its
+  // timers are dropped once it has ended.
+  void set_op_alive(std::function<bool(uint64_t)> fn) { op_alive_ = std::move(fn); }
+
+  // ---- quiet-ring backoff (Options::calm_max_ms)
+  // Schedules fn after period stretched by the calm level. Periodic tasks
+  // call it again from fn; stir() re-arms them at their configured period
+  // through rearm (the old timers lapse by generation). Returns the period
+  // before jitter.
+  uint64_t every(uint32_t period, std::function<void()> fn, unsigned calm_cap_factor = 1);
+  void set_rearm(std::function<void()> fn) { rearm_ = std::move(fn); }
+  // Records a change; if we were calm, re-arms every periodic task.
+  void stir();
+  unsigned calm() const { return calm_; }
+  void calmer() { calm_ = std::min(calm_ + 1, 8u); }  // a quiet stabilize round
+  uint64_t changes() const { return changes_; }       // stir() calls so far
+
+  // ---- messages
+  // Best effort. While notify_muted (a node that has left), Notify is not
+  // sent: a stabilize that was running when we left must not offer us as
+  // anyone's predecessor again.
+  void send(const Peer& to, uint64_t rid, wire::Body&& body);
+  void set_notify_muted(bool muted) { notify_muted_ = muted; }
+  void rpc(const Peer& to, wire::Body&& body, uint32_t timeout_ms, RpcDone done);
+  // Ends RPC rid (if still pending) with rc, cancelling its timeout timer.
+  void end_rpc(uint64_t rid, int rc, wire::Message* reply);
+  // A reply: ends its RPC if it is pending and came from whom we asked.
+  void on_reply(const Peer& from, wire::Message&& m);
+  // Fails every RPC to peer, oldest first, with kUnreachable.
+  void fail_rpcs_to(const Peer& peer);
+  void count_received() { msgs_received_++; }
+  uint64_t msgs_sent() const { return msgs_sent_; }
+  uint64_t msgs_received() const { return msgs_received_; }
+
+ private:
+  Options opts_;
+  Peer self_;
+  Host& host_;
+  wire::Limits limits_;
+  std::unique_ptr<Store> store_;
+  Hlc hlc_;
+
+  // A binary min-heap on (when, seq): equal deadlines run in the order set.
+  struct Timer {
+    uint64_t when;
+    uint64_t seq;
+    std::function<void()> fn;
+    TimerFor what;
+    uint64_t key;  // the rid or opid of what
+  };
+  struct TimerLater {
+    bool operator()(const Timer& a, const Timer& b) const {
+      return a.when != b.when ? a.when > b.when : a.seq > b.seq;
+    }
+  };
+  bool timer_dead(const Timer& t) const;
+  mutable std::vector<Timer> timers_;  // next_deadline() drops dead ones
+  uint64_t timer_seq_ = 0;
+  std::function<bool(uint64_t)> op_alive_;
+
+  struct Pending {
+    Peer to;
+    RpcDone done;
+  };
+  std::map<uint64_t, Pending> pending_;
+  uint64_t next_rid_ = 1;
+  bool notify_muted_ = false;
+  uint64_t msgs_sent_ = 0, msgs_received_ = 0;
+
+  unsigned calm_ = 0;  // quiet stabilize rounds in a row (capped)
+  uint64_t maint_gen_ = 0, changes_ = 0;
+  std::function<void()> rearm_;
+};
+
+// What a module's code reads as its own: the runtime's services under short
+// names (opts_, self_, now(), rpc(), ...). A module derives from it and adds
+// the state it owns.
+class Module {
+ protected:
+  explicit Module(Runtime& rt) : rt_(rt), opts_(rt.opts()), self_(rt.self()) {}
+  using TimerFor = Runtime::TimerFor;
+
+  uint64_t now() { return rt_.now(); }
+  uint64_t wall() { return rt_.wall(); }
+  uint64_t jittered(uint32_t period) { return rt_.jittered(period); }
+  void at(uint64_t when, std::function<void()> fn, TimerFor what = TimerFor::any,
+          uint64_t key = 0) {
+    rt_.at(when, std::move(fn), what, key);
+  }
+  void after(uint64_t ms, std::function<void()> fn) { rt_.after(ms, std::move(fn)); }
+  uint64_t every(uint32_t period, std::function<void()> fn, unsigned calm_cap_factor = 1) {
+    return rt_.every(period, std::move(fn), calm_cap_factor);
+  }
+  void stir() { rt_.stir(); }
+  void send(const Peer& to, uint64_t rid, wire::Body&& body) { rt_.send(to, rid, std::move(body)); }
+  void rpc(const Peer& to, wire::Body&& body, uint32_t timeout_ms, RpcDone done) {
+    rt_.rpc(to, std::move(body), timeout_ms, std::move(done));
+  }
+  void log(int level, const std::string& line) { rt_.log(level, line); }
+  static std::string name(const Peer& p) { return Runtime::name(p); }
+  Store& store() { return rt_.store(); }
+  const Store& store() const { return rt_.store(); }
+
+  Runtime& rt_;
+  const Options& opts_;
+  const Peer& self_;
+};
+
+}  // namespace chord::core
