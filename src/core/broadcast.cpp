@@ -16,7 +16,10 @@
 // joiner). A ring nobody listens to pays nothing per write for events.
 #include <algorithm>
 
-#include "core/node_impl.hpp"
+#include "core/broadcaster.hpp"
+#include "core/membership.hpp"
+#include "core/router.hpp"
+#include "core/client_events.hpp"
 
 namespace chord::core {
 
@@ -36,26 +39,23 @@ constexpr uint32_t kListenLeaseMaxMs = 5 * 60000;
 
 // ------------------------------------------------------------------ listening
 
-void NodeImpl::listen(Done done) {
-  if (opts_.client) return client_listen(std::move(done));
+void Broadcaster::listen(Done done) {
+  if (opts_.client) return clients_.client_listen(std::move(done));
   if (!listening() || !listen_due()) return done(Result{});
   announce_listen([done] { done(Result{}); });
 }
 
-bool NodeImpl::listening() {
+bool Broadcaster::listening() {
   if (rt_.host().wants_key_events()) return true;
-  const uint64_t t = now();
-  for (const auto& [id, lease] : client_leases_)
-    if (lease.keys && lease.until > t) return true;
-  return false;
+  return clients_.wants_keys();
 }
 
-bool NodeImpl::listen_due() {
-  return !opts_.client && !alone() && listen_until_ < now() + kListenRenewLeftMs;
+bool Broadcaster::listen_due() {
+  return !opts_.client && !ring_.alone() && listen_until_ < now() + kListenRenewLeftMs;
 }
 
-void NodeImpl::announce_listen(std::function<void()> done) {
-  if (opts_.client || alone()) return done();
+void Broadcaster::announce_listen(std::function<void()> done) {
+  if (opts_.client || ring_.alone()) return done();
   heard_listener(kListenLeaseMs);
   wire::Broadcast m;
   m.bid = rt_.host().random_u64();
@@ -67,16 +67,16 @@ void NodeImpl::announce_listen(std::function<void()> done) {
   fan_out(m, std::move(done));
 }
 
-void NodeImpl::listen_renew() {
-  if (!joining_ && !leaving_ && listen_due() && listening()) announce_listen([] {});
+void Broadcaster::listen_renew() {
+  if (!ring_.joining() && !ring_.leaving() && listen_due() && listening()) announce_listen([] {});
 }
 
-void NodeImpl::heard_listener(uint32_t lease_ms) {
+void Broadcaster::heard_listener(uint32_t lease_ms) {
   const uint64_t until = now() + std::min(lease_ms, kListenLeaseMaxMs);
   listen_until_ = std::max(listen_until_, until);
 }
 
-uint32_t NodeImpl::listen_left() {
+uint32_t Broadcaster::listen_left() {
   // Only what was announced: a lease passed on is one the ring has heard.
   const uint64_t t = now();
   return listen_until_ > t ? static_cast<uint32_t>(listen_until_ - t) : 0;
@@ -84,7 +84,7 @@ uint32_t NodeImpl::listen_left() {
 
 // ----------------------------------------------------------------- key events
 
-void NodeImpl::key_event(wire::KeyChange change, const Bytes& key) {
+void Broadcaster::key_event(wire::KeyChange change, const Bytes& key) {
   // Here at once; to the clients that lease events from us at once too.
   wire::Broadcast here;
   here.bid = rt_.host().random_u64();
@@ -92,7 +92,7 @@ void NodeImpl::key_event(wire::KeyChange change, const Bytes& key) {
   here.kind = wire::Cast::Keys;
   here.events.push_back(wire::KeyEvent{change, key});
   deliver(here);
-  forward_to_clients(here);
+  clients_.forward_to_clients(here);
   // To the other members in a batch, if any of them listens.
   if (now() >= listen_until_ && !listening()) return;
   key_events_.push_back(wire::KeyEvent{change, key});
@@ -108,7 +108,7 @@ void NodeImpl::key_event(wire::KeyChange change, const Bytes& key) {
   }
 }
 
-void NodeImpl::flush_key_events() {
+void Broadcaster::flush_key_events() {
   if (key_events_.empty()) return;
   ++key_batch_gen_;  // the pending timer, if any, has nothing left to send
   std::vector<wire::KeyEvent> events;
@@ -117,7 +117,7 @@ void NodeImpl::flush_key_events() {
   broadcast(wire::Cast::Keys, std::move(events), {});
 }
 
-void NodeImpl::broadcast(wire::Cast kind, std::vector<wire::KeyEvent> events, Bytes data) {
+void Broadcaster::broadcast(wire::Cast kind, std::vector<wire::KeyEvent> events, Bytes data) {
   wire::Broadcast m;
   m.bid = rt_.host().random_u64();
   m.origin = self_;
@@ -129,12 +129,12 @@ void NodeImpl::broadcast(wire::Cast kind, std::vector<wire::KeyEvent> events, By
     first_sight(self_.id, m.bid);
     // Key events were delivered here when they happened (key_event); a
     // user's message goes to the others only, as py2p's broadcast did.
-    if (kind == wire::Cast::Message) forward_to_clients(m);
+    if (kind == wire::Cast::Message) clients_.forward_to_clients(m);
   }
   fan_out(m, {});
 }
 
-void NodeImpl::handle_broadcast(const Peer& from, uint64_t rid, wire::Broadcast&& m) {
+void Broadcaster::handle_broadcast(const Peer& from, uint64_t rid, wire::Broadcast&& m) {
   if (!first_sight(m.origin.id, m.bid)) {
     if (rid) send(from, rid, wire::Ack{});
     return;
@@ -149,11 +149,11 @@ void NodeImpl::handle_broadcast(const Peer& from, uint64_t rid, wire::Broadcast&
   }
   if (rid) send(from, rid, wire::Ack{});
   deliver(m);
-  forward_to_clients(m);
+  clients_.forward_to_clients(m);
   fan_out(m, {});
 }
 
-bool NodeImpl::first_sight(const Id& origin, uint64_t bid) {
+bool Broadcaster::first_sight(const Id& origin, uint64_t bid) {
   auto k = std::make_pair(origin, bid);
   if (!seen_.insert(k).second) return false;
   seen_order_.emplace_back(now(), k);
@@ -165,7 +165,7 @@ bool NodeImpl::first_sight(const Id& origin, uint64_t bid) {
   return true;
 }
 
-void NodeImpl::deliver(const wire::Broadcast& m) {
+void Broadcaster::deliver(const wire::Broadcast& m) {
   if (m.kind == wire::Cast::Listen) return;
   if (m.kind == wire::Cast::Message) {
     Event ev;
@@ -182,15 +182,15 @@ void NodeImpl::deliver(const wire::Broadcast& m) {
   }
 }
 
-void NodeImpl::fan_out(const wire::Broadcast& m, std::function<void()> done) {
+void Broadcaster::fan_out(const wire::Broadcast& m, std::function<void()> done) {
   std::vector<std::pair<Id, Peer>> kids;  // (distance from us, node)
   auto consider = [&](const Peer& p) {
     if (p.id == self_.id || p.addr.empty()) return;
     if (!in_open(p.id, self_.id, m.limit)) return;
     kids.emplace_back(distance(self_.id, p.id), p);
   };
-  for (const Finger& f : fingers_) consider(f.peer);
-  for (const Peer& p : succs_) consider(p);
+  for (const Finger& f : ring_.fingers()) consider(f.peer);
+  for (const Peer& p : ring_.successors()) consider(p);
   std::sort(kids.begin(), kids.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   kids.erase(std::unique(kids.begin(), kids.end(),
@@ -215,8 +215,8 @@ void NodeImpl::fan_out(const wire::Broadcast& m, std::function<void()> done) {
   }
 }
 
-void NodeImpl::send_subtree(const wire::Broadcast& m, const Peer& to, const Id& lim,
-                            unsigned attempt, SubtreeDone done) {
+void Broadcaster::send_subtree(const wire::Broadcast& m, const Peer& to, const Id& lim,
+                               unsigned attempt, SubtreeDone done) {
   auto finished = [done] {
     if (done) (*done)();
   };
@@ -233,7 +233,7 @@ void NodeImpl::send_subtree(const wire::Broadcast& m, const Peer& to, const Id& 
         wire::OpReq req;
         req.op = wire::Op::FindSucc;
         req.target = add_one(to.id);
-        start_op(
+        router_.start_op(
             std::move(req), opts_.rpc_timeout_ms * 3, false,
             [this, m, to, lim, attempt, done, finished](int orc, wire::OpResp&& resp, unsigned) {
               if (orc != kOk || resp.peers.empty()) return finished();

@@ -10,7 +10,9 @@
 // unreachable, the client subscribes through the next node it knows at once.
 #include <algorithm>
 
-#include "core/node_impl.hpp"
+#include "core/client_events.hpp"
+#include "core/membership.hpp"
+#include "core/broadcaster.hpp"
 
 namespace chord::core {
 
@@ -29,12 +31,12 @@ bool same_peer(const Peer& a, const Peer& b) {
 
 // ---------------------------------------------------------------- at a client
 
-void NodeImpl::client_events() {
+void ClientEvents::client_events() {
   // Without a lease, look again soon: a client that has just joined gets its
   // events from the start.
   after(jittered(sub_live_ ? opts_.stabilize_ms : std::min<uint32_t>(opts_.stabilize_ms, 50)),
         [this] { client_events(); });
-  if (joining_ || sub_pending_) return;
+  if (ring_.joining() || sub_pending_) return;
   const uint64_t t = now();
   for (auto it = sub_failed_.begin(); it != sub_failed_.end();)
     it = it->second <= t ? sub_failed_.erase(it) : std::next(it);
@@ -43,9 +45,9 @@ void NodeImpl::client_events() {
     // node, while it is the seed); renew before the lease runs out.
     bool keep = false;
     if (is_zero(sub_to_.id)) {
-      keep = succs_.empty();
+      keep = ring_.successors().empty();
     } else {
-      for (const Peer& p : succs_)
+      for (const Peer& p : ring_.successors())
         if (p.id == sub_to_.id) keep = true;
     }
     if (keep) {
@@ -57,37 +59,38 @@ void NodeImpl::client_events() {
   if (client_pick(to)) client_subscribe(to);
 }
 
-bool NodeImpl::client_pick(Peer& out) const {
+bool ClientEvents::client_pick(Peer& out) const {
   // The nearest successor that has not just failed us, then fingers, then the
   // address we joined through.
   auto usable = [&](const Peer& p) {
     return !p.addr.empty() && p.id != self_.id && !sub_failed_.count(p.id);
   };
-  for (const Peer& p : succs_)
+  for (const Peer& p : ring_.successors())
     if (usable(p)) return out = p, true;
-  for (const Finger& f : fingers_)
+  for (const Finger& f : ring_.fingers())
     if (usable(f.peer)) return out = f.peer, true;
-  if (succs_.empty() && fingers_.empty() && !client_seed_.empty() && !sub_failed_.count(Id{})) {
+  if (ring_.successors().empty() && ring_.fingers().empty() && !ring_.client_seed().empty() &&
+      !sub_failed_.count(Id{})) {
     out = Peer{};
-    out.addr = client_seed_;
+    out.addr = ring_.client_seed();
     return true;
   }
   return false;
 }
 
-void NodeImpl::client_listen(Done done) {
+void ClientEvents::client_listen(Done done) {
   // The lease at our member asks for key events now, or no longer does; a
   // member that starts listening for us answers once every member knows.
   Peer to;
   if (sub_live_) {
     to = sub_to_;
-  } else if (joining_ || !client_pick(to)) {
+  } else if (ring_.joining() || !client_pick(to)) {
     return done(Result{});  // the lease taken after the join will say so
   }
   client_subscribe(to, [done] { done(Result{}); });
 }
 
-void NodeImpl::client_subscribe(const Peer& to, std::function<void()> then) {
+void ClientEvents::client_subscribe(const Peer& to, std::function<void()> then) {
   sub_pending_ = true;
   const uint64_t gen = ++sub_gen_;
   // A member that starts listening for us answers after its announcement.
@@ -115,23 +118,23 @@ void NodeImpl::client_subscribe(const Peer& to, std::function<void()> then) {
         sub_failed_[to.id] = now() + kRenewMs;
         if (sub_live_ && same_peer(sub_to_, to)) sub_live_ = false;
         Peer next;
-        if (!joining_ && client_pick(next)) client_subscribe(next);  // at once
+        if (!ring_.joining() && client_pick(next)) client_subscribe(next);  // at once
       });
 }
 
-void NodeImpl::handle_client_event(const Peer& from, uint64_t rid, wire::Broadcast&& m) {
+void ClientEvents::handle_client_event(const Peer& from, uint64_t rid, wire::Broadcast&& m) {
   if (rid) send(from, rid, wire::Ack{});
   if (from.addr.empty()) return;        // only members forward events
   if (m.origin.id == self_.id) return;  // our own message, back from the member
-  if (!first_sight(m.origin.id, m.bid)) return;
-  deliver(m);
+  if (!bcast_.first_sight(m.origin.id, m.bid)) return;
+  bcast_.deliver(m);
 }
 
 // ---------------------------------------------------------------- at a member
 
-void NodeImpl::handle_subscribe(const Peer& from, uint64_t rid, const wire::Subscribe& m) {
+void ClientEvents::handle_subscribe(const Peer& from, uint64_t rid, const wire::Subscribe& m) {
   if (is_zero(from.id) || from.id == self_.id) return;
-  const bool was_listening = listening();
+  const bool was_listening = bcast_.listening();
   if (m.lease_ms == 0) {
     client_leases_.erase(from.id);
   } else {
@@ -150,17 +153,17 @@ void NodeImpl::handle_subscribe(const Peer& from, uint64_t rid, const wire::Subs
       client_leases_.erase(oldest);
     }
   }
-  if (!was_listening && listening() && listen_due()) {
+  if (!was_listening && bcast_.listening() && bcast_.listen_due()) {
     // This lease makes us a listener: answer once every member knows.
     Peer to = from;
-    return announce_listen([this, to, rid] {
+    return bcast_.announce_listen([this, to, rid] {
       if (rid) send(to, rid, wire::Ack{});
     });
   }
   if (rid) send(from, rid, wire::Ack{});
 }
 
-void NodeImpl::forward_to_clients(const wire::Broadcast& m) {
+void ClientEvents::forward_to_clients(const wire::Broadcast& m) {
   if (client_leases_.empty()) return;
   const uint64_t t = now();
   for (auto it = client_leases_.begin(); it != client_leases_.end();) {
@@ -178,14 +181,21 @@ void NodeImpl::forward_to_clients(const wire::Broadcast& m) {
   }
 }
 
-void NodeImpl::drop_client(const Id& id) {
+void ClientEvents::drop_client(const Id& id) {
   client_leases_.erase(id);
   if (!opts_.client || !sub_live_ || sub_to_.id != id) return;
   // Our member is unreachable: subscribe through another node at once.
   sub_live_ = false;
   sub_failed_[id] = now() + kRenewMs;
   Peer next;
-  if (!sub_pending_ && !joining_ && client_pick(next)) client_subscribe(next);
+  if (!sub_pending_ && !ring_.joining() && client_pick(next)) client_subscribe(next);
+}
+
+bool ClientEvents::wants_keys() {
+  const uint64_t t = now();
+  for (const auto& [id, lease] : client_leases_)
+    if (lease.keys && lease.until > t) return true;
+  return false;
 }
 
 }  // namespace chord::core

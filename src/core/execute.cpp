@@ -2,7 +2,11 @@
 // Operations at the node that owns their target.
 #include <algorithm>
 
-#include "core/node_impl.hpp"
+#include "core/executor.hpp"
+#include "core/membership.hpp"
+#include "core/router.hpp"
+#include "core/replicator.hpp"
+#include "core/broadcaster.hpp"
 
 namespace chord::core {
 
@@ -18,15 +22,49 @@ wire::OpResp status_resp(int rc, std::string detail) {
 }
 }  // namespace
 
-void NodeImpl::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
+void Executor::handle_op(const Peer& from, uint64_t rid, wire::OpReq&& req) {
+  if (ring_.left()) {
+    wire::Redirect gone;
+    gone.not_member = true;
+    gone.peers = ring_.left_successors();
+    send(from, rid, std::move(gone));
+    return;
+  }
+  if (ring_.confirming() && req.op != wire::Op::FindSucc && req.op != wire::Op::Whisper &&
+      ring_.owns(req.target)) {
+    // A join still confirming its range (join_confirm): answer once it knows
+    // its true predecessor, rather than from a range that may be too wide.
+    held_ops_.push_back(HeldOp{from, rid, std::move(req)});
+    return;
+  }
+  const bool owner = !ring_.joining() && ring_.owns(req.target);
+  bool mine = owner || (!ring_.joining() && req.op == wire::Op::Whisper && req.target == self_.id &&
+                        !opts_.client);
+  if (!mine) {
+    send(from, rid, ring_.route(req.target));
+    return;
+  }
+  Peer to = from;
+  execute(from, std::move(req), [this, to, rid, owner](wire::OpResp&& resp) {
+    // The owner names its predecessor: the origin learns our whole range,
+    // (pred, self], and sends the next operation inside it straight here.
+    if (owner && ring_.has_predecessor() && !(resp.flags & wire::kFlagHasPred)) {
+      resp.flags |= wire::kFlagHasPred;
+      resp.pred = ring_.predecessor();
+    }
+    send(to, rid, std::move(resp));
+  });
+}
+
+void Executor::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
   switch (req.op) {
     case wire::Op::FindSucc: {
       wire::OpResp r;
       r.peers.push_back(self_);
-      for (const Peer& p : succs_) r.peers.push_back(p);
-      if (has_pred_) {
+      for (const Peer& p : ring_.successors()) r.peers.push_back(p);
+      if (ring_.has_predecessor()) {
         r.flags |= wire::kFlagHasPred;
-        r.pred = pred_;
+        r.pred = ring_.predecessor();
       }
       return reply(std::move(r));
     }
@@ -48,7 +86,7 @@ void NodeImpl::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
 
   // The dictionary. Never trust the target: the position is the key's hash.
   std::string detail;
-  int rc = check_sizes(&req.key, req.op == wire::Op::Set ? &req.value : nullptr, detail);
+  int rc = router_.check_sizes(&req.key, req.op == wire::Op::Set ? &req.value : nullptr, detail);
   if (rc != kOk) return reply(status_resp(rc, detail));
   const Id pos = key_id(req.key.data(), req.key.size());
   if (pos != req.target) return reply(status_resp(kProto, "target is not the key's position"));
@@ -127,130 +165,18 @@ void NodeImpl::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
   }
 }
 
-int NodeImpl::check_stamp(const wire::OpReq& req, std::string& detail) {
-  if (req.hlc == 0) {
-    detail = "a write without a version";
-    return kProto;
-  }
-  const uint64_t wall_now = wall();
-  const uint64_t phys = Hlc::physical(req.hlc);
-  const uint64_t skew = opts_.max_clock_skew_ms;
-  if (phys > wall_now + skew) {
-    versions_refused_++;
-    detail = "the write's version is " + std::to_string(phys - wall_now) +
-             " ms ahead of the owner's clock (max_clock_skew_ms " + std::to_string(skew) + ")";
-    return kRefused;
-  }
-  if (phys + req.ttl_ms + skew < wall_now) {
-    detail = "the request is " + std::to_string(wall_now - phys) + " ms old, past its " +
-             std::to_string(req.ttl_ms) +
-             " ms timeout: delivered late, or the origin's clock is behind the owner's";
-    return kTimedOut;
-  }
-  return kOk;
+void Executor::release_held() {
+  std::vector<HeldOp> held = std::move(held_ops_);
+  held_ops_.clear();
+  for (HeldOp& h : held) handle_op(h.from, h.rid, std::move(h.req));
 }
 
-unsigned NodeImpl::write_quorum(size_t reachable) const {
-  const unsigned r = opts_.replicas;
-  if (opts_.sloppy_quorum)
-    return std::min<unsigned>(r / 2 + 1, 1 + static_cast<unsigned>(reachable));
-  return std::min(r, members_seen_) / 2 + 1;
-}
-
-void NodeImpl::owner_write(const Bytes& key, const Id& pos, const Bytes* value, const Version& ver,
-                           wire::OpResp resp, Reply reply) {
-  // A majority of the r replicas, this one included (write_quorum): with too
-  // few reachable, fail now and apply nothing.
-  std::vector<Peer> targets = replica_targets();
-  const unsigned need = write_quorum(targets.size());
-  if (1 + targets.size() < need) {
-    wire::OpResp r;
-    r.status = kNoQuorum;
-    r.detail = std::to_string(1 + targets.size()) + " of the " + std::to_string(need) +
-               " replicas a write needs are reachable (r = " + std::to_string(opts_.replicas) +
-               "; a node cut off from its ring writes nothing)";
-    return reply(std::move(r));
-  }
-
-  const StoredRecord* cur = store().get(pos, key);
-  const bool was_live = cur && !cur->tomb;
-  StoredRecord rec;
-  rec.ver = ver;
-  rt_.hlc().observe(ver.hlc, wall(), opts_.max_clock_skew_ms);
-  rec.stamp = now();
-  if (value) {
-    rec.value = *value;
-  } else {
-    rec.tomb = true;
-  }
-  resp.hlc = ver.hlc;
-  wire::Record wr = to_wire(pos, key, rec);
-  store().put(pos, key, std::move(rec));
-  if (!value) tombstone_stored();
-
-  // Events (queued, sent in batches): absent -> present is an add, present ->
-  // absent a delete.
-  if (value && !was_live) key_event(wire::KeyChange::Add, key);
-  if (!value && was_live) key_event(wire::KeyChange::Delete, key);
-
-  if (need <= 1 && targets.empty()) return reply(std::move(resp));
-  uint64_t wid = next_write_++;
-  WriteState& ws = writes_[wid];
-  ws.need = need - 1;
-  ws.resp = std::move(resp);
-  ws.reply = std::move(reply);
-  if (ws.need == 0) {
-    ws.replied = true;
-    ws.reply(wire::OpResp(ws.resp));
-  }
-  for (const Peer& t : targets) replicate_write(wid, t, wr, 0);
-  // Answer before the origin's hop timer fires, so that it does not retry.
-  after(std::max<uint32_t>(opts_.rpc_timeout_ms / 2, 1), [this, wid] {
-    auto it = writes_.find(wid);
-    if (it == writes_.end()) return;
-    if (!it->second.replied) {
-      it->second.replied = true;
-      wire::OpResp r;
-      r.status = kNoQuorum;
-      r.detail = std::to_string(it->second.acks + 1) + " of " +
-                 std::to_string(it->second.need + 1) + " replicas acknowledged";
-      it->second.reply(std::move(r));
-    }
-    writes_.erase(it);
-  });
-}
-
-void NodeImpl::replicate_write(uint64_t wid, const Peer& to, const wire::Record& rec,
-                               unsigned attempt) {
-  // Two tries within the write's deadline (rpc_timeout / 2): a lost message
-  // should not leave a replica behind until anti-entropy comes round.
-  wire::Replicate m;
-  m.recs.push_back(rec);
-  uint32_t timeout = std::max<uint32_t>(opts_.rpc_timeout_ms / 4, 1);
-  rpc(to, std::move(m), timeout, [this, wid, to, rec, attempt](int rc, wire::Message* r) {
-    bool ok = rc == kOk && std::holds_alternative<wire::Ack>(r->body) &&
-              std::get<wire::Ack>(r->body).status == kOk;
-    if (!ok) {
-      if (attempt == 0 && rc == kTimedOut) return replicate_write(wid, to, rec, 1);
-      anti_entropy_soon();  // bring that replica, or its replacement, up to date
-      return;
-    }
-    auto it = writes_.find(wid);
-    if (it == writes_.end()) return;
-    it->second.acks++;
-    if (!it->second.replied && it->second.acks >= it->second.need) {
-      it->second.replied = true;
-      it->second.reply(std::move(it->second.resp));
-    }
-  });
-}
-
-void NodeImpl::execute_iter(const wire::OpReq& req, Reply reply) {
+void Executor::execute_iter(const wire::OpReq& req, Reply reply) {
   const Id& P = req.pos;
   const Id& E = req.end;
   Id hi;
   bool final_page;
-  if (succs_.empty()) {
+  if (ring_.successors().empty()) {
     hi = E;  // we own the whole ring
     final_page = true;
   } else if (P != E && in_open_closed(E, P, self_.id)) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// core::Node: the public face, the timers, the RPC layer and message dispatch.
+// core::Node, the public face, and NodeImpl: the modules wired together,
+// message dispatch, the periodic tasks and the stats.
 #include <algorithm>
 
 #include "core/node_impl.hpp"
@@ -10,47 +11,45 @@ namespace chord::core {
 
 NodeImpl::NodeImpl(const Options& opts, const Id& self_id, std::string self_addr, Host& host)
     : RuntimeHolder(opts, self_id, std::move(self_addr), host), Module(runtime) {
-  // A restarted node (same id) must not reuse the operation ids of its
-  // previous life: owners remember executed writes by (id, opid).
-  next_opid_ = (runtime.random_u64() >> 2) + 1;
-  runtime.set_op_alive([this](uint64_t opid) { return ops_.count(opid) != 0; });
+  runtime.set_op_alive([this](uint64_t opid) { return router_.op_alive(opid); });
   runtime.set_rearm([this] { arm_maintenance(); });
   arm_maintenance();
   if (opts_.client) {
-    after(jittered(opts_.stabilize_ms), [this] { client_events(); });
+    after(jittered(opts_.stabilize_ms), [this] { clients_.client_events(); });
   }
 }
 
 void NodeImpl::arm_maintenance() {
-  every(opts_.stabilize_ms, [this] { stabilize(); });
+  every(opts_.stabilize_ms, [this] { ring_.stabilize(); });
   every(
-      opts_.fix_fingers_ms, [this] { fix_fingers(); }, kCalmFingerFactor);
+      opts_.fix_fingers_ms, [this] { ring_.fix_fingers(); }, kCalmFingerFactor);
   if (opts_.client) return;
-  every(opts_.check_predecessor_ms, [this] { check_predecessor(); });
-  every(opts_.stabilize_ms * 4, [this] { probe_lost(); });
+  every(opts_.check_predecessor_ms, [this] { ring_.check_predecessor(); });
+  every(opts_.stabilize_ms * 4, [this] { ring_.probe_lost(); });
   every(
-      opts_.anti_entropy_ms, [this] { anti_entropy(); }, kCalmAntiEntropyFactor);
+      opts_.anti_entropy_ms, [this] { repl_.anti_entropy(); }, kCalmAntiEntropyFactor);
 }
 
 void NodeImpl::on_unreachable(const Peer& peer) {
   stir();
-  if (!is_zero(peer.id)) owner_cache_.erase(peer.id);
+  if (!is_zero(peer.id)) router_.forget_owner(peer.id);
   // Fail every RPC to that peer, oldest first, then forget the peer.
   rt_.fail_rpcs_to(peer);
-  if (!is_zero(peer.id)) forget(peer.id);
-  if (!is_zero(peer.id)) drop_client(peer.id);
+  if (!is_zero(peer.id)) ring_.forget(peer.id);
+  if (!is_zero(peer.id)) clients_.drop_client(peer.id);
 }
 
 void NodeImpl::on_message(const Peer& from, wire::Message&& m) {
   rt_.count_received();
   if (from.id == self_.id && !is_zero(from.id)) return;  // never from ourselves
-  if (has_pred_ && from.id == pred_.id) pred_heard_ = now();
+  ring_.heard_from(from);
   if (wire::is_reply(m)) return rt_.on_reply(from, std::move(m));
-  if (left_) {
+  if (ring_.left()) {
     // A node that left answers the ring no more (see finish_leave), but for
     // telling an operation so (handle_op): its origin then routes on at once
     // rather than wait out two timeouts on a stale finger or cached owner.
-    if (auto* req = std::get_if<wire::OpReq>(&m.body)) handle_op(from, m.rid, std::move(*req));
+    if (auto* req = std::get_if<wire::OpReq>(&m.body))
+      exec_.handle_op(from, m.rid, std::move(*req));
     return;
   }
   // Requests. Light clients (no address) may only route operations.
@@ -60,32 +59,32 @@ void NodeImpl::on_message(const Peer& from, wire::Message&& m) {
       [&](auto& body) {
         using T = std::decay_t<decltype(body)>;
         if constexpr (std::is_same_v<T, wire::OpReq>) {
-          handle_op(from, rid, std::move(body));
+          exec_.handle_op(from, rid, std::move(body));
         } else if constexpr (std::is_same_v<T, wire::StateReq>) {
-          handle_state_req(from, rid);
+          ring_.handle_state_req(from, rid);
         } else if constexpr (std::is_same_v<T, wire::Ping>) {
           send(from, rid, wire::Pong{});
         } else if constexpr (std::is_same_v<T, wire::Broadcast>) {
           if (!opts_.client)
-            handle_broadcast(from, rid, std::move(body));
+            bcast_.handle_broadcast(from, rid, std::move(body));
           else
-            handle_client_event(from, rid, std::move(body));
+            clients_.handle_client_event(from, rid, std::move(body));
         } else if constexpr (std::is_same_v<T, wire::Subscribe>) {
-          if (!opts_.client) handle_subscribe(from, rid, body);
+          if (!opts_.client) clients_.handle_subscribe(from, rid, body);
         } else if (!member || opts_.client) {
           return;  // the rest is between members
         } else if constexpr (std::is_same_v<T, wire::Notify>) {
-          handle_notify(from, body);
+          ring_.handle_notify(from, body);
         } else if constexpr (std::is_same_v<T, wire::Leave>) {
-          handle_leave(from, rid, std::move(body));
+          ring_.handle_leave(from, rid, std::move(body));
         } else if constexpr (std::is_same_v<T, wire::Replicate>) {
-          handle_replicate(from, rid, std::move(body));
+          repl_.handle_replicate(from, rid, std::move(body));
         } else if constexpr (std::is_same_v<T, wire::Digest>) {
-          handle_digest(from, rid, body);
+          repl_.handle_digest(from, rid, body);
         } else if constexpr (std::is_same_v<T, wire::Pull>) {
-          handle_pull(from, rid, body);
+          repl_.handle_pull(from, rid, body);
         } else if constexpr (std::is_same_v<T, wire::RangeReq>) {
-          handle_range(from, rid, body);
+          repl_.handle_range(from, rid, body);
         }
       },
       m.body);
@@ -99,17 +98,17 @@ Stats NodeImpl::stats() const {
                        s.tombstones++;
                      } else {
                        s.keys_stored++;
-                       if (owns(pos)) s.keys_owned++;
+                       if (ring_.owns(pos)) s.keys_owned++;
                      }
                      return true;
                    });
-  s.lookups = lookups_;
-  s.lookup_hops = lookup_hops_;
+  s.lookups = router_.lookups();
+  s.lookup_hops = router_.lookup_hops();
   s.msgs_sent = rt_.msgs_sent();
   s.msgs_received = rt_.msgs_received();
-  s.has_predecessor = has_pred_;
-  if (has_pred_) s.predecessor = pred_;
-  s.successors = succs_;
+  s.has_predecessor = ring_.has_predecessor();
+  if (ring_.has_predecessor()) s.predecessor = ring_.predecessor();
+  s.successors = ring_.successors();
   if (s.successors.empty() && !opts_.client) s.successors.push_back(self_);
   return s;
 }
@@ -121,10 +120,10 @@ Node::Node(const Options& opts, const Id& self_id, std::string self_addr, Host& 
 Node::~Node() = default;
 
 void Node::join(const std::string& seed_addr, uint32_t timeout_ms, Done done) {
-  impl_->join(seed_addr, timeout_ms, std::move(done));
+  impl_->ring_.join(seed_addr, timeout_ms, std::move(done));
 }
 void Node::leave(uint32_t timeout_ms, Done done) {
-  impl_->leave(timeout_ms, std::move(done));
+  impl_->ring_.leave(timeout_ms, std::move(done));
 }
 void Node::on_message(const Peer& from, wire::Message&& m) {
   impl_->on_message(from, std::move(m));
@@ -140,25 +139,26 @@ uint64_t Node::next_deadline() const {
 }
 
 void Node::get(Bytes key, uint32_t timeout_ms, Done done) {
-  impl_->user_op(wire::Op::Get, std::move(key), {}, timeout_ms, std::move(done));
+  impl_->router_.user_op(wire::Op::Get, std::move(key), {}, timeout_ms, std::move(done));
 }
 void Node::set(Bytes key, Bytes value, uint32_t timeout_ms, Done done) {
-  impl_->user_op(wire::Op::Set, std::move(key), std::move(value), timeout_ms, std::move(done));
+  impl_->router_.user_op(wire::Op::Set, std::move(key), std::move(value), timeout_ms,
+                         std::move(done));
 }
 void Node::del(Bytes key, uint32_t timeout_ms, Done done) {
-  impl_->user_op(wire::Op::Del, std::move(key), {}, timeout_ms, std::move(done));
+  impl_->router_.user_op(wire::Op::Del, std::move(key), {}, timeout_ms, std::move(done));
 }
 void Node::pop(Bytes key, uint32_t timeout_ms, Done done) {
-  impl_->user_op(wire::Op::Pop, std::move(key), {}, timeout_ms, std::move(done));
+  impl_->router_.user_op(wire::Op::Pop, std::move(key), {}, timeout_ms, std::move(done));
 }
 void Node::popitem(uint32_t timeout_ms, Done done) {
-  impl_->popitem(timeout_ms, 0, std::move(done));
+  impl_->router_.popitem(timeout_ms, 0, std::move(done));
 }
 void Node::update(std::vector<Item> items, uint32_t timeout_ms, Done done) {
-  impl_->update(std::move(items), timeout_ms, std::move(done));
+  impl_->router_.update(std::move(items), timeout_ms, std::move(done));
 }
 void Node::iter_page(const IterCursor& cur, bool values, uint32_t timeout_ms, PageDone done) {
-  impl_->iter_page(cur, values, kPageKeys, timeout_ms, std::move(done));
+  impl_->router_.iter_page(cur, values, kPageKeys, timeout_ms, std::move(done));
 }
 void Node::broadcast(Bytes payload, Done done) {
   if (payload.size() > impl_->runtime.opts().max_value_bytes) {
@@ -169,14 +169,14 @@ void Node::broadcast(Bytes payload, Done done) {
     done(std::move(r));
     return;
   }
-  impl_->broadcast(wire::Cast::Message, {}, std::move(payload));
+  impl_->bcast_.broadcast(wire::Cast::Message, {}, std::move(payload));
   done(Result{});
 }
 void Node::listen(Done done) {
-  impl_->listen(std::move(done));
+  impl_->bcast_.listen(std::move(done));
 }
 void Node::whisper(const Id& to, Bytes payload, uint32_t timeout_ms, Done done) {
-  impl_->whisper(to, std::move(payload), timeout_ms, std::move(done));
+  impl_->router_.whisper(to, std::move(payload), timeout_ms, std::move(done));
 }
 
 const Id& Node::id() const {
@@ -189,11 +189,11 @@ bool Node::is_client() const {
   return impl_->runtime.opts().client;
 }
 const std::vector<Peer>& Node::successor_list() const {
-  return impl_->succs_;
+  return impl_->ring_.successors();
 }
 bool Node::predecessor(Peer* out) const {
-  if (!impl_->has_pred_) return false;
-  if (out) *out = impl_->pred_;
+  if (!impl_->ring_.has_predecessor()) return false;
+  if (out) *out = impl_->ring_.predecessor();
   return true;
 }
 Store& Node::store() {

@@ -19,7 +19,9 @@
 #include <memory>
 #include <optional>
 
-#include "core/node_impl.hpp"
+#include "core/replicator.hpp"
+#include "core/membership.hpp"
+#include "core/router.hpp"
 
 namespace chord::core {
 
@@ -34,13 +36,15 @@ size_t prune_record_size(const wire::Record& r) {
 }
 }  // namespace
 
-bool NodeImpl::prune_ok(const Id& end) const {
-  return !opts_.client && !left_ && !leaving_ && !joining_ && has_pred_ && pred_.id == end &&
-         !succs_.empty();
+bool Replicator::prune_ok(const Id& end) const {
+  return !opts_.client && !ring_.left() && !ring_.leaving() && !ring_.joining() &&
+         ring_.has_predecessor() && ring_.predecessor().id == end && !ring_.successors().empty();
 }
 
-void NodeImpl::prune_round() {
-  if (opts_.client || left_ || leaving_ || joining_ || !has_pred_ || succs_.empty()) return;
+void Replicator::prune_round() {
+  if (opts_.client || ring_.left() || ring_.leaving() || ring_.joining() ||
+      !ring_.has_predecessor() || ring_.successors().empty())
+    return;
   // Copies to drop come from ring changes. Once a round has walked every
   // range and left nothing behind (nothing pushed, no copy too young to
   // judge), and nothing has changed here since, one round in
@@ -58,10 +62,10 @@ void NodeImpl::prune_round() {
   pruning_ = true;
   prune_started_ = now();
   const uint64_t gen = ++prune_gen_;
-  prune_step(gen, self_.id, pred_.id, 0);
+  prune_step(gen, self_.id, ring_.predecessor().id, 0);
 }
 
-void NodeImpl::prune_step(uint64_t gen, Id cursor, Id end, unsigned lookups) {
+void Replicator::prune_step(uint64_t gen, Id cursor, Id end, unsigned lookups) {
   if (gen != prune_gen_) return;
   if (cursor == end || lookups >= kPruneLookups || !prune_ok(end)) {
     pruning_ = false;
@@ -89,7 +93,7 @@ void NodeImpl::prune_step(uint64_t gen, Id cursor, Id end, unsigned lookups) {
   wire::OpReq req;
   req.op = wire::Op::FindSucc;
   req.target = target;
-  start_op(
+  router_.start_op(
       std::move(req), opts_.rpc_timeout_ms * 3, false,
       [this, gen, cursor, end, lookups, target](int rc, wire::OpResp&& resp, unsigned) {
         if (gen != prune_gen_) return;
@@ -104,8 +108,8 @@ void NodeImpl::prune_step(uint64_t gen, Id cursor, Id end, unsigned lookups) {
       nullptr, true, true);
 }
 
-void NodeImpl::prune_group(uint64_t gen, const Id& cursor, const Id& end, unsigned lookups,
-                           const Id& target, wire::OpResp&& resp) {
+void Replicator::prune_group(uint64_t gen, const Id& cursor, const Id& end, unsigned lookups,
+                             const Id& target, wire::OpResp&& resp) {
   auto give_up = [this] { pruning_ = false; };
   if (!prune_ok(end)) return give_up();
   // The answer must be the owner's, and agree with what we know: the owner O
@@ -148,9 +152,9 @@ void NodeImpl::prune_group(uint64_t gen, const Id& cursor, const Id& end, unsign
         if (h.id == p.id) return false;
       return true;
     };
-    if (unknown_between(pred_)) keep = true;
-    for (const Finger& f : fingers_) keep = keep || unknown_between(f.peer);
-    for (const Peer& s : succs_) keep = keep || unknown_between(s);
+    if (unknown_between(ring_.predecessor())) keep = true;
+    for (const Finger& f : ring_.fingers()) keep = keep || unknown_between(f.peer);
+    for (const Peer& s : ring_.successors()) keep = keep || unknown_between(s);
   }
   if (keep) return prune_step(gen, owner.id, end, lookups);
 
@@ -216,7 +220,7 @@ void NodeImpl::prune_group(uint64_t gen, const Id& cursor, const Id& end, unsign
             size_t dropped = 0;
             for (const wire::Record& w : *recs) {
               const Id pos = key_id(w.key.data(), w.key.size());
-              if (owns(pos) || !in_open_closed(pos, self_.id, end)) continue;
+              if (ring_.owns(pos) || !in_open_closed(pos, self_.id, end)) continue;
               const StoredRecord* cur = store().get(pos, w.key);
               if (!cur || cur->ver != Version{w.hlc, w.writer} || cur->tomb != w.tomb) continue;
               dropped += store().erase(pos, w.key) ? 1 : 0;

@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <map>
 
-#include "core/node_impl.hpp"
+#include "core/replicator.hpp"
+#include "core/membership.hpp"
+#include "core/router.hpp"
+#include "core/broadcaster.hpp"
 
 namespace chord::core {
 
@@ -37,7 +40,7 @@ size_t record_size(const wire::Record& r) {
 
 }  // namespace
 
-wire::Record NodeImpl::to_wire(const Id&, const Bytes& key, const StoredRecord& r) const {
+wire::Record Replicator::to_wire(const Id&, const Bytes& key, const StoredRecord& r) const {
   wire::Record w;
   w.key = key;
   w.value = r.value;
@@ -47,9 +50,9 @@ wire::Record NodeImpl::to_wire(const Id&, const Bytes& key, const StoredRecord& 
   return w;
 }
 
-bool NodeImpl::apply(const wire::Record& rec) {
+bool Replicator::apply(const wire::Record& rec) {
   std::string detail;
-  if (check_sizes(&rec.key, &rec.value, detail) != kOk) return false;
+  if (router_.check_sizes(&rec.key, &rec.value, detail) != kOk) return false;
   if (rec.tomb && !rec.value.empty()) return false;
   const Id pos = key_id(rec.key.data(), rec.key.size());
   Version v{rec.hlc, rec.writer};
@@ -59,12 +62,12 @@ bool NodeImpl::apply(const wire::Record& rec) {
   // (its owner checked the stamp against its own clock; clocks agree within
   // the skew, so only a broken clock or a forged record lands here).
   if (!rt_.hlc().observe(rec.hlc, wall(), opts_.max_clock_skew_ms)) {
-    if (versions_refused_++ % 1024 == 0)
+    if (rt_.count_version_refused() % 1024 == 1)
       log(1, "node " + name(self_) + ": refused a record " +
                  std::to_string(Hlc::physical(rec.hlc) - wall()) +
                  " ms ahead of this clock (max_clock_skew_ms " +
                  std::to_string(opts_.max_clock_skew_ms) + "; " +
-                 std::to_string(versions_refused_) + " so far)");
+                 std::to_string(rt_.versions_refused()) + " so far)");
     return false;
   }
   StoredRecord sr;
@@ -77,7 +80,7 @@ bool NodeImpl::apply(const wire::Record& rec) {
   return true;
 }
 
-void NodeImpl::handle_replicate(const Peer& from, uint64_t rid, wire::Replicate&& m) {
+void Replicator::handle_replicate(const Peer& from, uint64_t rid, wire::Replicate&& m) {
   size_t n = 0;
   for (const wire::Record& r : m.recs) n += apply(r) ? 1 : 0;
   if (m.handoff && n)
@@ -85,7 +88,7 @@ void NodeImpl::handle_replicate(const Peer& from, uint64_t rid, wire::Replicate&
   if (rid) send(from, rid, wire::Ack{});
 }
 
-void NodeImpl::push(const Peer& to, std::vector<wire::Record>&& recs) {
+void Replicator::push(const Peer& to, std::vector<wire::Record>&& recs) {
   size_t i = 0;
   while (i < recs.size()) {
     wire::Replicate m;
@@ -101,7 +104,7 @@ void NodeImpl::push(const Peer& to, std::vector<wire::Record>&& recs) {
 
 // ------------------------------------------------------------- anti-entropy
 
-std::vector<uint64_t> NodeImpl::digest(const Id& lo, const Id& hi) const {
+std::vector<uint64_t> Replicator::digest(const Id& lo, const Id& hi) const {
   std::vector<uint64_t> b(kDigestBuckets, 0);
   store().scan(lo, hi, nullptr, [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
     b[bucket_of(pos)] ^= record_hash(key, r.ver, r.tomb);
@@ -110,14 +113,14 @@ std::vector<uint64_t> NodeImpl::digest(const Id& lo, const Id& hi) const {
   return b;
 }
 
-void NodeImpl::anti_entropy() {
+void Replicator::anti_entropy() {
   every(
       opts_.anti_entropy_ms, [this] { anti_entropy(); }, kCalmAntiEntropyFactor);
   anti_entropy_round();
   prune_round();  // prune.cpp: drop the copies of ranges we no longer hold
 }
 
-void NodeImpl::anti_entropy_soon() {
+void Replicator::anti_entropy_soon() {
   if (ae_soon_ || opts_.client) return;
   ae_soon_ = true;
   after(jittered(std::min(opts_.stabilize_ms, opts_.anti_entropy_ms)), [this] {
@@ -126,12 +129,14 @@ void NodeImpl::anti_entropy_soon() {
   });
 }
 
-void NodeImpl::anti_entropy_round() {
+void Replicator::anti_entropy_round() {
   // The owner of (pred, self] compares that range with each replica.
-  if (opts_.client || !has_pred_ || succs_.empty() || joining_ || leaving_) return;
-  const Id lo = pred_.id, hi = self_.id;
+  if (opts_.client || !ring_.has_predecessor() || ring_.successors().empty() || ring_.joining() ||
+      ring_.leaving())
+    return;
+  const Id lo = ring_.predecessor().id, hi = self_.id;
   std::vector<uint64_t> mine = digest(lo, hi);
-  for (const Peer& t : replica_targets()) {
+  for (const Peer& t : ring_.replica_targets()) {
     wire::Digest d;
     d.lo = lo;
     d.hi = hi;
@@ -143,7 +148,7 @@ void NodeImpl::anti_entropy_round() {
   }
 }
 
-void NodeImpl::handle_digest(const Peer& from, uint64_t rid, const wire::Digest& m) {
+void Replicator::handle_digest(const Peer& from, uint64_t rid, const wire::Digest& m) {
   wire::DigestResp resp;
   if (m.buckets.size() == kDigestBuckets) {
     std::vector<uint64_t> mine = digest(m.lo, m.hi);
@@ -174,7 +179,7 @@ void NodeImpl::handle_digest(const Peer& from, uint64_t rid, const wire::Digest&
   send(from, rid, std::move(resp));
 }
 
-void NodeImpl::on_digest_resp(const Peer& to, const Id& lo, const Id& hi, wire::DigestResp&& m) {
+void Replicator::on_digest_resp(const Peer& to, const Id& lo, const Id& hi, wire::DigestResp&& m) {
   if (m.mismatched.empty()) return;
   stir();  // replicas diverge: the ring (or the data) is moving
   std::vector<bool> differ(kDigestBuckets, false);
@@ -211,7 +216,7 @@ void NodeImpl::on_digest_resp(const Peer& to, const Id& lo, const Id& hi, wire::
   }
 }
 
-void NodeImpl::handle_pull(const Peer& from, uint64_t rid, const wire::Pull& m) {
+void Replicator::handle_pull(const Peer& from, uint64_t rid, const wire::Pull& m) {
   wire::Records out;
   size_t bytes = 0;
   for (const Bytes& key : m.keys) {
@@ -231,7 +236,7 @@ void NodeImpl::handle_pull(const Peer& from, uint64_t rid, const wire::Pull& m) 
 
 // ---------------------------------------------------------- range transfers
 
-void NodeImpl::handle_range(const Peer& from, uint64_t rid, const wire::RangeReq& m) {
+void Replicator::handle_range(const Peer& from, uint64_t rid, const wire::RangeReq& m) {
   wire::Records out;
   size_t bytes = 0;
   StoreKey after{m.after_pos, m.after_key};
@@ -246,12 +251,12 @@ void NodeImpl::handle_range(const Peer& from, uint64_t rid, const wire::RangeReq
                  out.recs.push_back(std::move(w));
                  return true;
                });
-  out.listen_ms = listen_left();
+  out.listen_ms = bcast_.listen_left();
   send(from, rid, std::move(out));
 }
 
-void NodeImpl::pull_range(const Peer& from, const Id& lo, const Id& hi, uint64_t deadline,
-                          std::function<void(int rc)> done, std::optional<StoreKey> after) {
+void Replicator::pull_range(const Peer& from, const Id& lo, const Id& hi, uint64_t deadline,
+                            std::function<void(int rc)> done, std::optional<StoreKey> after) {
   if (now() >= deadline) return done(kTimedOut);
   wire::RangeReq req;
   req.lo = lo;
@@ -268,7 +273,7 @@ void NodeImpl::pull_range(const Peer& from, const Id& lo, const Id& hi, uint64_t
           return pull_range(from, lo, hi, deadline, done, after);  // ask again
         }
         wire::Records& recs = std::get<wire::Records>(r->body);
-        if (recs.listen_ms) heard_listener(recs.listen_ms);
+        if (recs.listen_ms) bcast_.heard_listener(recs.listen_ms);
         for (const wire::Record& rec : recs.recs) apply(rec);
         if (!recs.more || recs.recs.empty()) return done(kOk);
         const wire::Record& last = recs.recs.back();
@@ -277,7 +282,7 @@ void NodeImpl::pull_range(const Peer& from, const Id& lo, const Id& hi, uint64_t
       });
 }
 
-void NodeImpl::tombstone_stored() {
+void Replicator::tombstone_stored() {
   // The collector runs only while some tombstone is stored: a node that
   // never saw a delete never wakes up for it.
   if (collecting_tombstones_ || opts_.client) return;
@@ -286,7 +291,7 @@ void NodeImpl::tombstone_stored() {
         [this] { collect_tombstones(); });
 }
 
-void NodeImpl::collect_tombstones() {
+void Replicator::collect_tombstones() {
   collecting_tombstones_ = false;
   const uint64_t t = now();
   std::vector<StoreKey> old;

@@ -54,6 +54,10 @@ class Runtime {
   Store& store() { return *store_; }
   const Store& store() const { return *store_; }
   Hlc& hlc() { return hlc_; }
+  // Records and stamps refused because their version was too far ahead of
+  // our clock (Options::max_clock_skew_ms). Returns the count so far.
+  uint64_t count_version_refused() { return ++versions_refused_; }
+  uint64_t versions_refused() const { return versions_refused_; }
 
   uint64_t now() { return host_.now_ms(); }    // timers only
   uint64_t wall() { return host_.wall_ms(); }  // versions only
@@ -112,6 +116,7 @@ class Runtime {
   wire::Limits limits_;
   std::unique_ptr<Store> store_;
   Hlc hlc_;
+  uint64_t versions_refused_ = 0;
 
   // A binary min-heap on (when, seq): equal deadlines run in the order set.
   struct Timer {

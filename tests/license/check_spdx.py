@@ -4,7 +4,7 @@
 Usage: check_spdx.py SOURCE_DIR
 
 The line is `SPDX-License-Identifier: MIT` in the file's own comment syntax, on the
-first line (the second after a shebang). Data and prose (Markdown, fuzz corpora,
+first line (the second after a shebang). Data and prose (Markdown, fuzz corpora, expected JSON,
 dotfiles) are exempt; a file of any other kind fails until it is listed below, so
 that a new language gets a decision rather than a silent pass.
 Exits 77 (skipped) when SOURCE_DIR is not a git checkout.
@@ -21,7 +21,8 @@ KINDS = [  # (patterns, the line)
     (['CMakeLists.txt', '*.cmake', '*.cmake.in', '*.sh', '*.py', '*.rb', '*.pc.in'], '# %s' % TAG),
 ]
 SCRIPT = '# %s' % TAG  # an extension-less file with a shebang (.ci/run)
-EXEMPT = ['*.md', 'LICENSE', '.gitignore', '.clang-format', 'fuzz/corpus/*']
+EXEMPT = ['*.md', 'LICENSE', '.gitignore', '.clang-format', 'fuzz/corpus/*',
+          'bench/sim/golden/*.json']  # expected output, data
 
 
 def matches(path, patterns):

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+// Executor: operations at the node that owns their target.
+//
+// Owns: writes waiting for replica acknowledgements, the retry cache of
+// executed operations (by origin and opid), operations held while a join
+// confirms its range.
+// Files: execute.cpp (handle_op: execute here or redirect; execute, pop,
+// iteration pages at the owner), write_quorum.cpp (check_stamp, the write
+// quorum, owner_write and replica acknowledgements).
+// Asks: membership (owns, route, replica_targets, members_seen), the
+// replicator (to_wire, anti_entropy_soon, tombstone_stored), the
+// broadcaster (key events), the router (check_sizes).
+// Promises: a write is acknowledged only once a majority of its r copies
+// holds it (write_quorum), and applies nothing when it cannot reach one; a
+// retried operation is executed once (the cached reply is sent again).
+#pragma once
+
+#include <deque>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "core/runtime.hpp"
+
+namespace chord::core {
+
+class Membership;
+class Router;
+class Replicator;
+class Broadcaster;
+
+using Reply = std::function<void(wire::OpResp&&)>;
+
+// A write at its owner, waiting for replica acknowledgements.
+struct WriteState {
+  unsigned acks = 0;
+  unsigned need = 0;
+  bool replied = false;
+  wire::OpResp resp;
+  Reply reply;
+};
+
+class Executor : public Module {
+ public:
+  Executor(Runtime& rt, Membership& ring, Router& router, Replicator& repl, Broadcaster& bcast)
+      : Module(rt), ring_(ring), router_(router), repl_(repl), bcast_(bcast) {}
+
+  // An operation from a peer (or a light client): executed if we own its
+  // target, else answered with a Redirect.
+  void handle_op(const Peer& from, uint64_t rid, wire::OpReq&& req);
+  // Runs req here, at its owner; reply gets the answer exactly once.
+  void execute(const Peer& from, wire::OpReq&& req, Reply reply);
+  // Operations held while the join confirmed its range run now.
+  void release_held();
+  // Copies a write needs (Options::sloppy_quorum), given the replicas it can
+  // reach now.
+  unsigned write_quorum(size_t reachable) const;
+  // A write's stamp, checked at its owner: kProto (none), kRefused (too far
+  // ahead of our clock) or kTimedOut (expired: delivered late), else kOk.
+  int check_stamp(const wire::OpReq& req, std::string& detail);
+
+ private:
+  void execute_iter(const wire::OpReq& req, Reply reply);
+  void replicate_write(uint64_t wid, const Peer& to, const wire::Record& rec, unsigned attempt);
+  void owner_write(const Bytes& key, const Id& pos, const Bytes* value, const Version& ver,
+                   wire::OpResp resp, Reply reply);
+
+  Membership& ring_;
+  Router& router_;
+  Replicator& repl_;
+  Broadcaster& bcast_;
+
+  std::map<uint64_t, WriteState> writes_;
+  uint64_t next_write_ = 1;
+  // Executed operations by (origin, opid), so that a retried write is not
+  // applied twice: the cached reply is sent again.
+  struct Done_ {
+    bool finished = false;
+    wire::OpResp resp;
+  };
+  std::map<std::pair<Id, uint64_t>, Done_> executed_;
+  std::deque<std::pair<uint64_t, std::pair<Id, uint64_t>>> executed_order_;
+  struct HeldOp {
+    Peer from;
+    uint64_t rid;
+    wire::OpReq req;
+  };
+  std::vector<HeldOp> held_ops_;
+};
+
+}  // namespace chord::core

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+// Replicator: the copies of records on their r holders.
+//
+// Owns: anti-entropy scheduling, the prune round, tombstone collection.
+// Files: replication.cpp (applying records, digests and anti-entropy, range
+// transfers for joins, tombstones), prune.cpp (dropping the records of
+// ranges this node no longer holds).
+// Asks: membership (owns, successors, replica_targets, predecessor), the
+// router (lookups for pruning, check_sizes), the broadcaster (listener
+// leases carried in Replicate messages).
+// Promises: apply() keeps the highest version of a key (last writer wins,
+// tombstones included) and refuses versions too far ahead of our clock; a
+// record is pruned only once every one of its holders acknowledged it.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "core/runtime.hpp"
+
+namespace chord::core {
+
+class Membership;
+class Router;
+class Broadcaster;
+
+// The payload size a batch of records aims for.
+constexpr size_t kBatchBytes = 256 * 1024;
+constexpr unsigned kDigestBuckets = 64;
+
+class Replicator : public Module {
+ public:
+  Replicator(Runtime& rt, Membership& ring, Router& router, Broadcaster& bcast)
+      : Module(rt), ring_(ring), router_(router), bcast_(bcast) {}
+
+  // Stores rec if it is newer than what we hold; false if it was not.
+  bool apply(const wire::Record& rec);
+  wire::Record to_wire(const Id& pos, const Bytes& key, const StoredRecord& r) const;
+  void anti_entropy();       // periodic
+  void anti_entropy_soon();  // a round now (a ring change, a failed write)
+  // Sends records to a holder (best effort, acknowledged).
+  void push(const Peer& to, std::vector<wire::Record>&& recs);
+  // Pulls the records of (lo, hi] from a node, page by page, until deadline.
+  void pull_range(const Peer& from, const Id& lo, const Id& hi, uint64_t deadline,
+                  std::function<void(int rc)> done, std::optional<StoreKey> after = {});
+  void tombstone_stored();  // arms collect_tombstones unless it is armed
+
+  // Requests from members.
+  void handle_digest(const Peer& from, uint64_t rid, const wire::Digest& m);
+  void handle_replicate(const Peer& from, uint64_t rid, wire::Replicate&& m);
+  void handle_pull(const Peer& from, uint64_t rid, const wire::Pull& m);
+  void handle_range(const Peer& from, uint64_t rid, const wire::RangeReq& m);
+
+ private:
+  void anti_entropy_round();
+  std::vector<uint64_t> digest(const Id& lo, const Id& hi) const;
+  void on_digest_resp(const Peer& to, const Id& lo, const Id& hi, wire::DigestResp&& m);
+  void collect_tombstones();
+  // prune.cpp
+  void prune_round();  // every anti-entropy round
+  bool prune_ok(const Id& end) const;
+  void prune_step(uint64_t gen, Id cursor, Id end, unsigned lookups);
+  void prune_group(uint64_t gen, const Id& cursor, const Id& end, unsigned lookups,
+                   const Id& target, wire::OpResp&& resp);
+
+  Membership& ring_;
+  Router& router_;
+  Broadcaster& bcast_;
+
+  bool ae_soon_ = false;
+  bool collecting_tombstones_ = false;  // collect_tombstones is armed
+  // Pruning: one round at a time; a newer round supersedes.
+  bool pruning_ = false;
+  uint64_t prune_gen_ = 0, prune_started_ = 0;
+  uint64_t prune_changes_ = UINT64_MAX;  // Runtime::changes() at the last round run
+  unsigned prune_skipped_ = 0;
+  // The last round walked every range and left nothing (prune_left_: it
+  // pushed records, or saw some too young to judge).
+  bool prune_clean_ = false, prune_left_ = false;
+};
+
+}  // namespace chord::core
