@@ -17,7 +17,6 @@
 #include <algorithm>
 
 #include "core/broadcaster.hpp"
-#include "core/membership.hpp"
 #include "core/router.hpp"
 #include "core/client_events.hpp"
 

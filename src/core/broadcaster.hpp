@@ -19,17 +19,17 @@
 #include <utility>
 #include <vector>
 
+#include "core/ring_view.hpp"
 #include "core/runtime.hpp"
 
 namespace chord::core {
 
-class Membership;
 class Router;
 class ClientEvents;
 
 class Broadcaster : public Module {
  public:
-  Broadcaster(Runtime& rt, Membership& ring, Router& router, ClientEvents& clients)
+  Broadcaster(Runtime& rt, RingView& ring, Router& router, ClientEvents& clients)
       : Module(rt), ring_(ring), router_(router), clients_(clients) {}
 
   // Key events are batched: key_event() queues, flush_key_events() sends.
@@ -57,7 +57,7 @@ class Broadcaster : public Module {
   void send_subtree(const wire::Broadcast& m, const Peer& to, const Id& lim, unsigned attempt,
                     SubtreeDone done);
 
-  Membership& ring_;
+  RingView& ring_;
   Router& router_;
   ClientEvents& clients_;
 

@@ -11,7 +11,6 @@
 #include <algorithm>
 
 #include "core/client_events.hpp"
-#include "core/membership.hpp"
 #include "core/broadcaster.hpp"
 
 namespace chord::core {

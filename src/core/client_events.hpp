@@ -14,16 +14,16 @@
 
 #include <map>
 
+#include "core/ring_view.hpp"
 #include "core/runtime.hpp"
 
 namespace chord::core {
 
-class Membership;
 class Broadcaster;
 
 class ClientEvents : public Module {
  public:
-  ClientEvents(Runtime& rt, Membership& ring, Broadcaster& bcast)
+  ClientEvents(Runtime& rt, RingView& ring, Broadcaster& bcast)
       : Module(rt), ring_(ring), bcast_(bcast) {}
 
   void client_events();  // periodic, light clients: keeps a lease at a member
@@ -39,7 +39,7 @@ class ClientEvents : public Module {
   void client_subscribe(const Peer& to, std::function<void()> then = {});
   bool client_pick(Peer& out) const;
 
-  Membership& ring_;
+  RingView& ring_;
   Broadcaster& bcast_;
 
   struct ClientLease {

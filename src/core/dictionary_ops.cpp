@@ -4,7 +4,6 @@
 #include <algorithm>
 
 #include "core/router.hpp"
-#include "core/membership.hpp"
 
 namespace chord::core {
 

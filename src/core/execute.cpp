@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "core/executor.hpp"
-#include "core/membership.hpp"
 #include "core/router.hpp"
 #include "core/replicator.hpp"
 #include "core/broadcaster.hpp"

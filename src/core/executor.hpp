@@ -20,11 +20,11 @@
 #include <utility>
 #include <vector>
 
+#include "core/ring_view.hpp"
 #include "core/runtime.hpp"
 
 namespace chord::core {
 
-class Membership;
 class Router;
 class Replicator;
 class Broadcaster;
@@ -42,7 +42,7 @@ struct WriteState {
 
 class Executor : public Module {
  public:
-  Executor(Runtime& rt, Membership& ring, Router& router, Replicator& repl, Broadcaster& bcast)
+  Executor(Runtime& rt, RingView& ring, Router& router, Replicator& repl, Broadcaster& bcast)
       : Module(rt), ring_(ring), router_(router), repl_(repl), bcast_(bcast) {}
 
   // An operation from a peer (or a light client): executed if we own its
@@ -65,7 +65,7 @@ class Executor : public Module {
   void owner_write(const Bytes& key, const Id& pos, const Bytes* value, const Version& ver,
                    wire::OpResp resp, Reply reply);
 
-  Membership& ring_;
+  RingView& ring_;
   Router& router_;
   Replicator& repl_;
   Broadcaster& bcast_;

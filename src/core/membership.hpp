@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/ring_view.hpp"
 #include "core/runtime.hpp"
 
 namespace chord::core {
@@ -37,39 +38,28 @@ constexpr uint32_t kJoinBusyRetryMs = 20;
 // A new predecessor gets the records of its range written this recently.
 constexpr uint64_t kHandoverMs = 30000;
 
-struct Finger {
-  unsigned bit;  // this finger is the successor of self + 2^bit
-  Peer peer;
-};
-
-class Membership : public Module {
+class Membership : public Module, public RingView {
  public:
   Membership(Runtime& rt, Router& router, Executor& exec, Replicator& repl, Broadcaster& bcast)
       : Module(rt), router_(router), exec_(exec), repl_(repl), bcast_(bcast) {}
 
-  // ---- what the other modules read
-  bool owns(const Id& t) const;
-  bool alone() const { return succs_.empty(); }
-  const std::vector<Peer>& successors() const { return succs_; }  // nearest first; never self
-  bool has_predecessor() const { return has_pred_; }
-  const Peer& predecessor() const { return pred_; }  // if has_predecessor()
-  const std::vector<Finger>& fingers() const { return fingers_; }
-  void drop_finger(const Id& id);  // a hop that failed twice
-  // The first r-1 successors: where the owner's writes go.
-  std::vector<Peer> replica_targets() const;
-  // What we know of the nodes closest to t (handle_op, op_step).
-  wire::Redirect route(const Id& t) const;
-  bool joining() const { return joining_; }
-  bool confirming() const { return confirming_; }  // join_confirm runs: ops wait
-  bool leaving() const { return leaving_; }
-  bool left() const { return left_; }
-  // The successors it had when it left: hints for operations (handle_op).
-  const std::vector<Peer>& left_successors() const { return left_succs_; }
-  // The most members (capped at r) seen in the ring since the join, lowered
-  // only by graceful leaves: the base of a write's majority (write_quorum).
-  unsigned members_seen() const { return members_seen_; }
-  // The address a light client joined through: its way back in.
-  const std::string& client_seed() const { return client_seed_; }
+  // ---- RingView: what the other modules read (ring_view.hpp)
+  bool owns(const Id& t) const override;
+  bool alone() const override { return succs_.empty(); }
+  const std::vector<Peer>& successors() const override { return succs_; }
+  bool has_predecessor() const override { return has_pred_; }
+  const Peer& predecessor() const override { return pred_; }
+  const std::vector<Finger>& fingers() const override { return fingers_; }
+  void drop_finger(const Id& id) override;
+  std::vector<Peer> replica_targets() const override;
+  wire::Redirect route(const Id& t) const override;
+  bool joining() const override { return joining_; }
+  bool confirming() const override { return confirming_; }
+  bool leaving() const override { return leaving_; }
+  bool left() const override { return left_; }
+  const std::vector<Peer>& left_successors() const override { return left_succs_; }
+  unsigned members_seen() const override { return members_seen_; }
+  const std::string& client_seed() const override { return client_seed_; }
 
   // ---- lifecycle (join.cpp, leave.cpp)
   void join(const std::string& seed_addr, uint32_t timeout_ms, Done done);

@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "core/router.hpp"
-#include "core/membership.hpp"
 
 namespace chord::core {
 

@@ -20,7 +20,6 @@
 #include <optional>
 
 #include "core/replicator.hpp"
-#include "core/membership.hpp"
 #include "core/router.hpp"
 
 namespace chord::core {

@@ -7,7 +7,6 @@
 #include <map>
 
 #include "core/replicator.hpp"
-#include "core/membership.hpp"
 #include "core/router.hpp"
 #include "core/broadcaster.hpp"
 

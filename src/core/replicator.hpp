@@ -16,11 +16,11 @@
 #include <optional>
 #include <vector>
 
+#include "core/ring_view.hpp"
 #include "core/runtime.hpp"
 
 namespace chord::core {
 
-class Membership;
 class Router;
 class Broadcaster;
 
@@ -30,7 +30,7 @@ constexpr unsigned kDigestBuckets = 64;
 
 class Replicator : public Module {
  public:
-  Replicator(Runtime& rt, Membership& ring, Router& router, Broadcaster& bcast)
+  Replicator(Runtime& rt, RingView& ring, Router& router, Broadcaster& bcast)
       : Module(rt), ring_(ring), router_(router), bcast_(bcast) {}
 
   // Stores rec if it is newer than what we hold; false if it was not.
@@ -63,7 +63,7 @@ class Replicator : public Module {
   void prune_group(uint64_t gen, const Id& cursor, const Id& end, unsigned lookups,
                    const Id& target, wire::OpResp&& resp);
 
-  Membership& ring_;
+  RingView& ring_;
   Router& router_;
   Broadcaster& bcast_;
 

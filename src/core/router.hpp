@@ -19,11 +19,11 @@
 #include <string>
 #include <vector>
 
+#include "core/ring_view.hpp"
 #include "core/runtime.hpp"
 
 namespace chord::core {
 
-class Membership;
 class Executor;
 
 // Keys per iteration page.
@@ -59,7 +59,7 @@ struct OpState {
 
 class Router : public Module {
  public:
-  Router(Runtime& rt, Membership& ring, Executor& exec);
+  Router(Runtime& rt, RingView& ring, Executor& exec);
 
   // ---- lookups, for every module
   // user: an application's operation (counted in the stats). Those and
@@ -98,7 +98,7 @@ class Router : public Module {
   const Peer* cached_owner(const Id& t);  // nullptr: route
   void trim_span_at(const Id& q);
 
-  Membership& ring_;
+  RingView& ring_;
   Executor& exec_;
 
   std::map<uint64_t, std::unique_ptr<OpState>> ops_;

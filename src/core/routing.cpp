@@ -6,13 +6,11 @@
 #include <algorithm>
 
 #include "core/router.hpp"
-#include "core/membership.hpp"
 #include "core/executor.hpp"
 
 namespace chord::core {
 
-Router::Router(Runtime& rt, Membership& ring, Executor& exec)
-    : Module(rt), ring_(ring), exec_(exec) {
+Router::Router(Runtime& rt, RingView& ring, Executor& exec) : Module(rt), ring_(ring), exec_(exec) {
   // A restarted node (same id) must not reuse the operation ids of its
   // previous life: owners remember executed writes by (id, opid).
   next_opid_ = (rt.random_u64() >> 2) + 1;

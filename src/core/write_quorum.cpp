@@ -4,7 +4,6 @@
 #include <algorithm>
 
 #include "core/executor.hpp"
-#include "core/membership.hpp"
 #include "core/replicator.hpp"
 #include "core/broadcaster.hpp"
 

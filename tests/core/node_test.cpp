@@ -6,23 +6,12 @@
 #include "core/node.hpp"
 #include "core/ring.hpp"
 #include "core/status.hpp"
+#include "recording_host.hpp"
 
 namespace chord::core {
 namespace {
 
-class RecordingHost : public Host {
- public:
-  uint64_t now = 1000;
-  uint64_t rng = 1;
-  std::vector<std::pair<Peer, wire::Message>> sent;
-  std::vector<Event> events;
-  uint64_t now_ms() override { return now; }
-  uint64_t wall_ms() override { return 1796083200000ull + now; }
-  uint64_t random_u64() override { return rng = rng * 6364136223846793005ull + 1; }
-  void send(const Peer& to, wire::Message&& m) override { sent.emplace_back(to, std::move(m)); }
-  void emit(Event&& ev) override { events.push_back(std::move(ev)); }
-  void log(int, const std::string&) override {}
-};
+using test::RecordingHost;
 
 Bytes b(const std::string& s) {
   return Bytes(s.begin(), s.end());

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: MIT
+// The core's modules driven one at a time through their interfaces: the
+// Runtime over a recording Host, and the other modules over a fake ring
+// (RingView) whose successors, predecessor and ownership the test sets.
+#include <gtest/gtest.h>
+
+#include "core/broadcaster.hpp"
+#include "core/client_events.hpp"
+#include "core/executor.hpp"
+#include "core/replicator.hpp"
+#include "core/ring.hpp"
+#include "core/ring_view.hpp"
+#include "core/router.hpp"
+#include "core/runtime.hpp"
+#include "core/status.hpp"
+#include "recording_host.hpp"
+
+namespace chord::core {
+namespace {
+
+using test::RecordingHost;
+
+Bytes b(const std::string& s) {
+  return Bytes(s.begin(), s.end());
+}
+
+Id id_of(uint8_t first) {
+  Id id{};
+  id[0] = first;
+  return id;
+}
+
+Peer peer(uint8_t first) {
+  Peer p;
+  p.id = id_of(first);
+  p.addr = "10.0.0." + std::to_string(first) + ":7000";
+  return p;
+}
+
+wire::Message reply(uint64_t rid, wire::Body body) {
+  wire::Message m;
+  m.rid = rid;
+  m.body = std::move(body);
+  return m;
+}
+
+// ------------------------------------------------------------------ Runtime
+
+struct RuntimeTest : ::testing::Test {
+  RecordingHost host;
+  Options opts;
+  Runtime rt{opts, id_of(0x80), "10.0.0.128:7000", host};
+};
+
+TEST_F(RuntimeTest, zero_options_take_the_documented_defaults) {
+  Options zero{};
+  zero.replicas = 0;
+  zero.successors = 0;
+  zero.stabilize_ms = 0;
+  zero.rpc_timeout_ms = 0;
+  Runtime r(zero, id_of(1), "a:1", host);
+  EXPECT_EQ(r.opts().replicas, 3u);
+  EXPECT_EQ(r.opts().successors, 8u);
+  EXPECT_EQ(r.opts().stabilize_ms, 250u);
+  EXPECT_EQ(r.opts().rpc_timeout_ms, 1000u);
+  EXPECT_EQ(r.limits().max_value, r.opts().max_value_bytes);
+}
+
+TEST_F(RuntimeTest, timers_run_in_deadline_order_and_equal_deadlines_in_the_order_set) {
+  std::string ran;
+  rt.at(1030, [&] { ran += "c"; });
+  rt.at(1010, [&] { ran += "a"; });
+  rt.at(1010, [&] { ran += "b"; });
+  rt.at(1050, [&] { ran += "d"; });
+  EXPECT_EQ(rt.next_deadline(), 1010u);
+  host.now = 1030;
+  rt.tick();
+  EXPECT_EQ(ran, "abc");  // d is not due
+  EXPECT_EQ(rt.next_deadline(), 1050u);
+  host.now = 1050;
+  rt.tick();
+  EXPECT_EQ(ran, "abcd");
+  EXPECT_EQ(rt.next_deadline(), UINT64_MAX);
+}
+
+TEST_F(RuntimeTest, an_rpc_ends_once_with_the_reply_of_the_peer_asked) {
+  int calls = 0, rc = 99;
+  rt.rpc(peer(1), wire::Ping{}, 500, [&](int r, wire::Message* m) {
+    calls++;
+    rc = r;
+    EXPECT_TRUE(m && std::holds_alternative<wire::Pong>(m->body));
+  });
+  ASSERT_EQ(host.sent.size(), 1u);
+  const uint64_t rid = host.sent[0].second.rid;
+  rt.on_reply(peer(2), reply(rid, wire::Pong{}));  // not whom we asked: ignored
+  EXPECT_EQ(calls, 0);
+  rt.on_reply(peer(1), reply(rid, wire::Pong{}));
+  rt.on_reply(peer(1), reply(rid, wire::Pong{}));  // a duplicate: ignored
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(rc, kOk);
+  // Its timeout timer is dead: the host is not woken for it.
+  EXPECT_EQ(rt.next_deadline(), UINT64_MAX);
+}
+
+TEST_F(RuntimeTest, an_rpc_times_out_or_fails_when_its_peer_is_reported_gone) {
+  std::vector<int> rcs;
+  rt.rpc(peer(1), wire::Ping{}, 500, [&](int r, wire::Message*) { rcs.push_back(r); });
+  rt.rpc(peer(2), wire::Ping{}, 500, [&](int r, wire::Message*) { rcs.push_back(r); });
+  rt.fail_rpcs_to(peer(2));
+  ASSERT_EQ(rcs, std::vector<int>{kUnreachable});
+  host.now += 500;
+  rt.tick();
+  EXPECT_EQ(rcs, (std::vector<int>{kUnreachable, kTimedOut}));
+  // A reply after the end changes nothing.
+  rt.on_reply(peer(1), reply(host.sent[0].second.rid, wire::Pong{}));
+  EXPECT_EQ(rcs.size(), 2u);
+}
+
+TEST(RuntimeCalm, a_calm_node_stretches_its_periods_and_a_change_rearms_them) {
+  RecordingHost host;
+  Options opts;
+  opts.calm_max_ms = 8000;
+  Runtime rt(opts, id_of(0x80), "a:1", host);
+  int rearmed = 0, ran = 0;
+  rt.set_rearm([&] { rearmed++; });
+  EXPECT_EQ(rt.every(250, [&] { ran++; }), 250u);
+  for (int i = 0; i < 3; i++) rt.calmer();
+  EXPECT_EQ(rt.calm(), 3u);
+  EXPECT_EQ(rt.every(250, [&] { ran++; }), 2000u);  // 250 << 3
+  for (int i = 0; i < 10; i++) rt.calmer();
+  EXPECT_EQ(rt.calm(), 8u);                         // capped
+  EXPECT_EQ(rt.every(250, [&] { ran++; }), 8000u);  // at calm_max_ms
+  const uint64_t before = rt.changes();
+  rt.stir();
+  EXPECT_EQ(rt.changes(), before + 1);
+  EXPECT_EQ(rt.calm(), 0u);
+  EXPECT_EQ(rearmed, 1);
+  // The timers set before the stir lapse: none of them runs.
+  host.now += 60000;
+  rt.tick();
+  EXPECT_EQ(ran, 0);
+  rt.stir();  // not calm: nothing to re-arm
+  EXPECT_EQ(rearmed, 1);
+}
+
+// ------------------------------------------------- the modules over a fake ring
+
+class FakeRing : public RingView {
+ public:
+  bool own_all = false;
+  std::vector<Peer> succs;
+  bool has_pred = false;
+  Peer pred;
+  std::vector<Finger> fings;
+  wire::Redirect redirect;
+  bool is_confirming = false;
+  unsigned members = 1;
+  std::string seed;
+  std::vector<Id> dropped;
+
+  bool owns(const Id&) const override { return own_all; }
+  bool alone() const override { return succs.empty(); }
+  const std::vector<Peer>& successors() const override { return succs; }
+  bool has_predecessor() const override { return has_pred; }
+  const Peer& predecessor() const override { return pred; }
+  const std::vector<Finger>& fingers() const override { return fings; }
+  void drop_finger(const Id& id) override { dropped.push_back(id); }
+  std::vector<Peer> replica_targets() const override {
+    return std::vector<Peer>(succs.begin(), succs.begin() + std::min<size_t>(succs.size(), 2));
+  }
+  wire::Redirect route(const Id&) const override { return redirect; }
+  bool joining() const override { return false; }
+  bool confirming() const override { return is_confirming; }
+  bool leaving() const override { return false; }
+  bool left() const override { return false; }
+  const std::vector<Peer>& left_successors() const override { return none_; }
+  unsigned members_seen() const override { return members; }
+  const std::string& client_seed() const override { return seed; }
+
+ private:
+  std::vector<Peer> none_;
+};
+
+// Every module but membership, wired as NodeImpl wires them, over FakeRing.
+struct Wired {
+  explicit Wired(const Options& o) : opts(o) {}
+  RecordingHost host;
+  Options opts;
+  Runtime rt{opts, id_of(0x80), "10.0.0.128:7000", host};
+  FakeRing ring;
+  Router router{rt, ring, exec};
+  Executor exec{rt, ring, router, repl, bcast};
+  Replicator repl{rt, ring, router, bcast};
+  Broadcaster bcast{rt, ring, router, clients};
+  ClientEvents clients{rt, ring, bcast};
+};
+
+struct Modules : ::testing::Test, Wired {
+  Modules() : Wired(Options{}) {}
+
+  Hlc origin_clock;
+  wire::OpReq set_req(const std::string& key, const std::string& value, uint64_t opid) {
+    wire::OpReq req;
+    req.op = wire::Op::Set;
+    req.opid = opid;
+    req.key = b(key);
+    req.value = b(value);
+    req.target = key_id(req.key.data(), req.key.size());
+    req.hlc = origin_clock.next(host.wall_ms());
+    req.ttl_ms = 5000;
+    return req;
+  }
+  // The OpResps sent to the origin so far.
+  std::vector<wire::OpResp> answers() const {
+    std::vector<wire::OpResp> out;
+    for (const auto& [to, m] : host.sent_of<wire::OpResp>())
+      out.push_back(std::get<wire::OpResp>(m.body));
+    return out;
+  }
+};
+
+TEST_F(Modules, executor_redirects_an_operation_it_does_not_own_to_what_membership_routes) {
+  ring.own_all = false;
+  ring.redirect.peers = {peer(3), peer(4)};
+  exec.handle_op(peer(1), 7, set_req("k", "v", 1));
+  auto redirects = host.sent_of<wire::Redirect>();
+  ASSERT_EQ(redirects.size(), 1u);
+  EXPECT_EQ(redirects[0].first.id, peer(1).id);
+  EXPECT_EQ(redirects[0].second.rid, 7u);
+  const auto& r = std::get<wire::Redirect>(redirects[0].second.body);
+  ASSERT_EQ(r.peers.size(), 2u);
+  EXPECT_EQ(r.peers[0].id, peer(3).id);
+  EXPECT_EQ(rt.store().size(), 0u);
+}
+
+TEST_F(Modules, executor_acknowledges_a_write_once_a_majority_of_copies_holds_it) {
+  ring.own_all = true;
+  ring.succs = {peer(0x90), peer(0xa0), peer(0xb0)};
+  ring.members = 3;  // r = 3: the owner and one replica
+  EXPECT_EQ(exec.write_quorum(2), 2u);
+  exec.handle_op(peer(1), 7, set_req("k", "v", 1));
+  auto reps = host.sent_of<wire::Replicate>();
+  ASSERT_EQ(reps.size(), 2u);  // r - 1 replicas: the first two successors
+  EXPECT_EQ(reps[0].first.id, peer(0x90).id);
+  EXPECT_EQ(reps[1].first.id, peer(0xa0).id);
+  EXPECT_TRUE(answers().empty());  // only the owner's copy so far
+  rt.on_reply(peer(0xa0), reply(reps[1].second.rid, wire::Ack{}));
+  ASSERT_EQ(answers().size(), 1u);
+  EXPECT_EQ(answers()[0].status, kOk);
+  rt.on_reply(peer(0x90), reply(reps[0].second.rid, wire::Ack{}));
+  EXPECT_EQ(answers().size(), 1u);  // answered once
+}
+
+TEST_F(Modules, executor_refuses_a_write_without_a_majority_and_applies_nothing) {
+  ring.own_all = true;
+  ring.members = 3;  // it has seen a ring of three, and reaches no replica now
+  EXPECT_EQ(exec.write_quorum(0), 2u);
+  exec.handle_op(peer(1), 7, set_req("k", "v", 1));
+  ASSERT_EQ(answers().size(), 1u);
+  EXPECT_EQ(answers()[0].status, kNoQuorum);
+  EXPECT_EQ(rt.store().size(), 0u);
+  EXPECT_TRUE(host.sent_of<wire::Replicate>().empty());
+}
+
+TEST_F(Modules, write_quorum_is_a_majority_of_the_members_seen_capped_at_r) {
+  ring.members = 1;
+  EXPECT_EQ(exec.write_quorum(0), 1u);
+  ring.members = 2;
+  EXPECT_EQ(exec.write_quorum(1), 2u);
+  ring.members = 3;
+  EXPECT_EQ(exec.write_quorum(0), 2u);
+  EXPECT_EQ(exec.write_quorum(7), 2u);
+}
+
+TEST(ModulesSloppy, a_sloppy_quorum_counts_only_the_replicas_reachable_now) {
+  Options opts;
+  opts.sloppy_quorum = true;
+  Wired w(opts);
+  w.ring.members = 3;
+  EXPECT_EQ(w.exec.write_quorum(0), 1u);
+  EXPECT_EQ(w.exec.write_quorum(1), 2u);
+  EXPECT_EQ(w.exec.write_quorum(5), 2u);
+}
+
+TEST_F(Modules, executor_holds_operations_while_the_join_confirms_then_runs_them) {
+  ring.own_all = true;
+  ring.is_confirming = true;
+  exec.handle_op(peer(1), 7, set_req("k", "v", 1));
+  EXPECT_TRUE(host.sent.empty());
+  EXPECT_EQ(rt.store().size(), 0u);
+  ring.is_confirming = false;
+  exec.release_held();
+  ASSERT_EQ(answers().size(), 1u);
+  EXPECT_EQ(answers()[0].status, kOk);
+  EXPECT_EQ(rt.store().size(), 1u);
+}
+
+TEST_F(Modules, executor_refuses_stamps_from_a_clock_too_far_ahead) {
+  wire::OpReq req = set_req("k", "v", 1);
+  std::string why;
+  EXPECT_EQ(exec.check_stamp(req, why), kOk);
+  req.hlc = (host.wall_ms() + opts.max_clock_skew_ms + 1) << 16;
+  EXPECT_EQ(exec.check_stamp(req, why), kRefused);
+  EXPECT_NE(why.find("ahead"), std::string::npos);
+  req.hlc = (host.wall_ms() - 5000 - opts.max_clock_skew_ms - 1) << 16;
+  EXPECT_EQ(exec.check_stamp(req, why), kTimedOut);
+  req.hlc = 0;
+  EXPECT_EQ(exec.check_stamp(req, why), kProto);
+}
+
+TEST_F(Modules, router_executes_at_home_what_membership_says_this_node_owns) {
+  ring.own_all = true;
+  int rc = 99;
+  wire::OpReq req = set_req("k", "v", 0);
+  router.start_op(std::move(req), 1000, true,
+                  [&](int r, wire::OpResp&& resp, unsigned) { rc = r == kOk ? resp.status : r; });
+  EXPECT_EQ(rc, kOk);
+  EXPECT_EQ(rt.store().size(), 1u);
+  EXPECT_TRUE(host.sent_of<wire::OpReq>().empty());
+}
+
+TEST_F(Modules, router_follows_a_redirect_to_the_owner) {
+  ring.own_all = false;
+  ring.redirect.peers = {peer(0x10)};
+  int rc = 99;
+  unsigned hops = 0;
+  wire::OpReq req;
+  req.op = wire::Op::Get;
+  req.key = b("k");
+  req.target = key_id(req.key.data(), req.key.size());
+  router.start_op(std::move(req), 1000, true, [&](int r, wire::OpResp&& resp, unsigned h) {
+    rc = r == kOk ? resp.status : r;
+    hops = h;
+  });
+  auto first = host.sent_of<wire::OpReq>();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].first.id, peer(0x10).id);
+  wire::Redirect on;
+  on.owner = true;
+  on.peers = {peer(0x20)};
+  rt.on_reply(peer(0x10), reply(first[0].second.rid, on));
+  auto second = host.sent_of<wire::OpReq>();
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(second[1].first.id, peer(0x20).id);
+  EXPECT_EQ(rc, 99);  // not done yet
+  wire::OpResp found;
+  found.value = b("v");
+  rt.on_reply(peer(0x20), reply(second[1].second.rid, found));
+  EXPECT_EQ(rc, kOk);
+  EXPECT_EQ(hops, 2u);
+}
+
+TEST_F(Modules, router_gives_up_at_the_deadline_when_no_hop_answers) {
+  ring.redirect.peers = {peer(0x10)};
+  int rc = 99;
+  wire::OpReq req;
+  req.op = wire::Op::Get;
+  req.key = b("k");
+  req.target = key_id(req.key.data(), req.key.size());
+  router.start_op(std::move(req), 1000, true, [&](int r, wire::OpResp&&, unsigned) { rc = r; });
+  for (int i = 0; i < 40 && rc == 99; i++) {
+    host.now += 100;
+    rt.tick();
+  }
+  EXPECT_EQ(rc, kTimedOut);
+  EXPECT_FALSE(router.op_alive(1));
+}
+
+TEST_F(Modules, broadcaster_sends_each_known_member_its_own_slice_of_the_ring) {
+  ring.succs = {peer(0x90), peer(0xa0)};
+  ring.fings = {Finger{254, peer(0x10)}, Finger{253, peer(0xc0)}};
+  bcast.broadcast(wire::Cast::Message, {}, b("hello"));
+  auto casts = host.sent_of<wire::Broadcast>();
+  ASSERT_EQ(casts.size(), 4u);  // each node once, nearest first
+  const uint8_t order[] = {0x90, 0xa0, 0xc0, 0x10};
+  for (size_t i = 0; i < casts.size(); i++) {
+    EXPECT_EQ(casts[i].first.id, peer(order[i]).id) << i;
+    const auto& m = std::get<wire::Broadcast>(casts[i].second.body);
+    // Its subtree ends where the next child's begins; the last one's at us.
+    const Id lim = i + 1 < casts.size() ? peer(order[i + 1]).id : id_of(0x80);
+    EXPECT_EQ(m.limit, lim) << i;
+    EXPECT_EQ(m.data, b("hello"));
+  }
+  // A user's message goes to the others only (as py2p's broadcast did).
+  EXPECT_TRUE(host.events.empty());
+}
+
+TEST_F(Modules, broadcaster_drops_a_broadcast_it_has_seen) {
+  EXPECT_TRUE(bcast.first_sight(id_of(1), 42));
+  EXPECT_FALSE(bcast.first_sight(id_of(1), 42));
+  EXPECT_TRUE(bcast.first_sight(id_of(2), 42));
+  EXPECT_TRUE(bcast.first_sight(id_of(1), 43));
+}
+
+}  // namespace
+}  // namespace chord::core
