@@ -18,11 +18,8 @@
 namespace chord::core {
 namespace {
 
+using test::b;
 using test::RecordingHost;
-
-Bytes b(const std::string& s) {
-  return Bytes(s.begin(), s.end());
-}
 
 Id id_of(uint8_t first) {
   Id id{};

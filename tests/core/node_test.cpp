@@ -11,11 +11,8 @@
 namespace chord::core {
 namespace {
 
+using test::b;
 using test::RecordingHost;
-
-Bytes b(const std::string& s) {
-  return Bytes(s.begin(), s.end());
-}
 
 Id some_id(uint8_t v) {
   Id id{};

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A core::Host that records what the core asks of it, with a clock the test
-// moves by hand: node_test.cpp and modules_test.cpp drive the core with it.
+// moves by hand: node_test.cpp and modules_test.cpp drive the core with it;
+// and b("text"), the bytes of a string.
 #pragma once
 
 #include <string>
@@ -33,5 +34,9 @@ class RecordingHost : public Host {
     return out;
   }
 };
+
+inline Bytes b(const std::string& s) {
+  return Bytes(s.begin(), s.end());
+}
 
 }  // namespace chord::core::test
