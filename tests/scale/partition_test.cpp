@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A partition cuts the ring in two halves for a while; each half goes on as a
 // ring of its own. Once the network heals, the nodes probe the members they
-// lost (NodeImpl::lost_) and the halves merge back into one ideal ring that
+// lost (Membership::lost_, src/core/fingers.cpp) and the halves merge back into one ideal ring that
 // holds every key written before the cut and, on either side, during it.
 #include <gtest/gtest.h>
 
