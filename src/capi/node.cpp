@@ -202,6 +202,9 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
   co.replicas = or_default(opts->replicas, 3);
   co.successors = or_default(opts->successors, std::max(co.replicas, 8u));
   if (co.replicas > 64) return fail(CHORD_EINVAL, "replicas must be between 1 and 64");
+  if (co.successors > chord::wire::kMaxSuccessors)
+    return fail(CHORD_EINVAL,
+                "successors must be at most " + std::to_string(chord::wire::kMaxSuccessors));
   if (co.successors < co.replicas)
     return fail(CHORD_EINVAL, "successors (" + std::to_string(co.successors) +
                                   ") must be at least replicas (" + std::to_string(co.replicas) +

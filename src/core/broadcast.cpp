@@ -28,13 +28,30 @@ constexpr uint64_t kSeenMs = 600000;
 // A batch of key events goes out when it holds this many, or this many bytes
 // of keys, or event_batch_ms after its first event, whichever comes first.
 constexpr size_t kKeyEventsMax = 1024;
+static_assert(kKeyEventsMax <= wire::kMaxEvents, "a batch must stay decodable");
 constexpr size_t kKeyEventBytesMax = 64 * 1024;
 // A listener lease; one is renewed once less than two thirds of it is left;
 // and the longest one taken from the wire.
 constexpr uint32_t kListenLeaseMs = 60000;
 constexpr uint32_t kListenRenewLeftMs = kListenLeaseMs * 2 / 3;
 constexpr uint32_t kListenLeaseMaxMs = 5 * 60000;
+// What one origin may broadcast: user messages per second (and a burst of
+// twice that), their bytes per second (at least one largest message; bursts
+// of four), and Listen announcements (one per third of a lease is honest).
+constexpr double kBroadcastsPerS = 100;
+constexpr double kBroadcastBytesPerS = 1 << 20;
+constexpr double kListensPerS = 1;
 }  // namespace
+
+Broadcaster::Broadcaster(Runtime& rt, RingView& ring, Router& router, ClientEvents& clients)
+    : Module(rt),
+      ring_(ring),
+      router_(router),
+      clients_(clients),
+      message_rate_(kBroadcastsPerS, 2 * kBroadcastsPerS),
+      message_bytes_(std::max<double>(kBroadcastBytesPerS, double(rt.opts().max_value_bytes)),
+                     4 * std::max<double>(kBroadcastBytesPerS, double(rt.opts().max_value_bytes))),
+      listen_rate_(kListensPerS, 10) {}
 
 // ------------------------------------------------------------------ listening
 
@@ -133,9 +150,40 @@ void Broadcaster::broadcast(wire::Cast kind, std::vector<wire::KeyEvent> events,
   fan_out(m, {});
 }
 
+bool Broadcaster::admit(const Peer& from, const wire::Broadcast& m) {
+  if (from.addr.empty() && (m.kind != wire::Cast::Message || m.origin.id != from.id)) {
+    // A light client is no member: it owns no keys and holds no listener
+    // lease (it subscribes), and speaks for itself only.
+    rt_.refuse(Refusal::client_broadcast, from,
+               m.origin.id != from.id ? "a broadcast in another origin's name"
+                                      : "a key-event or listen broadcast");
+    return false;
+  }
+  const uint64_t t = now();
+  if (m.kind == wire::Cast::Message) {
+    if (!message_rate_.take(m.origin.id, 1, t) ||
+        !message_bytes_.take(m.origin.id, static_cast<double>(m.data.size()), t)) {
+      rt_.refuse(Refusal::broadcast_rate, from,
+                 "messages of origin " + name(m.origin) + " past its rate");
+      return false;
+    }
+  } else if (m.kind == wire::Cast::Listen && !listen_rate_.take(m.origin.id, 1, t)) {
+    rt_.refuse(Refusal::broadcast_rate, from,
+               "listen announcements of origin " + name(m.origin) + " past their rate");
+    return false;
+  }
+  return true;
+}
+
 void Broadcaster::handle_broadcast(const Peer& from, uint64_t rid, wire::Broadcast&& m) {
   if (!first_sight(m.origin.id, m.bid)) {
     if (rid) send(from, rid, wire::Ack{});
+    return;
+  }
+  if (!admit(from, m)) {
+    wire::Ack no;
+    no.status = kRefused;
+    if (rid) send(from, rid, std::move(no));
     return;
   }
   if (m.kind == wire::Cast::Listen) {

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/rate_limit.hpp"
 #include "core/ring_view.hpp"
 #include "core/runtime.hpp"
 
@@ -29,8 +30,7 @@ class ClientEvents;
 
 class Broadcaster : public Module {
  public:
-  Broadcaster(Runtime& rt, RingView& ring, Router& router, ClientEvents& clients)
-      : Module(rt), ring_(ring), router_(router), clients_(clients) {}
+  Broadcaster(Runtime& rt, RingView& ring, Router& router, ClientEvents& clients);
 
   // Key events are batched: key_event() queues, flush_key_events() sends.
   void key_event(wire::KeyChange change, const Bytes& key);
@@ -56,6 +56,10 @@ class Broadcaster : public Module {
   using SubtreeDone = std::shared_ptr<std::function<void()>>;
   void send_subtree(const wire::Broadcast& m, const Peer& to, const Id& lim, unsigned attempt,
                     SubtreeDone done);
+  // Whether a broadcast that reached us from `from` may go on: a light
+  // client's own messages only, and every origin's messages within its rate
+  // (kBroadcastsPerS, and bytes). Refusals are counted (Runtime::refuse).
+  bool admit(const Peer& from, const wire::Broadcast& m);
 
   RingView& ring_;
   Router& router_;
@@ -71,6 +75,8 @@ class Broadcaster : public Module {
   // Broadcasts seen, by (origin, bid), with when they were first seen.
   std::set<std::pair<Id, uint64_t>> seen_;
   std::deque<std::pair<uint64_t, std::pair<Id, uint64_t>>> seen_order_;
+  // Per origin: user messages, their bytes, and Listen announcements.
+  RateLimit message_rate_, message_bytes_, listen_rate_;
 };
 
 }  // namespace chord::core

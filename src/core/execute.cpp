@@ -12,6 +12,8 @@ namespace chord::core {
 namespace {
 constexpr size_t kExecutedKept = 8192;
 constexpr uint64_t kExecutedMs = 120000;
+constexpr size_t kExecutedBytes = 32u << 20;
+constexpr size_t kExecutedBytesPerOrigin = 4u << 20;
 
 wire::OpResp status_resp(int rc, std::string detail) {
   wire::OpResp r;
@@ -117,21 +119,33 @@ void Executor::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
     }
     executed_.emplace(ek, Done_{});
     executed_order_.emplace_back(now(), ek);
-    while (executed_order_.size() > kExecutedKept ||
-           (!executed_order_.empty() && executed_order_.front().first + kExecutedMs < now())) {
-      executed_.erase(executed_order_.front().second);
+    while (!executed_order_.empty() &&
+           (executed_order_.size() > kExecutedKept || executed_bytes_ > kExecutedBytes ||
+            executed_order_.front().first + kExecutedMs < now())) {
+      auto old = executed_.find(executed_order_.front().second);
+      if (old != executed_.end()) forget_executed(old);
       executed_order_.pop_front();
     }
     Reply inner = std::move(reply);
     reply = [this, ek, inner](wire::OpResp&& resp) {
       auto done_it = executed_.find(ek);
       if (done_it != executed_.end()) {
+        const size_t bytes = resp.key.size() + resp.value.size() + resp.detail.size() + 128;
+        size_t& mine = executed_bytes_by_origin_[ek.first];
         if (resp.status == kStale) {
-          executed_.erase(done_it);  // it comes back restamped, same opid
+          forget_executed(done_it);  // it comes back restamped, same opid
+        } else if (mine + bytes > kExecutedBytesPerOrigin) {
+          rt_.refuse(Refusal::retry_cache, Peer{ek.first, {}},
+                     "replies past the origin's share of the retry cache");
+          forget_executed(done_it);
         } else {
           done_it->second.finished = true;
           done_it->second.resp = resp;
+          done_it->second.bytes = bytes;
+          mine += bytes;
+          executed_bytes_ += bytes;
         }
+        if (mine == 0) executed_bytes_by_origin_.erase(ek.first);
       }
       inner(std::move(resp));
     };
@@ -162,6 +176,16 @@ void Executor::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
     default:
       return reply(status_resp(kProto, "unknown operation"));
   }
+}
+
+void Executor::forget_executed(std::map<std::pair<Id, uint64_t>, Done_>::iterator it) {
+  if (it->second.bytes) {
+    executed_bytes_ -= it->second.bytes;
+    auto o = executed_bytes_by_origin_.find(it->first.first);
+    if (o != executed_bytes_by_origin_.end() && (o->second -= it->second.bytes) == 0)
+      executed_bytes_by_origin_.erase(o);
+  }
+  executed_.erase(it);
 }
 
 void Executor::release_held() {

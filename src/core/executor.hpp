@@ -74,12 +74,23 @@ class Executor : public Module {
   uint64_t next_write_ = 1;
   // Executed operations by (origin, opid), so that a retried write is not
   // applied twice: the cached reply is sent again.
+  // Bounded by count and age (kExecutedKept, kExecutedMs), and by the bytes
+  // of the replies it keeps (popped values): kExecutedBytes for the node,
+  // kExecutedBytesPerOrigin for one origin; past its share an origin's reply
+  // is not kept (a retry of it executes again: a pop then finds nothing).
   struct Done_ {
     bool finished = false;
     wire::OpResp resp;
+    size_t bytes = 0;  // counted in executed_bytes_ once finished
   };
   std::map<std::pair<Id, uint64_t>, Done_> executed_;
   std::deque<std::pair<uint64_t, std::pair<Id, uint64_t>>> executed_order_;
+  size_t executed_bytes_ = 0;
+  std::map<Id, size_t> executed_bytes_by_origin_;
+  void forget_executed(std::map<std::pair<Id, uint64_t>, Done_>::iterator it);
+
+ public:
+  size_t retry_cache_bytes() const { return executed_bytes_; }
   struct HeldOp {
     Peer from;
     uint64_t rid;

@@ -109,6 +109,10 @@ Stats NodeImpl::stats() const {
   s.has_predecessor = ring_.has_predecessor();
   if (ring_.has_predecessor()) s.predecessor = ring_.predecessor();
   s.successors = ring_.successors();
+  for (size_t i = 0; i < static_cast<size_t>(Refusal::count_); i++) {
+    const auto why = static_cast<Refusal>(i);
+    if (rt_.refused(why)) s.refused[refusal_name(why)] = rt_.refused(why);
+  }
   if (s.successors.empty() && !opts_.client) s.successors.push_back(self_);
   return s;
 }

@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -146,6 +147,10 @@ struct Stats {
   bool has_predecessor = false;
   Peer predecessor;
   std::vector<Peer> successors;  // successor list, nearest first
+  // Messages refused or trimmed past a bound, by kind (refusal_name in
+  // runtime.hpp: "broadcast_rate", "digest_rate", ...); kinds never seen
+  // are absent.
+  std::map<std::string, uint64_t> refused;
 };
 
 class NodeImpl;

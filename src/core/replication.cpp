@@ -103,12 +103,15 @@ void Replicator::push(const Peer& to, std::vector<wire::Record>&& recs) {
 
 // ------------------------------------------------------------- anti-entropy
 
-std::vector<uint64_t> Replicator::digest(const Id& lo, const Id& hi) const {
+std::vector<uint64_t> Replicator::digest(const Id& lo, const Id& hi, size_t* scanned) const {
   std::vector<uint64_t> b(kDigestBuckets, 0);
+  size_t n = 0;
   store().scan(lo, hi, nullptr, [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
     b[bucket_of(pos)] ^= record_hash(key, r.ver, r.tomb);
+    n++;
     return true;
   });
+  if (scanned) *scanned = n;
   return b;
 }
 
@@ -148,9 +151,21 @@ void Replicator::anti_entropy_round() {
 }
 
 void Replicator::handle_digest(const Peer& from, uint64_t rid, const wire::Digest& m) {
+  // A digest costs a scan of its range, twice when buckets differ: a peer
+  // may make us read twice what we hold per anti-entropy period.
+  const double held = static_cast<double>(std::max<size_t>(store().size(), 4096));
+  digest_scan_.set_rate(2 * held * 1000.0 / opts_.anti_entropy_ms, 4 * held);
+  if (!digest_scan_.allowed(from.id, now())) {
+    rt_.refuse(Refusal::digest_rate, from, "anti-entropy digests past their rate");
+    wire::Ack busy;
+    busy.status = kBusy;
+    send(from, rid, std::move(busy));
+    return;
+  }
   wire::DigestResp resp;
+  size_t scanned = 0;
   if (m.buckets.size() == kDigestBuckets) {
-    std::vector<uint64_t> mine = digest(m.lo, m.hi);
+    std::vector<uint64_t> mine = digest(m.lo, m.hi, &scanned);
     std::vector<bool> differ(kDigestBuckets, false);
     for (unsigned i = 0; i < kDigestBuckets; i++) {
       if (mine[i] != m.buckets[i]) {
@@ -173,8 +188,10 @@ void Replicator::handle_digest(const Peer& from, uint64_t rid, const wire::Diges
                      resp.entries.push_back(std::move(e));
                      return true;
                    });
+      scanned *= 2;
     }
   }
+  digest_scan_.charge(from.id, static_cast<double>(scanned));
   send(from, rid, std::move(resp));
 }
 

@@ -16,6 +16,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/rate_limit.hpp"
 #include "core/ring_view.hpp"
 #include "core/runtime.hpp"
 
@@ -27,6 +28,7 @@ class Broadcaster;
 // The payload size a batch of records aims for.
 constexpr size_t kBatchBytes = 256 * 1024;
 constexpr unsigned kDigestBuckets = 64;
+static_assert(kDigestBuckets <= wire::kMaxBuckets, "a Digest must stay decodable");
 
 class Replicator : public Module {
  public:
@@ -53,7 +55,8 @@ class Replicator : public Module {
 
  private:
   void anti_entropy_round();
-  std::vector<uint64_t> digest(const Id& lo, const Id& hi) const;
+  // Bucket hashes of (lo, hi]; *scanned (if given) counts the records read.
+  std::vector<uint64_t> digest(const Id& lo, const Id& hi, size_t* scanned = nullptr) const;
   void on_digest_resp(const Peer& to, const Id& lo, const Id& hi, wire::DigestResp&& m);
   void collect_tombstones();
   // prune.cpp
@@ -77,6 +80,10 @@ class Replicator : public Module {
   // The last round walked every range and left nothing (prune_left_: it
   // pushed records, or saw some too young to judge).
   bool prune_clean_ = false, prune_left_ = false;
+  // Records a peer's digests may make us read: twice what we hold per
+  // anti-entropy period (an honest owner asks once per period), bursts of
+  // four times (handle_digest).
+  RateLimit digest_scan_{1, 1};
 };
 
 }  // namespace chord::core

@@ -28,6 +28,7 @@ class Executor;
 
 // Keys per iteration page.
 constexpr uint32_t kPageKeys = 256;
+static_assert(kPageKeys <= wire::kMaxItems, "a page must stay decodable");
 
 using OpDone = std::function<void(int rc, wire::OpResp&& resp, unsigned hops)>;
 

@@ -18,6 +18,10 @@ Router::Router(Runtime& rt, RingView& ring, Executor& exec) : Module(rt), ring_(
 
 namespace {
 constexpr unsigned kAboveSteps = 8;  // see op_step
+// Peers of one Redirect that routing takes (honest nodes name at most 4),
+// and candidates one operation keeps: what a lying redirect can make us dial.
+constexpr size_t kRedirectPeersUsed = 8;
+constexpr size_t kPoolMax = 256;
 }  // namespace
 
 void Router::start_op(wire::OpReq&& req, uint32_t timeout_ms, bool user, OpDone done,
@@ -238,6 +242,12 @@ void Router::op_step(uint64_t opid) {
             return op_finish(opid, kOk, std::move(*resp));
           }
           if (auto* red = std::get_if<wire::Redirect>(&reply->body)) {
+            if (red->peers.size() > kRedirectPeersUsed) {
+              // Honest nodes name at most 4: no peer makes us dial or sort more.
+              rt_.refuse(Refusal::long_redirect, to,
+                         "a redirect naming " + std::to_string(red->peers.size()) + " peers");
+              red->peers.resize(kRedirectPeersUsed);
+            }
             forget_owner_of(to, o.req.target);
             if (red->not_member) {
               // It left the ring: dead at once, here and in our tables. Its
@@ -269,7 +279,7 @@ void Router::op_step(uint64_t opid) {
               if (opts_.owner_cache && !is_zero(p.id)) trim_span_at(p.id);
               bool have = false;
               for (const Peer& q : o.pool) have = have || q.id == p.id;
-              if (!have) o.pool.push_back(p);
+              if (!have && o.pool.size() < kPoolMax) o.pool.push_back(p);
             }
             if (red->owner && !red->peers.empty() && red->peers[0].id != self_.id) {
               o.has_owner = true;

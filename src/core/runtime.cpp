@@ -10,6 +10,9 @@ Runtime::Runtime(const Options& opts, const Id& self_id, std::string self_addr, 
     : opts_(opts), host_(host), store_(make_memory_store()) {
   if (opts_.replicas == 0) opts_.replicas = 3;
   if (opts_.successors < opts_.replicas) opts_.successors = std::max(opts_.replicas, 8u);
+  // Lists longer than this are undecodable on the wire (wire::kMaxSuccessors).
+  opts_.successors = std::min<unsigned>(opts_.successors, wire::kMaxSuccessors);
+  opts_.replicas = std::min(opts_.replicas, opts_.successors);
   if (!opts_.stabilize_ms) opts_.stabilize_ms = 250;
   if (!opts_.fix_fingers_ms) opts_.fix_fingers_ms = 500;
   if (!opts_.check_predecessor_ms) opts_.check_predecessor_ms = 500;
@@ -27,6 +30,22 @@ Runtime::Runtime(const Options& opts, const Id& self_id, std::string self_addr, 
   // A restarted node (same id) must not reuse the request ids of its
   // previous life (the router does the same for operation ids).
   next_rid_ = (host_.random_u64() >> 2) + 1;
+}
+
+const char* refusal_name(Refusal r) {
+  static const char* const names[] = {"long_redirect", "client_broadcast", "broadcast_rate",
+                                      "retry_cache", "digest_rate"};
+  static_assert(sizeof names / sizeof names[0] == static_cast<size_t>(Refusal::count_));
+  const auto i = static_cast<size_t>(r);
+  return i < static_cast<size_t>(Refusal::count_) ? names[i] : "unknown";
+}
+
+void Runtime::refuse(Refusal why, const Peer& from, const std::string& detail) {
+  const uint64_t n = ++refused_[static_cast<size_t>(why)];
+  if (n % 1024 != 1) return;
+  log(1, "node " + name(self_) + " refused from " + name(from) +
+             (from.addr.empty() ? " (a light client)" : " at " + from.addr) + ": " + detail + " [" +
+             refusal_name(why) + ", " + std::to_string(n) + " so far]");
 }
 
 uint64_t Runtime::every(uint32_t period, std::function<void()> fn, unsigned calm_cap_factor) {

@@ -42,6 +42,19 @@ constexpr unsigned kCalmFingerFactor = 4;
 constexpr uint64_t kCalmGridMs = 512;
 constexpr uint64_t kCalmGridMinPeriodMs = 2048;
 
+// What a peer sent that this node refused, trimmed or stopped caching
+// because it went past a bound (docs/threat-model.md). Each is counted
+// (Stats::refused) and logged: the first of each kind, then every 1,024th.
+enum class Refusal : uint8_t {
+  long_redirect,     // a Redirect naming more peers than routing uses
+  client_broadcast,  // a light client's broadcast of another origin or kind
+  broadcast_rate,    // an origin's messages past its rate or bytes per second
+  retry_cache,       // an origin's replies past its share of the retry cache
+  digest_rate,       // anti-entropy requests from one peer past their rate
+  count_
+};
+const char* refusal_name(Refusal r);
+
 class Runtime {
  public:
   // Replaces zero options by their defaults (include/chord.h).
@@ -106,6 +119,9 @@ class Runtime {
   // Fails every RPC to peer, oldest first, with kUnreachable.
   void fail_rpcs_to(const Peer& peer);
   void count_received() { msgs_received_++; }
+  // A peer's message went past a bound: count it, and log it now and then.
+  void refuse(Refusal why, const Peer& from, const std::string& detail);
+  uint64_t refused(Refusal why) const { return refused_[static_cast<size_t>(why)]; }
   uint64_t msgs_sent() const { return msgs_sent_; }
   uint64_t msgs_received() const { return msgs_received_; }
 
@@ -144,6 +160,7 @@ class Runtime {
   uint64_t next_rid_ = 1;
   bool notify_muted_ = false;
   uint64_t msgs_sent_ = 0, msgs_received_ = 0;
+  uint64_t refused_[static_cast<size_t>(Refusal::count_)] = {};
 
   unsigned calm_ = 0;  // quiet stabilize rounds in a row (capped)
   uint64_t maint_gen_ = 0, changes_ = 0;

@@ -137,11 +137,17 @@ class Reader {
   }
   // A counted list whose elements take at least min_size bytes each, so that
   // a huge count fails before anything is reserved.
+  // At most max_count elements (kMaxPeers and so on, messages.hpp).
   template <class T, class F>
-  std::vector<T> list(size_t min_size, const char* what, F each) {
+  std::vector<T> list(size_t min_size, const char* what, F each, size_t max_count = SIZE_MAX) {
     std::vector<T> v;
     uint32_t n = u32(what);
     if (!ok()) return v;
+    if (n > max_count) {
+      fail(kProto,
+           std::to_string(n) + " " + what + " exceed the limit of " + std::to_string(max_count));
+      return v;
+    }
     if (static_cast<uint64_t>(n) * min_size > left()) {
       fail(kProto, std::string("count of ") + what + " exceeds the frame");
       return v;
@@ -275,7 +281,8 @@ void get(Reader& r, StateResp& m) {
   m.busy = r.b("busy");
   m.has_pred = r.b("has_pred");
   m.pred = r.peer();
-  m.succs = r.list<Peer>(kPeerMin, "successors", [&] { return r.peer(); });
+  m.succs = r.list<Peer>(
+      kPeerMin, "successors", [&] { return r.peer(); }, kMaxSuccessors);
   m.listen_ms = r.u32("listen_ms");
   m.has_prev = r.b("has_prev");
   if (m.has_prev) m.prev = r.peer();
@@ -289,7 +296,8 @@ void get(Reader& r, Leave& m) {
   m.to_pred = r.b("to_pred");
   m.has_pred = r.b("has_pred");
   m.pred = r.peer();
-  m.succs = r.list<Peer>(kPeerMin, "successors", [&] { return r.peer(); });
+  m.succs = r.list<Peer>(
+      kPeerMin, "successors", [&] { return r.peer(); }, kMaxSuccessors);
 }
 void get(Reader& r, OpReq& m) {
   uint8_t op = r.u8("op");
@@ -312,13 +320,17 @@ void get(Reader& r, OpResp& m) {
   m.key = r.bytes(r.lim().max_key, "key");
   m.value = r.bytes(r.lim().max_value, "value");
   m.detail = r.str(1024, "detail");
-  m.items = r.list<KeyValue>(8, "items", [&] {
-    KeyValue kv;
-    kv.key = r.bytes(r.lim().max_key, "key");
-    kv.value = r.bytes(r.lim().max_value, "value");
-    return kv;
-  });
-  m.peers = r.list<Peer>(kPeerMin, "peers", [&] { return r.peer(); });
+  m.items = r.list<KeyValue>(
+      8, "items",
+      [&] {
+        KeyValue kv;
+        kv.key = r.bytes(r.lim().max_key, "key");
+        kv.value = r.bytes(r.lim().max_value, "value");
+        return kv;
+      },
+      kMaxItems);
+  m.peers = r.list<Peer>(
+      kPeerMin, "peers", [&] { return r.peer(); }, kMaxPeers);
   m.pred = r.peer();
   m.pos = r.id("pos");
   m.hlc = r.u64("version");
@@ -328,7 +340,8 @@ void get(Reader& r, Redirect& m) {
   if (flags > 3) r.fail(kProto, "bad redirect flags");
   m.owner = (flags & 1) != 0;
   m.not_member = (flags & 2) != 0;
-  m.peers = r.list<Peer>(kPeerMin, "peers", [&] { return r.peer(); });
+  m.peers = r.list<Peer>(
+      kPeerMin, "peers", [&] { return r.peer(); }, kMaxPeers);
 }
 void get(Reader& r, Replicate& m) {
   m.handoff = r.b("handoff");
@@ -340,10 +353,12 @@ void get(Reader& r, Ack& m) {
 void get(Reader& r, Digest& m) {
   m.lo = r.id("lo");
   m.hi = r.id("hi");
-  m.buckets = r.list<uint64_t>(8, "buckets", [&] { return r.u64("bucket"); });
+  m.buckets = r.list<uint64_t>(
+      8, "buckets", [&] { return r.u64("bucket"); }, kMaxBuckets);
 }
 void get(Reader& r, DigestResp& m) {
-  m.mismatched = r.list<uint32_t>(4, "buckets", [&] { return r.u32("bucket"); });
+  m.mismatched = r.list<uint32_t>(
+      4, "buckets", [&] { return r.u32("bucket"); }, kMaxBuckets);
   m.entries = r.list<Record>(kRecordMin, "entries", [&] { return r.record(); });
 }
 void get(Reader& r, Pull& m) {
@@ -368,14 +383,17 @@ void get(Reader& r, Broadcast& m) {
   uint8_t k = r.u8("kind");
   if (r.ok() && k != 3 && k != 4 && k != 8) r.fail(kProto, "unknown broadcast kind");
   m.kind = static_cast<Cast>(k);
-  m.events = r.list<KeyEvent>(1 + 4, "events", [&] {
-    KeyEvent e;
-    uint8_t c = r.u8("change");
-    if (r.ok() && c != 1 && c != 2) r.fail(kProto, "unknown key change");
-    e.change = static_cast<KeyChange>(c);
-    e.key = r.bytes(r.lim().max_key, "key");
-    return e;
-  });
+  m.events = r.list<KeyEvent>(
+      1 + 4, "events",
+      [&] {
+        KeyEvent e;
+        uint8_t c = r.u8("change");
+        if (r.ok() && c != 1 && c != 2) r.fail(kProto, "unknown key change");
+        e.change = static_cast<KeyChange>(c);
+        e.key = r.bytes(r.lim().max_key, "key");
+        return e;
+      },
+      kMaxEvents);
   m.data = r.bytes(r.lim().max_value, "data");
   m.lease_ms = r.u32("lease_ms");
 }

@@ -27,6 +27,17 @@ struct Limits {
 
 // The longest advertised address accepted on the wire.
 constexpr size_t kMaxAddr = 255;
+// The most entries a list in one message may carry; a message with more is
+// undecodable (kProto), so that no peer makes a receiver walk, sort or dial
+// thousands of entries. Honest senders stay far below: a successor list holds
+// at most kMaxSuccessors, a Redirect 4 peers, a FindSucc answer 1 + the
+// successor list, a digest kMaxBuckets, an iteration page 256 items, a batch
+// of key events 1,024.
+constexpr size_t kMaxSuccessors = 64;
+constexpr size_t kMaxPeers = 1 + kMaxSuccessors;
+constexpr size_t kMaxBuckets = 64;
+constexpr size_t kMaxItems = 1024;
+constexpr size_t kMaxEvents = 1024;
 
 // A node as other nodes know it: ring id and advertised address ("" for a
 // light client, reached by id over the connection it opened).

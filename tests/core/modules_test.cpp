@@ -4,6 +4,8 @@
 // (RingView) whose successors, predecessor and ownership the test sets.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "core/broadcaster.hpp"
 #include "core/client_events.hpp"
 #include "core/executor.hpp"
@@ -387,6 +389,143 @@ TEST_F(Modules, broadcaster_drops_a_broadcast_it_has_seen) {
   EXPECT_FALSE(bcast.first_sight(id_of(1), 42));
   EXPECT_TRUE(bcast.first_sight(id_of(2), 42));
   EXPECT_TRUE(bcast.first_sight(id_of(1), 43));
+}
+
+// ------------------------------------------------------- bounds on what peers send
+
+TEST_F(Modules, a_long_redirect_is_trimmed_and_the_operation_dials_only_its_first_peers) {
+  ring.redirect.peers = {peer(0x10)};
+  wire::OpReq req;
+  req.op = wire::Op::Get;
+  req.key = b("k");
+  req.target = key_id(req.key.data(), req.key.size());
+  int rc = 99;
+  router.start_op(std::move(req), 3000, true, [&](int r, wire::OpResp&&, unsigned) { rc = r; });
+  ASSERT_EQ(host.sent_of<wire::OpReq>().size(), 1u);
+  // A lying node names 60 peers (the wire allows kMaxPeers).
+  wire::Redirect lie;
+  for (uint8_t i = 0; i < 60; i++) lie.peers.push_back(peer(static_cast<uint8_t>(0x20 + i)));
+  rt.on_reply(peer(0x10), reply(host.sent[0].second.rid, lie));
+  EXPECT_EQ(rt.refused(Refusal::long_redirect), 1u);
+  // Nobody answers: the operation tries what it has until its deadline.
+  for (int i = 0; i < 60 && rc == 99; i++) {
+    host.now += 100;
+    rt.tick();
+  }
+  EXPECT_EQ(rc, kTimedOut);
+  std::set<Id> dialed;
+  for (const auto& [to, m] : host.sent_of<wire::OpReq>()) dialed.insert(to.id);
+  EXPECT_GE(dialed.size(), 2u);
+  for (const Id& d : dialed) {
+    const bool first_eight = d[0] >= 0x20 && d[0] < 0x28;
+    EXPECT_TRUE(d == peer(0x10).id || first_eight) << int(d[0]);
+  }
+}
+
+TEST_F(Modules, a_light_client_may_broadcast_only_its_own_messages) {
+  Peer client;
+  client.id = id_of(0x33);  // no address: a light client
+  wire::Broadcast forged;
+  forged.bid = 1;
+  forged.origin = peer(0x44);  // in another node's name
+  forged.limit = id_of(0x80);
+  forged.data = b("forged");
+  bcast.handle_broadcast(client, 5, std::move(forged));
+  wire::Broadcast keys;
+  keys.bid = 2;
+  keys.origin = client;
+  keys.kind = wire::Cast::Keys;
+  keys.events = {wire::KeyEvent{wire::KeyChange::Delete, b("k")}};
+  bcast.handle_broadcast(client, 6, std::move(keys));
+  EXPECT_TRUE(host.events.empty());
+  EXPECT_EQ(rt.refused(Refusal::client_broadcast), 2u);
+  auto acks = host.sent_of<wire::Ack>();
+  ASSERT_EQ(acks.size(), 2u);
+  EXPECT_EQ(std::get<wire::Ack>(acks[0].second.body).status, kRefused);
+  // Its own message goes through.
+  wire::Broadcast own;
+  own.bid = 3;
+  own.origin = client;
+  own.data = b("hello");
+  bcast.handle_broadcast(client, 7, std::move(own));
+  ASSERT_EQ(host.events.size(), 1u);
+  EXPECT_EQ(host.events[0].data, b("hello"));
+  EXPECT_EQ(host.events[0].sender.id, client.id);
+}
+
+TEST_F(Modules, an_origin_broadcasting_past_its_rate_is_dropped_until_it_slows_down) {
+  auto send_burst = [&](uint64_t first_bid, int n) {
+    for (int i = 0; i < n; i++) {
+      wire::Broadcast m;
+      m.bid = first_bid + static_cast<uint64_t>(i);
+      m.origin = peer(0x44);
+      m.limit = id_of(0x80);
+      m.data = b("x");
+      bcast.handle_broadcast(peer(0x44), 0, std::move(m));
+    }
+  };
+  send_burst(1, 300);
+  EXPECT_EQ(host.events.size(), 200u);  // a burst of twice the rate per second
+  EXPECT_EQ(rt.refused(Refusal::broadcast_rate), 100u);
+  host.now += 1000;  // a second later: the rate again
+  send_burst(1000, 300);
+  EXPECT_EQ(host.events.size(), 300u);
+  // Another origin has its own allowance.
+  wire::Broadcast other;
+  other.bid = 1;
+  other.origin = peer(0x55);
+  other.limit = id_of(0x80);
+  other.data = b("y");
+  bcast.handle_broadcast(peer(0x55), 0, std::move(other));
+  EXPECT_EQ(host.events.size(), 301u);
+}
+
+TEST_F(Modules, one_origin_cannot_fill_the_retry_cache_with_popped_values) {
+  ring.own_all = true;
+  const Bytes big(1 << 20, 'v');
+  for (uint64_t i = 0; i < 8; i++) {
+    wire::OpReq set = set_req("k" + std::to_string(i), "", 100 + i);
+    set.value = big;
+    exec.handle_op(peer(1), 100 + i, std::move(set));
+  }
+  ASSERT_EQ(rt.store().size(), 8u);
+  for (uint64_t i = 0; i < 8; i++) {
+    wire::OpReq pop = set_req("k" + std::to_string(i), "", 200 + i);
+    pop.op = wire::Op::Pop;
+    pop.value.clear();
+    exec.handle_op(peer(2), 200 + i, std::move(pop));
+  }
+  size_t popped = 0;
+  for (const auto& a : answers()) popped += a.status == kOk && a.value == big;
+  EXPECT_EQ(popped, 8u);  // every pop answered with its value
+  EXPECT_LE(exec.retry_cache_bytes(), (4u << 20) + 4096);
+  EXPECT_GE(rt.refused(Refusal::retry_cache), 4u);
+}
+
+TEST_F(Modules, a_peer_flooding_digests_is_answered_busy) {
+  Hlc w;
+  for (int i = 0; i < 5000; i++) {
+    wire::Record r;
+    r.key = b("k" + std::to_string(i));
+    r.value = b("v");
+    r.hlc = w.next(host.wall_ms());
+    r.writer = id_of(1);
+    repl.apply(r);
+  }
+  ASSERT_EQ(rt.store().size(), 5000u);
+  wire::Digest d;
+  d.lo = id_of(0x80);
+  d.hi = id_of(0x80);  // the whole ring
+  d.buckets.assign(kDigestBuckets, 0);
+  for (int i = 0; i < 100; i++) repl.handle_digest(peer(9), static_cast<uint64_t>(i + 1), d);
+  const size_t answered = host.sent_of<wire::DigestResp>().size();
+  EXPECT_GE(answered, 1u);
+  EXPECT_LE(answered, 5u);  // the burst: four scans of what we hold, each digest two
+  EXPECT_EQ(host.sent_of<wire::Ack>().size(), 100u - answered);
+  EXPECT_EQ(rt.refused(Refusal::digest_rate), 100u - answered);
+  // Another peer has its own allowance.
+  repl.handle_digest(peer(10), 1000, d);
+  EXPECT_EQ(host.sent_of<wire::DigestResp>().size(), answered + 1);
 }
 
 }  // namespace

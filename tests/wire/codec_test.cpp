@@ -322,5 +322,62 @@ TEST(Codec, a_failed_decode_leaves_the_output_untouched) {
   EXPECT_TRUE(std::holds_alternative<Ping>(out.body));
 }
 
+// Lists are capped (kMaxPeers and so on): a message with one entry more than
+// the cap is undecodable, so no peer makes a receiver walk or dial thousands.
+template <class Fill>
+void expect_cap(size_t cap, Fill fill) {
+  std::string why;
+  Message back;
+  Bytes ok = enc(fill(cap));
+  EXPECT_EQ(decode(ok.data(), ok.size(), Limits{}, back, why), 0) << why;
+  Bytes over = enc(fill(cap + 1));
+  EXPECT_NE(decode(over.data(), over.size(), Limits{}, back, why), 0);
+  EXPECT_NE(why.find("exceed the limit"), std::string::npos) << why;
+}
+
+TEST(Codec, lists_longer_than_their_cap_are_refused) {
+  auto peers = [](size_t n) {
+    std::vector<Peer> v;
+    for (size_t i = 0; i < n; i++) v.push_back(peer(static_cast<uint8_t>(i), "h:1"));
+    return v;
+  };
+  expect_cap(kMaxPeers, [&](size_t n) {
+    Redirect r;
+    r.peers = peers(n);
+    return Message{1, r};
+  });
+  expect_cap(kMaxPeers, [&](size_t n) {
+    OpResp r;
+    r.peers = peers(n);
+    return Message{1, r};
+  });
+  expect_cap(kMaxSuccessors, [&](size_t n) {
+    StateResp r;
+    r.succs = peers(n);
+    return Message{1, r};
+  });
+  expect_cap(kMaxSuccessors, [&](size_t n) {
+    Leave r;
+    r.succs = peers(n);
+    return Message{1, r};
+  });
+  expect_cap(kMaxBuckets, [&](size_t n) {
+    Digest d;
+    d.buckets.assign(n, 7);
+    return Message{1, d};
+  });
+  expect_cap(kMaxEvents, [&](size_t n) {
+    Broadcast c;
+    c.kind = Cast::Keys;
+    c.events.assign(n, KeyEvent{KeyChange::Add, b("k")});
+    return Message{1, c};
+  });
+  expect_cap(kMaxItems, [&](size_t n) {
+    OpResp r;
+    r.items.assign(n, KeyValue{b("k"), b("v")});
+    return Message{1, r};
+  });
+}
+
 }  // namespace
 }  // namespace chord::wire
