@@ -42,7 +42,7 @@ void efd_clear(int fd) {
 
 }  // namespace
 
-Queue::Queue(unsigned m, size_t cap) : mask(m), capacity(cap) {
+Queue::Queue(unsigned m, size_t cap, size_t max_b) : mask(m), capacity(cap), max_bytes(max_b) {
   efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
@@ -62,14 +62,17 @@ bool Queue::push(const chord_event& ev) {
     chord_event_dispose(&copy);
     return false;
   }
-  if (items.size() >= capacity) {
+  const size_t size = copy.key.len + copy.data.len + kEventOverhead;
+  while (!items.empty() && (items.size() >= capacity || bytes + size > max_bytes)) {
     // Bounded memory: the oldest event gives way.
+    bytes -= items.front().key.len + items.front().data.len + kEventOverhead;
     chord_event_dispose(&items.front());
     items.pop_front();
     ++dropped;
   }
   bool was_empty = items.empty();
   items.push_back(copy);
+  bytes += size;
   if (was_empty) efd_set(efd);
   cv.notify_one();
   return true;
@@ -85,6 +88,7 @@ int Queue::next(chord_event* out, int timeout_ms) {
   }
   if (items.empty()) return fail(kClosed, "the queue is closed");
   *out = items.front();
+  bytes -= out->key.len + out->data.len + kEventOverhead;
   items.pop_front();
   if (items.empty() && !closed) efd_clear(efd);
   return kOk;

@@ -31,8 +31,12 @@ void set_last_hops(unsigned hops);
 
 // A queue of owned events with a pollable eventfd (readable while non-empty
 // or closed). Shared by the chord_queue handle and the node's event hub.
+// Bounded by count (cap) and by the bytes of the keys and data it holds
+// (max_bytes): past either the oldest event gives way, and `dropped` counts
+// it. A peer that floods broadcasts costs the node at most max_bytes here.
 struct Queue {
-  explicit Queue(unsigned m, size_t cap);
+  Queue(unsigned m, size_t cap, size_t max_bytes = kQueueMaxBytes);
+  static constexpr size_t kQueueMaxBytes = 64u << 20;
   ~Queue();
   bool push(const chord_event& borrowed);  // copies; false if closed
   int next(chord_event* out, int timeout_ms);
@@ -40,6 +44,9 @@ struct Queue {
 
   unsigned mask;
   size_t capacity;
+  size_t max_bytes;
+  size_t bytes = 0;  // keys and data held, plus kEventOverhead each
+  static constexpr size_t kEventOverhead = 64;
   int efd = -1;
   std::mutex mu;
   std::condition_variable cv;
