@@ -23,12 +23,19 @@ class MemoryStore final : public Store {
     return it == map_.end() ? nullptr : &it->second;
   }
   void put(const wire::Id& pos, const Bytes& key, StoredRecord rec) override {
-    map_[StoreKey{pos, key}] = std::move(rec);
+    bytes_ += record_bytes(key, rec);
+    auto [it, fresh] = map_.try_emplace(StoreKey{pos, key});
+    if (!fresh) bytes_ -= record_bytes(key, it->second);
+    it->second = std::move(rec);
   }
   bool erase(const wire::Id& pos, const Bytes& key) override {
     probe_.pos = pos;
     probe_.key = key;
-    return map_.erase(probe_) > 0;
+    auto it = map_.find(probe_);
+    if (it == map_.end()) return false;
+    bytes_ -= record_bytes(key, it->second);
+    map_.erase(it);
+    return true;
   }
   void scan(const wire::Id& lo, const wire::Id& hi, const StoreKey* after,
             const Visit& visit) const override {
@@ -62,11 +69,16 @@ class MemoryStore final : public Store {
     run(map_.begin(), upper_of(hi));
   }
   size_t size() const override { return map_.size(); }
-  void clear() override { map_.clear(); }
+  size_t bytes() const override { return bytes_; }
+  void clear() override {
+    map_.clear();
+    bytes_ = 0;
+  }
 
  private:
   std::map<StoreKey, StoredRecord, KeyLess> map_;
   mutable StoreKey probe_;
+  size_t bytes_ = 0;
 };
 
 }  // namespace

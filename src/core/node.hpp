@@ -73,6 +73,11 @@ struct Options {
   // timeout plus this is refused as expired (kTimedOut): it was delivered
   // late (a paused owner, a healed partition) or the origin's clock is behind.
   uint32_t max_clock_skew_ms = 1000;
+  // What this node's records may take (Store::bytes: keys, values and 64
+  // bytes each; 0: no bound). Past it a write this node owns fails with
+  // kNoMem, and records that peers push (replicas, transfers, anti-entropy)
+  // are refused; deletes always go through.
+  size_t max_store_bytes = 0;
 };
 
 // Events the core reports to its driver.

@@ -49,7 +49,7 @@ wire::Record Replicator::to_wire(const Id&, const Bytes& key, const StoredRecord
   return w;
 }
 
-bool Replicator::apply(const wire::Record& rec) {
+bool Replicator::apply(const wire::Record& rec, bool* full) {
   std::string detail;
   if (router_.check_sizes(&rec.key, &rec.value, detail) != kOk) return false;
   if (rec.tomb && !rec.value.empty()) return false;
@@ -69,6 +69,15 @@ bool Replicator::apply(const wire::Record& rec) {
                  std::to_string(rt_.versions_refused()) + " so far)");
     return false;
   }
+  if (!rec.tomb && opts_.max_store_bytes) {
+    const size_t now_b =
+        store().bytes() - (cur ? rec.key.size() + cur->value.size() + Store::kRecordOverhead : 0);
+    if (now_b + rec.key.size() + rec.value.size() + Store::kRecordOverhead >
+        opts_.max_store_bytes) {
+      if (full) *full = true;
+      return false;
+    }
+  }
   StoredRecord sr;
   sr.value = rec.value;
   sr.ver = v;
@@ -81,10 +90,16 @@ bool Replicator::apply(const wire::Record& rec) {
 
 void Replicator::handle_replicate(const Peer& from, uint64_t rid, wire::Replicate&& m) {
   size_t n = 0;
-  for (const wire::Record& r : m.recs) n += apply(r) ? 1 : 0;
+  bool full = false;
+  for (const wire::Record& r : m.recs) n += apply(r, &full) ? 1 : 0;
   if (m.handoff && n)
     log(2, "node " + name(self_) + " took over " + std::to_string(n) + " keys from " + name(from));
-  if (rid) send(from, rid, wire::Ack{});
+  wire::Ack ack;
+  if (full) {
+    rt_.refuse(Refusal::store_full, from, "records past max_store_bytes");
+    ack.status = kNoMem;
+  }
+  if (rid) send(from, rid, std::move(ack));
 }
 
 void Replicator::push(const Peer& to, std::vector<wire::Record>&& recs) {

@@ -35,8 +35,9 @@ class Replicator : public Module {
   Replicator(Runtime& rt, RingView& ring, Router& router, Broadcaster& bcast)
       : Module(rt), ring_(ring), router_(router), bcast_(bcast) {}
 
-  // Stores rec if it is newer than what we hold; false if it was not.
-  bool apply(const wire::Record& rec);
+  // Stores rec if it is newer than what we hold; false if it was not, or
+  // if it would take the store past Options::max_store_bytes (*full then).
+  bool apply(const wire::Record& rec, bool* full = nullptr);
   wire::Record to_wire(const Id& pos, const Bytes& key, const StoredRecord& r) const;
   void anti_entropy();       // periodic
   void anti_entropy_soon();  // a round now (a ring change, a failed write)

@@ -51,6 +51,7 @@ enum class Refusal : uint8_t {
   broadcast_rate,    // an origin's messages past its rate or bytes per second
   retry_cache,       // an origin's replies past its share of the retry cache
   digest_rate,       // anti-entropy requests from one peer past their rate
+  store_full,        // records pushed past Options::max_store_bytes
   count_
 };
 const char* refusal_name(Refusal r);

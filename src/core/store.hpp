@@ -45,6 +45,12 @@ class Store {
   virtual void scan(const wire::Id& lo, const wire::Id& hi, const StoreKey* after,
                     const Visit& visit) const = 0;
   virtual size_t size() const = 0;
+  // What the records take: keys, values and kRecordOverhead each.
+  virtual size_t bytes() const = 0;
+  static constexpr size_t kRecordOverhead = 64;
+  static size_t record_bytes(const Bytes& key, const StoredRecord& r) {
+    return key.size() + r.value.size() + kRecordOverhead;
+  }
   virtual void clear() = 0;
 };
 

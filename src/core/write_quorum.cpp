@@ -56,6 +56,17 @@ void Executor::owner_write(const Bytes& key, const Id& pos, const Bytes* value, 
 
   const StoredRecord* cur = store().get(pos, key);
   const bool was_live = cur && !cur->tomb;
+  if (value && opts_.max_store_bytes) {
+    const size_t now_b =
+        store().bytes() - (cur ? key.size() + cur->value.size() + Store::kRecordOverhead : 0);
+    if (now_b + key.size() + value->size() + Store::kRecordOverhead > opts_.max_store_bytes) {
+      wire::OpResp r;
+      r.status = kNoMem;
+      r.detail = "the owner's store is full (" + std::to_string(store().bytes()) + " of " +
+                 std::to_string(opts_.max_store_bytes) + " bytes, max_store_bytes)";
+      return reply(std::move(r));
+    }
+  }
   StoredRecord rec;
   rec.ver = ver;
   rt_.hlc().observe(ver.hlc, wall(), opts_.max_clock_skew_ms);

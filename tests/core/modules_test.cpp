@@ -528,5 +528,51 @@ TEST_F(Modules, a_peer_flooding_digests_is_answered_busy) {
   EXPECT_EQ(host.sent_of<wire::DigestResp>().size(), answered + 1);
 }
 
+TEST(ModulesStore, a_full_store_refuses_new_bytes_but_takes_deletes) {
+  Options opts;
+  opts.max_store_bytes = 10000;
+  Wired w(opts);
+  w.ring.own_all = true;
+  Hlc clock;
+  auto write = [&](wire::Op op, const std::string& key, size_t value_bytes, uint64_t opid) {
+    wire::OpReq req;
+    req.op = op;
+    req.opid = opid;
+    req.key = b(key);
+    req.value.assign(value_bytes, 'v');
+    req.target = key_id(req.key.data(), req.key.size());
+    req.hlc = clock.next(w.host.wall_ms());
+    req.ttl_ms = 5000;
+    w.host.sent.clear();
+    w.exec.handle_op(peer(1), opid, std::move(req));
+    auto answers = w.host.sent_of<wire::OpResp>();
+    return answers.empty() ? 99 : std::get<wire::OpResp>(answers[0].second.body).status;
+  };
+  EXPECT_EQ(write(wire::Op::Set, "a", 6000, 1), kOk);
+  EXPECT_EQ(write(wire::Op::Set, "b", 6000, 2), kNoMem);  // 12 kB > 10 kB
+  EXPECT_EQ(w.rt.store().size(), 1u);
+  EXPECT_EQ(write(wire::Op::Set, "a", 9000, 3), kOk);  // replaces: 9 kB fits
+  EXPECT_EQ(write(wire::Op::Del, "a", 0, 4), kOk);     // a delete always goes through
+  EXPECT_LE(w.rt.store().bytes(), opts.max_store_bytes);
+
+  // Records pushed by a peer past the bound are refused, and the Ack says so.
+  wire::Replicate push;
+  for (int i = 0; i < 5; i++) {
+    wire::Record r;
+    r.key = b("r" + std::to_string(i));
+    r.value.assign(3000, 'x');
+    r.hlc = clock.next(w.host.wall_ms());
+    r.writer = id_of(1);
+    push.recs.push_back(r);
+  }
+  w.host.sent.clear();
+  w.repl.handle_replicate(peer(2), 9, std::move(push));
+  auto acks = w.host.sent_of<wire::Ack>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(std::get<wire::Ack>(acks[0].second.body).status, kNoMem);
+  EXPECT_LE(w.rt.store().bytes(), opts.max_store_bytes);
+  EXPECT_EQ(w.rt.refused(Refusal::store_full), 1u);
+}
+
 }  // namespace
 }  // namespace chord::core

@@ -49,6 +49,19 @@ TEST_F(StoreTest, get_put_erase) {
   EXPECT_EQ(s->size(), 4u);
 }
 
+TEST_F(StoreTest, bytes_follow_puts_replacements_erasures_and_clear) {
+  const size_t each = 1 + 1 + Store::kRecordOverhead;  // a 1-byte key and value
+  EXPECT_EQ(s->bytes(), 5 * each);
+  s->put(at(0x40), {0x40}, rec("longer"));  // replaces: the old value no longer counts
+  EXPECT_EQ(s->bytes(), 4 * each + 1 + 6 + Store::kRecordOverhead);
+  s->erase(at(0x40), {0x40});
+  EXPECT_EQ(s->bytes(), 4 * each);
+  s->erase(at(0x40), {0x40});  // absent: nothing changes
+  EXPECT_EQ(s->bytes(), 4 * each);
+  s->clear();
+  EXPECT_EQ(s->bytes(), 0u);
+}
+
 TEST_F(StoreTest, scan_is_open_closed) {
   EXPECT_EQ(scan_firsts(*s, at(0x10), at(0x80)), (std::vector<uint8_t>{0x40, 0x80}));
 }
