@@ -13,7 +13,7 @@ namespace chord::core {
 void Membership::fix_fingers() {
   every(
       opts_.fix_fingers_ms, [this] { fix_fingers(); }, kCalmFingerFactor);
-  if (succs_.empty() || joining_ || leaving_) return;
+  if (succs_.empty() || joining() || leaving()) return;
   // check_successor repairs a successor that is far off, which happens while
   // nodes join and fail, not in a quiet ring.
   if (!opts_.client && !rt_.calm() && (fix_rounds_++ % 2) == 0) return check_successor();
@@ -25,7 +25,7 @@ void Membership::fix_next_finger(bool sweep) {
   // sweep (right after a join, like init_finger_table in the Chord paper)
   // goes on to the next at once, so a new node routes in O(log N) hops and
   // knows the spans its fingers own within a few round trips, not periods.
-  if (succs_.empty() || joining_ || leaving_) {
+  if (succs_.empty() || joining() || leaving()) {
     finger_sweep_ = false;
     return;
   }
@@ -161,7 +161,7 @@ void Membership::remember_lost(const Peer& p, bool displaced) {
 
 void Membership::probe_lost() {
   every(opts_.stabilize_ms * 4, [this] { probe_lost(); });
-  if (opts_.client || joining_ || leaving_ || lost_.empty()) return;
+  if (opts_.client || joining() || leaving() || lost_.empty()) return;
   // Round robin over the lost nodes; forget the ones lost long ago.
   auto it = lost_.upper_bound(next_probe_);
   if (it == lost_.end()) it = lost_.begin();

@@ -17,9 +17,7 @@ namespace chord::core {
 void Membership::join(const std::string& seed_addr, uint32_t timeout_ms, Done done) {
   if (refuse_if_busy(done)) return;
   if (!timeout_ms) timeout_ms = 5000;
-  joining_ = true;
-  left_ = false;
-  rt_.set_notify_muted(false);
+  set_state(State::joining);
   stir();
   const uint64_t deadline = now() + timeout_ms;
   wire::OpReq req;
@@ -29,7 +27,7 @@ void Membership::join(const std::string& seed_addr, uint32_t timeout_ms, Done do
   seed.addr = seed_addr;
   if (opts_.client) client_seed_ = seed_addr;
   auto fail = [this, done](int rc, std::string why, unsigned hops) {
-    joining_ = false;
+    set_state(State::idle);
     log(1, "node " + name(self_) + " failed to join: " + why);
     Result r;
     r.status = rc;
@@ -58,7 +56,7 @@ void Membership::join(const std::string& seed_addr, uint32_t timeout_ms, Done do
           const Peer& p = st.pred;
           auto finish = [this, done, hops, s, rest] {
             adopt_successors(s, rest);
-            joining_ = false;
+            set_state(State::member);
             log(2, std::string(opts_.client ? "client " : "node ") + name(self_) +
                        " joined; successor " + name(s));
             next_finger_ = 255;
@@ -83,9 +81,9 @@ void Membership::join(const std::string& seed_addr, uint32_t timeout_ms, Done do
             if (opts_.client) return complete();
             // Operations that reach us meanwhile wait: our range is not
             // settled until the confirmation ends (handle_op).
-            confirming_ = true;
+            set_state(State::confirming);
             join_confirm(s, 0, [this, complete]() mutable {
-              confirming_ = false;
+              set_state(State::member);
               exec_.release_held();
               // Our predecessor learns of us now (handle_notify), not at its
               // next stabilize round: only now, so that it routes our range
@@ -128,7 +126,7 @@ void Membership::join_confirm(const Peer& s, unsigned steps, std::function<void(
   send(s, 0, wire::Notify{});
   rpc(s, wire::StateReq{}, opts_.rpc_timeout_ms, [this, s, steps, done](int rc, wire::Message* r) {
     const wire::StateResp* st = rc == kOk ? std::get_if<wire::StateResp>(&r->body) : nullptr;
-    if (!st || left_ || steps >= kWalkSteps) return done();
+    if (!st || left() || steps >= kWalkSteps) return done();
     if (st->busy) {
       // It is checking a change of its own: ask again shortly.
       return after(kJoinBusyRetryMs,
@@ -150,7 +148,7 @@ void Membership::join_confirm(const Peer& s, unsigned steps, std::function<void(
     const Peer between = st->pred;
     walk_back(s, *st, between, steps + 1,
               [this, s, steps, done](const Peer& s2, const wire::StateResp& st2) {
-                if (left_ || succs_.empty()) return done();
+                if (left() || succs_.empty()) return done();
                 if (s2.id == s.id) {
                   // The node between did not answer, or is busy joining:
                   // ask s again shortly.

@@ -21,7 +21,7 @@ void Membership::leave(uint32_t timeout_ms, Done done) {
     return;
   }
   if (refuse_if_busy(done)) return;
-  leaving_ = true;
+  set_state(State::leaving);
   stir();
   bcast_.flush_key_events();  // while the ring still routes to us
   log(2, "node " + name(self_) + " leaving; handing its keys to " + name(succs_[0]));
@@ -38,7 +38,7 @@ void Membership::handoff_then_leave(std::shared_ptr<std::vector<wire::Record>> r
                                     size_t succ_index, uint64_t deadline, Done done) {
   if (at >= recs->size()) return finish_leave(std::move(done));
   if (succ_index >= succs_.size() || now() >= deadline) {
-    leaving_ = false;
+    set_state(State::member);
     Result r;
     r.status = kTimedOut;
     r.detail = "no successor took the keys over";
@@ -85,11 +85,9 @@ void Membership::finish_leave(Done done) {
   fingers_.clear();
   has_pred_ = false;
   store().clear();
-  leaving_ = false;
   // Stale pointers elsewhere must not pull us back in: notified, probed or
   // asked, we stay silent, so that the others drop us as they would a crash.
-  left_ = true;
-  rt_.set_notify_muted(true);
+  set_state(State::left);
   members_seen_ = 1;  // a ring of one again
   lost_.clear();
   done(Result{});

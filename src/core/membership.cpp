@@ -2,6 +2,7 @@
 // Membership: the successor list and the predecessor, and what the other
 // modules ask of them (owns, replica_targets). See membership.hpp.
 #include <algorithm>
+#include <cassert>
 #include <climits>
 
 #include "core/membership.hpp"
@@ -15,8 +16,37 @@ void Membership::drop_finger(const Id& id) {
                  fingers_.end());
 }
 
+void Membership::set_state(State to) {
+  auto ok = [&] {
+    switch (to) {
+      case State::joining:
+        return state_ == State::idle || state_ == State::member || state_ == State::left;
+      case State::idle:
+        return state_ == State::joining;
+      case State::member:
+        return state_ == State::joining || state_ == State::confirming || state_ == State::leaving;
+      case State::confirming:
+      case State::leaving:
+        return state_ == State::member;
+      case State::left:
+        return state_ == State::leaving;
+    }
+    return false;
+  };
+  if (!ok()) {
+    log(0, "node " + name(self_) + ": internal error: lifecycle " +
+               std::to_string(static_cast<int>(state_)) + " -> " +
+               std::to_string(static_cast<int>(to)));
+    assert(false && "a lifecycle transition that is not allowed");
+  }
+  state_ = to;
+  rt_.set_notify_muted(to == State::left);
+}
+
 bool Membership::refuse_if_busy(Done& done) {
-  if (!joining_ && !leaving_) return false;
+  // A join runs until its confirmation ends (the join returns then).
+  if (state_ != State::joining && state_ != State::confirming && state_ != State::leaving)
+    return false;
   Result r;
   r.status = kBusy;
   r.detail = "a join or leave is already running";
@@ -25,7 +55,7 @@ bool Membership::refuse_if_busy(Done& done) {
 }
 
 bool Membership::owns(const Id& t) const {
-  if (opts_.client || leaving_) return false;
+  if (opts_.client || leaving()) return false;
   if (has_pred_) return in_open_closed(t, pred_.id, self_.id);
   return succs_.empty();  // a ring of one owns everything
 }
@@ -53,7 +83,7 @@ void Membership::set_successors(std::vector<Peer> list) {
   // through the lists that hold it: tell it now (Notify{successor} from its
   // own successor: "ask me again"). While things change, stabilization runs
   // at full pace anyway, and nothing is sent.
-  if (rt_.calm() && has_pred_ && !opts_.client && !left_ && !leaving_ && pred_.id != self_.id &&
+  if (rt_.calm() && has_pred_ && !opts_.client && !left() && !leaving() && pred_.id != self_.id &&
       !pred_.addr.empty())
     send(pred_, 0, wire::Notify{true});
   stir();
@@ -77,7 +107,7 @@ void Membership::set_successors(std::vector<Peer> list) {
 void Membership::adopt_successors(const Peer& s, const std::vector<Peer>& list) {
   // Zave: [s] + s.list, cut where it wraps back to us, without duplicates,
   // truncated to the configured length.
-  if (left_) return;                               // a reply to a request sent before we left
+  if (left()) return;                              // a reply to a request sent before we left
   if (s.addr.empty() || s.id == self_.id) return;  // never a client or ourselves
   std::vector<Peer> out;
   out.push_back(s);
@@ -96,7 +126,7 @@ void Membership::adopt_successors(const Peer& s, const std::vector<Peer>& list) 
 }
 
 void Membership::set_predecessor(const Peer& p, const char* why) {
-  if (left_) return;
+  if (left()) return;
   bool changed = !has_pred_ || pred_.id != p.id;
   has_pred_ = true;
   pred_ = p;

@@ -53,10 +53,10 @@ class Membership : public Module, public RingView {
   void drop_finger(const Id& id) override;
   std::vector<Peer> replica_targets() const override;
   wire::Redirect route(const Id& t) const override;
-  bool joining() const override { return joining_; }
-  bool confirming() const override { return confirming_; }
-  bool leaving() const override { return leaving_; }
-  bool left() const override { return left_; }
+  bool joining() const override { return state_ == State::joining; }
+  bool confirming() const override { return state_ == State::confirming; }
+  bool leaving() const override { return state_ == State::leaving; }
+  bool left() const override { return state_ == State::left; }
   const std::vector<Peer>& left_successors() const override { return left_succs_; }
   unsigned members_seen() const override { return members_seen_; }
   const std::string& client_seed() const override { return client_seed_; }
@@ -132,13 +132,16 @@ class Membership : public Module, public RingView {
   uint64_t fix_rounds_ = 0;
   uint64_t changes_seen_ = 0;  // Runtime::changes() at the last stabilize round
 
-  bool joining_ = false;     // Zave: state queries are answered busy meanwhile
+  // The node's lifecycle; set_state() checks each transition:
+  //   idle -> joining -> member (a failed join: back to idle)
+  //   member -> confirming -> member (join_confirm: operations for our range wait)
+  //   member -> leaving -> left (a failed handoff: back to member)
+  //   member, left -> joining (joining again)
+  enum class State : uint8_t { idle, joining, confirming, member, leaving, left };
+  State state_ = State::idle;
+  void set_state(State to);
   bool validating_ = false;  // checking a new successor candidate: busy too
   bool stabilizing_ = false;
-  bool leaving_ = false;
-  bool left_ = false;  // left the ring: silent to it until the next join
-  // join_confirm is running; dictionary operations for our range wait.
-  bool confirming_ = false;
   std::vector<Peer> left_succs_;
   // Timeouts in a row of the successor's state query and the predecessor's
   // ping: one lost message is not a failure (an unreachable peer is at once).

@@ -12,7 +12,7 @@ namespace chord::core {
 
 void Membership::handle_state_req(const Peer& from, uint64_t rid) {
   wire::StateResp r;
-  r.busy = joining_ || validating_ || leaving_;
+  r.busy = joining() || validating_ || leaving();
   if (!r.busy) {
     r.has_pred = has_pred_;
     if (has_pred_) r.pred = pred_;
@@ -27,7 +27,7 @@ void Membership::handle_state_req(const Peer& from, uint64_t rid) {
 }
 
 void Membership::handle_notify(const Peer& from, const wire::Notify& m, unsigned retries) {
-  if (leaving_ || from.id == self_.id) return;
+  if (leaving() || from.id == self_.id) return;
   if (m.successor) {
     // From our own successor: its list has changed (set_successors); ask it
     // now, so that the change reaches the lists behind us in round trips,
@@ -38,7 +38,7 @@ void Membership::handle_notify(const Peer& from, const wire::Notify& m, unsigned
     // moment its join returns. While a stabilize round is out, try again
     // shortly.
     const bool from_succ = !succs_.empty() && from.id == succs_[0].id;
-    if (succs_.empty() || joining_ || left_ || opts_.client ||
+    if (succs_.empty() || joining() || left() || opts_.client ||
         (!from_succ && (!in_open(from.id, self_.id, succs_[0].id) || from.addr.empty())))
       return;
     if (!stabilizing_)
@@ -102,7 +102,7 @@ void Membership::link_to(const Peer& cand, const char* why) {
     validating_ = false;
     if (rc != kOk || !std::holds_alternative<wire::StateResp>(r->body)) return;
     const wire::StateResp& st = std::get<wire::StateResp>(r->body);
-    if (st.busy || left_ || (!succs_.empty() && !in_open(cand.id, self_.id, succs_[0].id))) return;
+    if (st.busy || left() || (!succs_.empty() && !in_open(cand.id, self_.id, succs_[0].id))) return;
     log(3, "node " + name(self_) + " links to " + name(cand) + " (" + why + ")");
     adopt_successors(cand, st.succs);
     send(cand, 0, wire::Notify{});
@@ -111,7 +111,7 @@ void Membership::link_to(const Peer& cand, const char* why) {
 
 void Membership::stabilize() {
   // A round with no change since the last one makes us calmer.
-  if (opts_.calm_max_ms && rt_.changes() == changes_seen_ && !joining_ && !leaving_) rt_.calmer();
+  if (opts_.calm_max_ms && rt_.changes() == changes_seen_ && !joining() && !leaving()) rt_.calmer();
   changes_seen_ = rt_.changes();
   every(opts_.stabilize_ms, [this] { stabilize(); });
   stabilize_once();
@@ -119,7 +119,7 @@ void Membership::stabilize() {
 }
 
 void Membership::stabilize_once() {
-  if (stabilizing_ || joining_ || leaving_ || left_) return;
+  if (stabilizing_ || joining() || leaving() || left()) return;
   if (succs_.empty()) {
     // A member that lost every successor goes on from the nearest finger
     // (stabilize then walks back to its true successor). Its predecessor
