@@ -27,7 +27,7 @@ void Membership::join(const std::string& seed_addr, uint32_t timeout_ms, Done do
   seed.addr = seed_addr;
   if (opts_.client) client_seed_ = seed_addr;
   auto fail = [this, done](int rc, std::string why, unsigned hops) {
-    set_state(State::idle);
+    set_state(State::member);  // a ring of one again
     log(1, "node " + name(self_) + " failed to join: " + why);
     Result r;
     r.status = rc;

@@ -20,9 +20,7 @@ void Membership::set_state(State to) {
   auto ok = [&] {
     switch (to) {
       case State::joining:
-        return state_ == State::idle || state_ == State::member || state_ == State::left;
-      case State::idle:
-        return state_ == State::joining;
+        return state_ == State::member || state_ == State::left;
       case State::member:
         return state_ == State::joining || state_ == State::confirming || state_ == State::leaving;
       case State::confirming:
@@ -37,6 +35,7 @@ void Membership::set_state(State to) {
     log(0, "node " + name(self_) + ": internal error: lifecycle " +
                std::to_string(static_cast<int>(state_)) + " -> " +
                std::to_string(static_cast<int>(to)));
+    rt_.count_internal_error();
     assert(false && "a lifecycle transition that is not allowed");
   }
   state_ = to;

@@ -133,12 +133,13 @@ class Membership : public Module, public RingView {
   uint64_t changes_seen_ = 0;  // Runtime::changes() at the last stabilize round
 
   // The node's lifecycle; set_state() checks each transition:
-  //   idle -> joining -> member (a failed join: back to idle)
+  //   member -> joining -> member (a new node is the member of a ring of
+  //     one; so is a node whose join failed)
   //   member -> confirming -> member (join_confirm: operations for our range wait)
   //   member -> leaving -> left (a failed handoff: back to member)
-  //   member, left -> joining (joining again)
-  enum class State : uint8_t { idle, joining, confirming, member, leaving, left };
-  State state_ = State::idle;
+  //   left -> joining (joining again)
+  enum class State : uint8_t { member, joining, confirming, leaving, left };
+  State state_ = State::member;
   void set_state(State to);
   bool validating_ = false;  // checking a new successor candidate: busy too
   bool stabilizing_ = false;

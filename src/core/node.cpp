@@ -113,6 +113,7 @@ Stats NodeImpl::stats() const {
     const auto why = static_cast<Refusal>(i);
     if (rt_.refused(why)) s.refused[refusal_name(why)] = rt_.refused(why);
   }
+  s.internal_errors = rt_.internal_errors();
   if (s.successors.empty() && !opts_.client) s.successors.push_back(self_);
   return s;
 }
@@ -188,6 +189,9 @@ const Id& Node::id() const {
 }
 Stats Node::stats() const {
   return impl_->stats();
+}
+uint64_t Node::internal_errors() const {
+  return impl_->runtime.internal_errors();
 }
 bool Node::is_client() const {
   return impl_->runtime.opts().client;

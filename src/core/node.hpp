@@ -156,6 +156,9 @@ struct Stats {
   // runtime.hpp: "broadcast_rate", "digest_rate", ...); kinds never seen
   // are absent.
   std::map<std::string, uint64_t> refused;
+  // States the code believes impossible that were reached (each is logged);
+  // nonzero is a bug of ours, never a peer's doing.
+  uint64_t internal_errors = 0;
 };
 
 class NodeImpl;
@@ -207,6 +210,7 @@ class Node {
 
   // Inspection, for the simulator's invariant checker and tests (cheap).
   bool is_client() const;
+  uint64_t internal_errors() const;                 // Stats::internal_errors, without a scan
   const std::vector<Peer>& successor_list() const;  // empty in a ring of one
   bool predecessor(Peer* out) const;                // false if none known
   // The node's records: the simulator copies them into a restarted node.

@@ -72,6 +72,10 @@ class Runtime {
   // our clock (Options::max_clock_skew_ms). Returns the count so far.
   uint64_t count_version_refused() { return ++versions_refused_; }
   uint64_t versions_refused() const { return versions_refused_; }
+  // A state the code believes impossible was reached (logged where it
+  // happens; the simulator counts any as a violation). Never a peer's doing.
+  void count_internal_error() { internal_errors_++; }
+  uint64_t internal_errors() const { return internal_errors_; }
 
   uint64_t now() { return host_.now_ms(); }    // timers only
   uint64_t wall() { return host_.wall_ms(); }  // versions only
@@ -134,6 +138,7 @@ class Runtime {
   std::unique_ptr<Store> store_;
   Hlc hlc_;
   uint64_t versions_refused_ = 0;
+  uint64_t internal_errors_ = 0;
 
   // A binary min-heap on (when, seq): equal deadlines run in the order set.
   struct Timer {

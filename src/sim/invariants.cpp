@@ -15,6 +15,9 @@ std::string nid(const Id& id) {
 }  // namespace
 
 std::string check_invariants(const Sim& sim, bool ideal) {
+  for (size_t i = 0; i < sim.size(); i++)
+    if (sim.alive(static_cast<int>(i)) && sim.node(static_cast<int>(i)).internal_errors())
+      return "node " + nid(sim.node(i).id()) + " hit an internal error (see its log)";
   const std::vector<int> members = sim.members();
   if (members.empty()) return "";
   // Live for the ring: alive, and a member (a node that left is not).

@@ -77,6 +77,27 @@ TEST(Failures, graceful_leave_of_half_the_nodes_one_at_a_time_loses_nothing) {
   EXPECT_EQ(sim.violation(), "");
 }
 
+// The node that started the ring never joined one: it is the member of a
+// ring of one from birth, and may leave and join again like any other (a
+// Debug build once asserted on that leave; the simulator counts the
+// internal error in every build).
+TEST(Failures, the_node_that_started_the_ring_can_leave_and_join_again) {
+  Sim sim(test_config(43));
+  ASSERT_TRUE(build_ring(sim, 6));
+  ASSERT_TRUE(sim.run_until_ideal(30000));
+  auto model = fill(sim, 60, "f");
+  const int founder = 0;
+  ASSERT_TRUE(sim.leave(founder));
+  EXPECT_EQ(sim.node(founder).internal_errors(), 0u);
+  EXPECT_EQ(sim.node(founder).stats().keys_stored, 0u);
+  EXPECT_TRUE(sim.run_until_ideal(30000)) << sim.check(true);
+  ASSERT_TRUE(sim.join(founder, sim.members()[0]));
+  EXPECT_TRUE(sim.run_until_ideal(30000)) << sim.check(true);
+  EXPECT_EQ(sim.node(founder).internal_errors(), 0u);
+  expect_all_readable(sim, model);
+  EXPECT_EQ(sim.violation(), "");
+}
+
 // A node that left still runs, silent to the ring, but it tells an operation
 // that it is no member: an origin that cached it as a key's owner (or holds it
 // as a finger) routes on at once instead of waiting out two rpc timeouts
