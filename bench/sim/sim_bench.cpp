@@ -13,8 +13,11 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/ring.hpp"
 #include "core/status.hpp"
+#include "json_number.hpp"
 #include "sim/invariants.hpp"
 #include "sim/sim.hpp"
 #include "wire/messages.hpp"
@@ -160,35 +163,54 @@ void build_ring(Sim &s, unsigned n, SimReport *r, Progress &log) {
 }
 
 void print_json(const SimReport &r) {
-  std::printf(
-      "{\"mode\":\"sim\",\"nodes\":%u,\"keys\":%u,\"value_bytes\":%u,\"concurrency\":%u,"
-      "\"replicas\":%u,\"successors\":%u,\"seed\":%llu,\"stabilize_ms\":%u,"
-      "\"fix_fingers_ms\":%u,\"check_predecessor_ms\":%u,\"rpc_timeout_ms\":%u,"
-      "\"anti_entropy_ms\":%u,\"calm_max_ms\":%u,\"owner_cache\":%s,\"bootstrap_ms\":%.0f,\"ring_"
-      "ideal\":%s,\"join_failures\":%u,"
-      "\"put_errors\":%llu,\"put_mean_hops\":%.3f,\"msgs_per_put\":%.1f,\"lookups\":%u,\"mean_"
-      "hops\":%.3f,"
-      "\"p50_hops\":%.0f,\"p99_hops\":%.0f,\"max_hops\":%.0f,\"lookup_fail_rate\":%.5f,"
-      "\"stale_reads\":%llu,\"get_errors\":%llu,\"msgs_per_lookup\":%.2f,"
-      "\"maintenance_msgs_per_node_per_s\":%.2f,\"idle_ms\":%u,\"keys_lost\":%llu,"
-      "\"keys_readable_before_kill\":%.5f,\"killed_fraction\":%.4f,\"killed_nodes\":%u,"
-      "\"longest_killed_run\":%u,\"predicted_keys_surviving\":%.5f,"
-      "\"keys_readable_after_kill\":%.5f,\"repair_ms\":%.0f,\"repaired\":%s,\"sim_ms\":%.0f,"
-      "\"sim_events\":%llu,\"sim_events_per_s\":%.0f,\"elapsed_ms\":%.0f,\"trace_digest\":\"%s\"}"
-      "\n",
-      r.nodes, r.keys, r.value_bytes, r.concurrency, r.replicas, r.successors,
-      static_cast<unsigned long long>(r.seed), r.stabilize_ms, r.fix_fingers_ms,
-      r.check_predecessor_ms, r.rpc_timeout_ms, r.anti_entropy_ms, r.calm_max_ms,
-      r.owner_cache ? "true" : "false", r.bootstrap_ms, r.ring_ideal ? "true" : "false",
-      r.join_failures, static_cast<unsigned long long>(r.put_errors), r.put_mean_hops,
-      r.msgs_per_put, r.lookups, r.mean_hops, r.p50_hops, r.p99_hops, r.max_hops,
-      r.lookup_fail_rate, static_cast<unsigned long long>(r.stale_reads),
-      static_cast<unsigned long long>(r.get_errors), r.msgs_per_lookup,
-      r.maintenance_msgs_per_node_per_s, r.idle_ms, static_cast<unsigned long long>(r.keys_lost),
-      r.keys_readable_before_kill, r.killed_fraction, r.killed_nodes, r.longest_killed_run,
-      r.predicted_keys_surviving, r.keys_readable_after_kill, r.repair_ms,
-      r.repaired ? "true" : "false", r.sim_ms, static_cast<unsigned long long>(r.sim_events),
-      r.sim_events_per_s, r.elapsed_ms, r.trace_digest.c_str());
+  nlohmann::ordered_json j;
+  j["mode"] = "sim";
+  j["nodes"] = r.nodes;
+  j["keys"] = r.keys;
+  j["value_bytes"] = r.value_bytes;
+  j["concurrency"] = r.concurrency;
+  j["replicas"] = r.replicas;
+  j["successors"] = r.successors;
+  j["seed"] = r.seed;
+  j["stabilize_ms"] = r.stabilize_ms;
+  j["fix_fingers_ms"] = r.fix_fingers_ms;
+  j["check_predecessor_ms"] = r.check_predecessor_ms;
+  j["rpc_timeout_ms"] = r.rpc_timeout_ms;
+  j["anti_entropy_ms"] = r.anti_entropy_ms;
+  j["calm_max_ms"] = r.calm_max_ms;
+  j["owner_cache"] = r.owner_cache;
+  j["bootstrap_ms"] = json_number(r.bootstrap_ms, 0);
+  j["ring_ideal"] = r.ring_ideal;
+  j["join_failures"] = r.join_failures;
+  j["put_errors"] = r.put_errors;
+  j["put_mean_hops"] = json_number(r.put_mean_hops, 3);
+  j["msgs_per_put"] = json_number(r.msgs_per_put, 1);
+  j["lookups"] = r.lookups;
+  j["mean_hops"] = json_number(r.mean_hops, 3);
+  j["p50_hops"] = json_number(r.p50_hops, 0);
+  j["p99_hops"] = json_number(r.p99_hops, 0);
+  j["max_hops"] = json_number(r.max_hops, 0);
+  j["lookup_fail_rate"] = json_number(r.lookup_fail_rate, 5);
+  j["stale_reads"] = r.stale_reads;
+  j["get_errors"] = r.get_errors;
+  j["msgs_per_lookup"] = json_number(r.msgs_per_lookup, 2);
+  j["maintenance_msgs_per_node_per_s"] = json_number(r.maintenance_msgs_per_node_per_s, 2);
+  j["idle_ms"] = r.idle_ms;
+  j["keys_lost"] = r.keys_lost;
+  j["keys_readable_before_kill"] = json_number(r.keys_readable_before_kill, 5);
+  j["killed_fraction"] = json_number(r.killed_fraction, 4);
+  j["killed_nodes"] = r.killed_nodes;
+  j["longest_killed_run"] = r.longest_killed_run;
+  j["predicted_keys_surviving"] = json_number(r.predicted_keys_surviving, 5);
+  j["keys_readable_after_kill"] = json_number(r.keys_readable_after_kill, 5);
+  j["repair_ms"] = json_number(r.repair_ms, 0);
+  j["repaired"] = r.repaired;
+  j["sim_ms"] = json_number(r.sim_ms, 0);
+  j["sim_events"] = r.sim_events;
+  j["sim_events_per_s"] = json_number(r.sim_events_per_s, 0);
+  j["elapsed_ms"] = json_number(r.elapsed_ms, 0);
+  j["trace_digest"] = r.trace_digest;
+  std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   std::fflush(stdout);
 }
 
