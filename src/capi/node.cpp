@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "capi/handles.hpp"
+#include "core/ring.hpp"
 #include "crypto/identity.hpp"
 #include "net/address.hpp"
 
@@ -274,11 +275,7 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
   n->log_cb = opts->log_cb;
   n->log_ud = opts->log_ud;
   std::memcpy(n->id, cfg.identity->id.data(), 32);
-  static const char *hex = "0123456789abcdef";
-  for (int i = 0; i < 32; ++i) {
-    n->id_hex.push_back(hex[n->id[i] >> 4]);
-    n->id_hex.push_back(hex[n->id[i] & 15]);
-  }
+  n->id_hex = core::hex(cfg.identity->id);
   n->inbox = std::make_shared<Queue>(CHORD_EV_MESSAGE, 10000);
   n->hub->queues.push_back(n->inbox);
   if (opts->loop) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "core/ring.hpp"
 
+#include <sodium.h>
+
 namespace chord::core {
 
 bool in_open_closed(const Id& x, const Id& a, const Id& b) {
@@ -43,14 +45,9 @@ Id add_one(const Id& a) {
 }
 
 std::string hex(const Id& a) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  s.reserve(64);
-  for (uint8_t b : a) {
-    s.push_back(d[b >> 4]);
-    s.push_back(d[b & 15]);
-  }
-  return s;
+  char s[2 * sizeof(Id) + 1];
+  sodium_bin2hex(s, sizeof s, a.data(), a.size());
+  return std::string(s, 2 * sizeof(Id));
 }
 
 std::string short_hex(const Id& a) {
