@@ -15,33 +15,19 @@
 #include "core/router.hpp"
 #include "core/runtime.hpp"
 #include "core/status.hpp"
+#include "fake_ring.hpp"
 #include "recording_host.hpp"
 
 namespace chord::core {
 namespace {
 
 using test::b;
+using test::FakeRing;
+using test::id_of;
+using test::peer;
 using test::RecordingHost;
-
-Id id_of(uint8_t first) {
-  Id id{};
-  id[0] = first;
-  return id;
-}
-
-Peer peer(uint8_t first) {
-  Peer p;
-  p.id = id_of(first);
-  p.addr = "10.0.0." + std::to_string(first) + ":7000";
-  return p;
-}
-
-wire::Message reply(uint64_t rid, wire::Body body) {
-  wire::Message m;
-  m.rid = rid;
-  m.body = std::move(body);
-  return m;
-}
+using test::reply;
+using test::Wired;
 
 // ------------------------------------------------------------------ Runtime
 
@@ -143,56 +129,6 @@ TEST(RuntimeCalm, a_calm_node_stretches_its_periods_and_a_change_rearms_them) {
 }
 
 // ------------------------------------------------- the modules over a fake ring
-
-class FakeRing : public RingView {
- public:
-  bool own_all = false;
-  std::vector<Peer> succs;
-  bool has_pred = false;
-  Peer pred;
-  std::vector<Finger> fings;
-  wire::Redirect redirect;
-  bool is_confirming = false;
-  unsigned members = 1;
-  std::string seed;
-  std::vector<Id> dropped;
-
-  bool owns(const Id&) const override { return own_all; }
-  bool alone() const override { return succs.empty(); }
-  const std::vector<Peer>& successors() const override { return succs; }
-  bool has_predecessor() const override { return has_pred; }
-  const Peer& predecessor() const override { return pred; }
-  const std::vector<Finger>& fingers() const override { return fings; }
-  void drop_finger(const Id& id) override { dropped.push_back(id); }
-  std::vector<Peer> replica_targets() const override {
-    return std::vector<Peer>(succs.begin(), succs.begin() + std::min<size_t>(succs.size(), 2));
-  }
-  wire::Redirect route(const Id&) const override { return redirect; }
-  bool joining() const override { return false; }
-  bool confirming() const override { return is_confirming; }
-  bool leaving() const override { return false; }
-  bool left() const override { return false; }
-  const std::vector<Peer>& left_successors() const override { return none_; }
-  unsigned members_seen() const override { return members; }
-  const std::string& client_seed() const override { return seed; }
-
- private:
-  std::vector<Peer> none_;
-};
-
-// Every module but membership, wired as NodeImpl wires them, over FakeRing.
-struct Wired {
-  explicit Wired(const Options& o) : opts(o) {}
-  RecordingHost host;
-  Options opts;
-  Runtime rt{opts, id_of(0x80), "10.0.0.128:7000", host};
-  FakeRing ring;
-  Router router{rt, ring, exec};
-  Executor exec{rt, ring, router, repl, bcast};
-  Replicator repl{rt, ring, router, bcast};
-  Broadcaster bcast{rt, ring, router, clients};
-  ClientEvents clients{rt, ring, bcast};
-};
 
 struct Modules : ::testing::Test, Wired {
   Modules() : Wired(Options{}) {}
