@@ -42,10 +42,6 @@ bool run_on_loop(chord_node *n, const std::function<void()> &fn) {
 
 namespace {
 
-unsigned or_default(unsigned v, unsigned d) {
-  return v ? v : d;
-}
-
 // Finishes every pending operation with CHORD_ECLOSED, closes the host's
 // handles and destroys it. Loop thread. done runs once everything is closed.
 void teardown(chord_node *n, bool graceful, std::function<void()> done) {
@@ -200,31 +196,27 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
 
   net::HostConfig cfg;
   core::Options &co = cfg.core;
-  co.replicas = or_default(opts->replicas, 3);
-  co.successors = or_default(opts->successors, std::max(co.replicas, 8u));
-  if (co.replicas > 64) return fail(CHORD_EINVAL, "replicas must be between 1 and 64");
-  if (co.successors > chord::wire::kMaxSuccessors)
-    return fail(CHORD_EINVAL,
-                "successors must be at most " + std::to_string(chord::wire::kMaxSuccessors));
-  if (co.successors < co.replicas)
-    return fail(CHORD_EINVAL, "successors (" + std::to_string(co.successors) +
-                                  ") must be at least replicas (" + std::to_string(co.replicas) +
-                                  ")");
-  co.stabilize_ms = or_default(opts->stabilize_ms, 250);
-  co.fix_fingers_ms = or_default(opts->fix_fingers_ms, 500);
-  co.check_predecessor_ms = or_default(opts->check_predecessor_ms, 500);
-  co.rpc_timeout_ms = or_default(opts->rpc_timeout_ms, 1000);
-  co.anti_entropy_ms = or_default(opts->anti_entropy_ms, 5000);
-  co.tombstone_grace_ms = or_default(opts->tombstone_grace_ms, 60000);
-  co.max_key_bytes = opts->max_key_bytes ? opts->max_key_bytes : 1024;
-  co.max_value_bytes = opts->max_value_bytes ? opts->max_value_bytes : (1u << 20);
-  co.max_pending = or_default(opts->max_pending, 4096);
+  // Zero fields are defaults; core::Options holds them and their bounds.
+  co.replicas = opts->replicas;
+  co.successors = opts->successors;
+  co.stabilize_ms = opts->stabilize_ms;
+  co.fix_fingers_ms = opts->fix_fingers_ms;
+  co.check_predecessor_ms = opts->check_predecessor_ms;
+  co.rpc_timeout_ms = opts->rpc_timeout_ms;
+  co.anti_entropy_ms = opts->anti_entropy_ms;
+  co.tombstone_grace_ms = opts->tombstone_grace_ms;
+  co.max_key_bytes = opts->max_key_bytes;
+  co.max_value_bytes = opts->max_value_bytes;
+  co.max_pending = opts->max_pending;
   co.client = (opts->flags & CHORD_NODE_CLIENT) != 0;
   co.sloppy_quorum = (opts->flags & CHORD_NODE_SLOPPY_QUORUM) != 0;
   if (opts->flags & ~static_cast<unsigned>(CHORD_NODE_CLIENT | CHORD_NODE_SLOPPY_QUORUM))
     return fail(CHORD_EINVAL, "unknown bits in flags");
   // Fields of version 2 and later exist only in structs of that version.
-  co.max_clock_skew_ms = opts->version >= 2 ? or_default(opts->max_clock_skew_ms, 1000) : 1000;
+  co.max_clock_skew_ms = opts->version >= 2 ? opts->max_clock_skew_ms : 0;
+  const std::string invalid = co.validate();
+  if (!invalid.empty()) return fail(CHORD_EINVAL, invalid);
+  co = co.with_defaults();
   // A quiet ring slows its maintenance down to one round per 8 s (never
   // below the configured periods): src/net reports a lost connection at once,
   // so a crashed process is noticed without the timers.
@@ -235,8 +227,9 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
       opts->max_frame_bytes ? opts->max_frame_bytes : co.max_value_bytes + co.max_key_bytes + 65536;
   if (cfg.limits.max_frame < co.max_value_bytes + co.max_key_bytes + 1024)
     return fail(CHORD_EINVAL, "max_frame_bytes must exceed max_key_bytes + max_value_bytes + 1024");
-  cfg.max_connections = or_default(opts->max_connections, 1024);
-  cfg.handshake_timeout_ms = or_default(opts->handshake_timeout_ms, 5000);
+  // The transport's defaults are HostConfig's (src/net/node_host.hpp).
+  if (opts->max_connections) cfg.max_connections = opts->max_connections;
+  if (opts->handshake_timeout_ms) cfg.handshake_timeout_ms = opts->handshake_timeout_ms;
   cfg.network = opts->network ? opts->network : "chord";
   if (cfg.network.empty() || cfg.network.size() > 255)
     return fail(CHORD_EINVAL, "network name must be 1 to 255 bytes");
@@ -268,7 +261,7 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
 
   auto *n = new (std::nothrow) chord_node_s;
   if (!n) return fail(CHORD_ENOMEM, "cannot allocate a node");
-  n->default_timeout_ms = or_default(opts->default_timeout_ms, 5000);
+  if (opts->default_timeout_ms) n->default_timeout_ms = opts->default_timeout_ms;
   n->max_key = co.max_key_bytes;
   n->max_value = co.max_value_bytes;
   n->client = co.client;

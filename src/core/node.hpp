@@ -31,8 +31,10 @@ using Id = wire::Id;  // 32 bytes; a ring position
 // over the connection they opened.
 using Peer = wire::Peer;
 
-// Protocol options. Zero values are replaced by the defaults documented in
-// include/chord/chord.h (Options::with_defaults()).
+// Protocol options: the one place where their defaults and bounds live.
+// The member initializers are the defaults documented in
+// include/chord/chord.h (tests/core/options_test.cpp checks the header
+// against them); a zero numeric field means "the default".
 struct Options {
   unsigned replicas = 3;
   unsigned successors = 8;
@@ -78,7 +80,19 @@ struct Options {
   // kNoMem, and records that peers push (replicas, transfers, anti-entropy)
   // are refused; deletes always go through.
   size_t max_store_bytes = 0;
+
+  // Why these options cannot run, in one line; "" when they can. Zero fields
+  // are defaults and pass. The C API refuses what this refuses (CHORD_EINVAL).
+  std::string validate() const;
+  // Every zero field replaced by its default (successors: max(replicas, 8)).
+  // What validate() refuses is repaired the same way, for in-process callers
+  // that skip it (the simulator, tests): successors below replicas become
+  // max(replicas, 8), and the lists are capped at wire::kMaxSuccessors.
+  Options with_defaults() const;
 };
+// replicas and successors: at most this many (a successor list longer than
+// wire::kMaxSuccessors does not decode).
+constexpr unsigned kMaxReplicas = 64;
 
 // Events the core reports to its driver.
 enum class EventType : int { Add = 1, Delete = 2, Message = 8 };

@@ -7,21 +7,7 @@
 namespace chord::core {
 
 Runtime::Runtime(const Options& opts, const Id& self_id, std::string self_addr, Host& host)
-    : opts_(opts), host_(host), store_(make_memory_store()) {
-  if (opts_.replicas == 0) opts_.replicas = 3;
-  if (opts_.successors < opts_.replicas) opts_.successors = std::max(opts_.replicas, 8u);
-  // Lists longer than this are undecodable on the wire (wire::kMaxSuccessors).
-  opts_.successors = std::min<unsigned>(opts_.successors, wire::kMaxSuccessors);
-  opts_.replicas = std::min(opts_.replicas, opts_.successors);
-  if (!opts_.stabilize_ms) opts_.stabilize_ms = 250;
-  if (!opts_.fix_fingers_ms) opts_.fix_fingers_ms = 500;
-  if (!opts_.check_predecessor_ms) opts_.check_predecessor_ms = 500;
-  if (!opts_.rpc_timeout_ms) opts_.rpc_timeout_ms = 1000;
-  if (!opts_.anti_entropy_ms) opts_.anti_entropy_ms = 5000;
-  if (!opts_.tombstone_grace_ms) opts_.tombstone_grace_ms = 60000;
-  if (!opts_.max_key_bytes) opts_.max_key_bytes = 1024;
-  if (!opts_.max_value_bytes) opts_.max_value_bytes = 1 << 20;
-  if (!opts_.max_pending) opts_.max_pending = 4096;
+    : opts_(opts.with_defaults()), host_(host), store_(make_memory_store()) {
   self_.id = self_id;
   self_.addr = opts_.client ? std::string() : std::move(self_addr);
   limits_.max_key = opts_.max_key_bytes;
