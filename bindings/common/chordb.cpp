@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -180,48 +181,62 @@ int chordb_opts_set_str(chordb_opts *o, const char *name, const char *value) {
   return 0;
 }
 
+namespace {
+
+// Every numeric chord_node_opts field, by name: the one list the bindings
+// take options from (chordb_opts_uint_name). A test checks it against the
+// fields of chord.h.
+struct UintOption {
+  const char *name;
+  unsigned long long max;  // what the field holds
+  void (*set)(chord_node_opts &, unsigned long long);
+};
+
+#define CHORDB_UINT(field)                                                        \
+  UintOption {                                                                    \
+#field, std::numeric_limits < decltype(chord_node_opts::field)> ::max(),      \
+        [](chord_node_opts & c,                                                   \
+           unsigned long long v) { c.field = static_cast<decltype(c.field)>(v); } \
+  }
+
+const UintOption kUintOptions[] = {
+    CHORDB_UINT(replicas),
+    CHORDB_UINT(successors),
+    CHORDB_UINT(stabilize_ms),
+    CHORDB_UINT(fix_fingers_ms),
+    CHORDB_UINT(check_predecessor_ms),
+    CHORDB_UINT(rpc_timeout_ms),
+    CHORDB_UINT(anti_entropy_ms),
+    CHORDB_UINT(tombstone_grace_ms),
+    CHORDB_UINT(default_timeout_ms),
+    CHORDB_UINT(handshake_timeout_ms),
+    CHORDB_UINT(max_key_bytes),
+    CHORDB_UINT(max_value_bytes),
+    CHORDB_UINT(max_frame_bytes),
+    CHORDB_UINT(max_connections),
+    CHORDB_UINT(max_pending),
+    CHORDB_UINT(flags),
+    CHORDB_UINT(max_clock_skew_ms),
+};
+
+#undef CHORDB_UINT
+
+}  // namespace
+
+const char *chordb_opts_uint_name(int i) {
+  const int n = static_cast<int>(sizeof kUintOptions / sizeof kUintOptions[0]);
+  return i >= 0 && i < n ? kUintOptions[i].name : nullptr;
+}
+
 int chordb_opts_set_uint(chordb_opts *o, const char *name, long long v) {
   if (!o || !name || v < 0) return CHORD_EINVAL;
-  std::string k = name;
-  chord_node_opts &c = o->o;
-  unsigned u = static_cast<unsigned>(v);
-  if (k == "replicas")
-    c.replicas = u;
-  else if (k == "successors")
-    c.successors = u;
-  else if (k == "stabilize_ms")
-    c.stabilize_ms = u;
-  else if (k == "fix_fingers_ms")
-    c.fix_fingers_ms = u;
-  else if (k == "check_predecessor_ms")
-    c.check_predecessor_ms = u;
-  else if (k == "rpc_timeout_ms")
-    c.rpc_timeout_ms = u;
-  else if (k == "anti_entropy_ms")
-    c.anti_entropy_ms = u;
-  else if (k == "tombstone_grace_ms")
-    c.tombstone_grace_ms = u;
-  else if (k == "default_timeout_ms")
-    c.default_timeout_ms = u;
-  else if (k == "handshake_timeout_ms")
-    c.handshake_timeout_ms = u;
-  else if (k == "max_key_bytes")
-    c.max_key_bytes = static_cast<size_t>(v);
-  else if (k == "max_value_bytes")
-    c.max_value_bytes = static_cast<size_t>(v);
-  else if (k == "max_frame_bytes")
-    c.max_frame_bytes = static_cast<size_t>(v);
-  else if (k == "max_connections")
-    c.max_connections = u;
-  else if (k == "max_pending")
-    c.max_pending = u;
-  else if (k == "flags")
-    c.flags = u;
-  else if (k == "max_clock_skew_ms")
-    c.max_clock_skew_ms = u;
-  else
-    return CHORD_EINVAL;
-  return 0;
+  for (const UintOption &opt : kUintOptions) {
+    if (std::strcmp(opt.name, name) != 0) continue;
+    if (static_cast<unsigned long long>(v) > opt.max) return CHORD_EINVAL;  // not cut short
+    opt.set(o->o, static_cast<unsigned long long>(v));
+    return 0;
+  }
+  return CHORD_EINVAL;
 }
 
 int chordb_opts_set_network_key(chordb_opts *o, const uint8_t *data, size_t len) {

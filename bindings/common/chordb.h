@@ -52,8 +52,12 @@ void chordb_opts_free(chordb_opts *o);
 /** Sets a string option: listen, advertise, network, identity_file. 0 or CHORD_EINVAL. */
 int chordb_opts_set_str(chordb_opts *o, const char *name, const char *value);
 /** Sets a numeric option by its chord_node_opts field name (replicas, stabilize_ms, ...,
-    flags). 0, or CHORD_EINVAL for an unknown name or a negative value. */
+    flags). 0, or CHORD_EINVAL for an unknown name, a negative value, or one the field
+    cannot hold. */
 int chordb_opts_set_uint(chordb_opts *o, const char *name, long long value);
+/** The name of the i-th numeric option that chordb_opts_set_uint takes, from 0; NULL
+    past the last. The bindings build their option lists from it. */
+const char *chordb_opts_uint_name(int i);
 /** Sets the 32-byte network key (an empty one clears it). 0 or CHORD_EINVAL. */
 int chordb_opts_set_network_key(chordb_opts *o, const uint8_t *data, size_t len);
 

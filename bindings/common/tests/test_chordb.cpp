@@ -7,7 +7,11 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -78,7 +82,30 @@ int main() {
     check(chordb_opts_set_uint(o, "no_such_option", 1) == CHORD_EINVAL, "unknown option");
     check(chordb_opts_set_uint(o, "replicas", -1) == CHORD_EINVAL, "negative value");
     check(chordb_opts_set_str(o, "bogus", "x") == CHORD_EINVAL, "unknown string option");
+    check(chordb_opts_set_uint(o, "stabilize_ms", 1ll << 32) == CHORD_EINVAL, "cut short");
+    check(chordb_opts_set_uint(o, "max_value_bytes", 1ll << 32) == 0, "a size_t field");
     chordb_opts_free(o);
+  });
+
+  test("the option list names every numeric field of chord_node_opts", [] {
+    std::ifstream in(CHORD_HEADER);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string h = ss.str();
+    const size_t a = h.find("typedef struct chord_node_opts {");
+    const size_t b = h.find("} chord_node_opts;", a);
+    check(a != std::string::npos && b != std::string::npos, "chord_node_opts in chord.h");
+    const std::string body = h.substr(a, b - a);
+    std::set<std::string> fields, listed;
+    std::regex field(R"((?:^|\n)\s*(?:unsigned|size_t)\s+(\w+);)");
+    for (std::sregex_iterator it(body.begin(), body.end(), field), end; it != end; ++it)
+      fields.insert((*it)[1]);
+    fields.erase("version");          // the struct's own
+    fields.erase("network_key_len");  // chordb_opts_set_network_key
+    for (int i = 0; chordb_opts_uint_name(i); i++) listed.insert(chordb_opts_uint_name(i));
+    check(fields.size() > 10, std::to_string(fields.size()) + " numeric fields found");
+    for (const std::string &f : fields) check(listed.count(f) == 1, f + " is not listed");
+    for (const std::string &f : listed) check(fields.count(f) == 1, f + " is no field");
   });
 
   test("bytes round-trip; empty differs from absent", [] {

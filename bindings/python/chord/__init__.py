@@ -223,10 +223,17 @@ class Message(object):
 _EVENTS = {'add': _n.CHORD_EV_ADD, 'delete': _n.CHORD_EV_DELETE,
            'connect': _n.CHORD_EV_CONNECT, 'message': _n.CHORD_EV_MESSAGE}
 
-_OPTION_NAMES = ('successors', 'stabilize_ms', 'fix_fingers_ms', 'check_predecessor_ms',
-                 'rpc_timeout_ms', 'anti_entropy_ms', 'tombstone_grace_ms',
-                 'default_timeout_ms', 'handshake_timeout_ms', 'max_key_bytes',
-                 'max_value_bytes', 'max_frame_bytes', 'max_connections', 'max_pending')
+# The chord_node_opts fields that may be given by name: chordb's list, less
+# the two this module sets from its own arguments (replicas, leech).
+def _option_names():
+    names, i = set(), 0
+    while _n.chordb_opts_uint_name(i) is not None:
+        names.add(_n.chordb_opts_uint_name(i))
+        i += 1
+    return frozenset(names - {'replicas', 'flags'})
+
+
+_OPTION_NAMES = _option_names()
 
 
 class ChordSocket(collections.abc.MutableMapping):

@@ -269,6 +269,17 @@ def test_failures_raise_chord_errors_with_detail():
         chord.ChordSocket('127.0.0.1', 0, no_such_option=1)
 
 
+def test_every_numeric_field_of_chord_node_opts_may_be_given_by_name():
+    # The names come from chordb's table (checked against chord.h), so a
+    # field appended to chord.h needs no edit here (max_clock_skew_ms did).
+    assert 'max_clock_skew_ms' in chord._OPTION_NAMES
+    with chord.ChordSocket('127.0.0.1', 0, max_clock_skew_ms=2500, max_pending=64, **FAST) as s:
+        s['k'] = b'v'
+        assert s['k'] == b'v'
+    with pytest.raises(chord.ChordError):  # checked by the library: successors < replicas
+        chord.ChordSocket('127.0.0.1', 0, replicas=5, successors=4)
+
+
 # The exception class of each code of chord.h's CHORD_ERRNO_MAP; None: never raised.
 ERROR_CLASSES = {
     'CHORD_ENOTFOUND': chord.NotFoundError,

@@ -136,9 +136,10 @@ module Chord
       add: Native::CHORD_EV_ADD, delete: Native::CHORD_EV_DELETE,
       connect: Native::CHORD_EV_CONNECT, message: Native::CHORD_EV_MESSAGE
     }.freeze
-    OPTIONS = %i[successors stabilize_ms fix_fingers_ms check_predecessor_ms rpc_timeout_ms
-                 anti_entropy_ms tombstone_grace_ms default_timeout_ms handshake_timeout_ms
-                 max_key_bytes max_value_bytes max_frame_bytes max_connections max_pending].freeze
+    # The chord_node_opts fields that may be given by name: chordb's list, less
+    # the two set from arguments of their own (replicas, leech).
+    OPTIONS = (0..).lazy.map { |i| Native.chordb_opts_uint_name(i) }.take_while(&:itself)
+                   .map(&:to_sym).reject { |n| %i[replicas flags].include?(n) }.to_a.freeze
 
     RECV_SLICE_MS = 250
 

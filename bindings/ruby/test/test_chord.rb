@@ -246,6 +246,15 @@ class ChordSocketTest < Minitest::Test
     assert_raises(ArgumentError) { Chord::ChordSocket.new('127.0.0.1', 0, no_such_option: 1) }
   end
 
+  # The names come from chordb's table (checked against chord.h).
+  def test_every_numeric_field_of_chord_node_opts_may_be_given_by_name
+    assert_includes Chord::ChordSocket::OPTIONS, :max_clock_skew_ms
+    s = Chord::ChordSocket.new('127.0.0.1', 0, max_clock_skew_ms: 2500, **FAST)
+    s['k'] = 'v'
+    assert_equal 'v', s['k']
+    s.close
+  end
+
   # The class of each code of chord.h's CHORD_ERRNO_MAP; nil: never raised.
   ERROR_CLASSES = {
     'CHORD_ENOTFOUND' => Chord::NotFoundError, 'CHORD_ETIMEDOUT' => Chord::TimeoutError,
