@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "crypto/aead_channel.hpp"
 
 using namespace chord;

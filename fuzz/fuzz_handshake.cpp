@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "crypto/handshake.hpp"
 
 using namespace chord;

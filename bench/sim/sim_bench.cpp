@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/ring.hpp"
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "json_number.hpp"
 #include "sim/invariants.hpp"
 #include "sim/sim.hpp"

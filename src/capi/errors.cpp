@@ -4,6 +4,26 @@
 #include <string>
 
 #include "capi/handles.hpp"
+#include "wire/status.hpp"
+
+// The library's codes pass through the C API unchanged: each equals its
+// public code, and the public table has no code the library lacks.
+namespace {
+constexpr bool same(chord::Status a, chord_status b) {
+  return static_cast<int>(a) == static_cast<int>(b);
+}
+}  // namespace
+static_assert(same(chord::kOk, CHORD_OK) && same(chord::kNotFound, CHORD_ENOTFOUND) &&
+              same(chord::kTimedOut, CHORD_ETIMEDOUT) && same(chord::kInval, CHORD_EINVAL) &&
+              same(chord::kTooBig, CHORD_ETOOBIG) && same(chord::kClosed, CHORD_ECLOSED) &&
+              same(chord::kNoQuorum, CHORD_ENOQUORUM) && same(chord::kProto, CHORD_EPROTO) &&
+              same(chord::kNoMem, CHORD_ENOMEM) && same(chord::kInternal, CHORD_EINTERNAL) &&
+              same(chord::kUnreachable, CHORD_EUNREACHABLE) &&
+              same(chord::kRefused, CHORD_EREFUSED) && same(chord::kBusy, CHORD_EBUSY) &&
+              same(chord::kIo, CHORD_EIO) && same(chord::kIterOver, CHORD_ITEROVER));
+#define CHORD_COUNT_CODE_(name, value, msg) +1
+static_assert(0 CHORD_ERRNO_MAP(CHORD_COUNT_CODE_) == 14, "a public code without a kName here");
+#undef CHORD_COUNT_CODE_
 
 namespace chord::capi {
 

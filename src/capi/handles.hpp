@@ -17,7 +17,7 @@
 
 #include "chord/chord.h"
 #include "core/node.hpp"
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "net/loop.hpp"
 #include "net/node_host.hpp"
 

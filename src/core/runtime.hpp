@@ -21,7 +21,7 @@
 
 #include "core/node.hpp"
 #include "core/ring.hpp"
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "core/store.hpp"
 #include "core/version.hpp"
 

@@ -13,7 +13,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "crypto/aead_channel.hpp"
 
 namespace chord::crypto {

@@ -4,7 +4,7 @@
 
 #include <sodium.h>
 
-#include "core/status.hpp"
+#include "wire/status.hpp"
 
 namespace chord::crypto {
 

@@ -16,7 +16,7 @@
 #include <cstring>
 #include <string>
 
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "crypto/identity.hpp"
 
 namespace chord::crypto {

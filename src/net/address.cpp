@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "core/status.hpp"
+#include "wire/status.hpp"
 
 namespace chord::net {
 

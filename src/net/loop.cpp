@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include "core/status.hpp"
+#include "wire/status.hpp"
 
 namespace chord::net {
 

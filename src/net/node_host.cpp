@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "crypto/handshake.hpp"
 
 namespace chord::net {

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "wire/messages.hpp"
 
 namespace chord::wire {

@@ -10,7 +10,7 @@
 
 #include "core/node_impl.hpp"
 #include "core/ring.hpp"
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "fake_ring.hpp"
 #include "recording_host.hpp"
 

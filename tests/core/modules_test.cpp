@@ -14,7 +14,7 @@
 #include "core/ring_view.hpp"
 #include "core/router.hpp"
 #include "core/runtime.hpp"
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "fake_ring.hpp"
 #include "recording_host.hpp"
 

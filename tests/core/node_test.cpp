@@ -5,7 +5,7 @@
 
 #include "core/node.hpp"
 #include "core/ring.hpp"
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "recording_host.hpp"
 
 namespace chord::core {

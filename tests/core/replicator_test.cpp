@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "core/ring.hpp"
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "fake_ring.hpp"
 
 namespace chord::core {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "crypto/aead_channel.hpp"
 #include "crypto/identity.hpp"
 

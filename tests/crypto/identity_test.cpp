@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/status.hpp"
+#include "wire/status.hpp"
 
 namespace chord::crypto {
 namespace {

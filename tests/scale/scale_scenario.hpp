@@ -17,7 +17,7 @@
 
 #include "core/node.hpp"
 #include "core/ring.hpp"
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "../sim/sim_seed.hpp"
 #include "sim/sim.hpp"
 

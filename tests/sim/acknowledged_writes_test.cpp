@@ -15,7 +15,7 @@
 #include <set>
 
 #include "core/ring.hpp"
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "sim_seed.hpp"
 #include "sim_test_util.hpp"
 

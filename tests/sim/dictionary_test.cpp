@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "sim_test_util.hpp"
 
 namespace chord::sim {

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "core/ring.hpp"
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "sim_test_util.hpp"
 
 namespace chord::sim {

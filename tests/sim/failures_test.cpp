@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "sim_seed.hpp"
 #include "sim_test_util.hpp"
 

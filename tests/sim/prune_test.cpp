@@ -8,7 +8,7 @@
 #include <map>
 #include <set>
 
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "core/store.hpp"
 #include "sim_test_util.hpp"
 

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "sim_test_util.hpp"
 
 namespace chord::sim {

@@ -3,7 +3,7 @@
 // refused cleanly.
 #include <gtest/gtest.h>
 
-#include "core/status.hpp"
+#include "wire/status.hpp"
 #include "wire/messages.hpp"
 
 namespace chord::wire {

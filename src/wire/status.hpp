@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Result codes inside the library. Values equal the public CHORD_E* codes so
-// that src/capi passes them through unchanged; this header keeps the core free
-// of the public C header.
+// Result codes inside the library. They travel on the wire (OpResp.status,
+// Ack.status), so they live with the wire format, below the core that
+// returns them. Values equal the public CHORD_E* codes so that src/capi
+// passes them through unchanged; this header keeps the core and the wire
+// free of the public C header.
 #pragma once
 
 namespace chord {
