@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/**
+ * @file
  * libchord — a distributed dictionary over a Chord ring.
  *
  * This header is the whole public contract. It is C99 and stable: result codes
@@ -19,12 +20,26 @@
  *    callback returns an error, the callback is never called; otherwise it is
  *    called exactly once (event subscriptions: until freed).
  */
+/**
+ * @mainpage libchord
+ *
+ * The whole public API is one C99 header, chord.h: its page states the rules
+ * that every function follows (result codes, ownership, threads, timeouts).
+ * The functions by area: @ref chord_version, @ref chord_errors,
+ * @ref chord_buffers, @ref chord_loops, @ref chord_nodes, @ref chord_dictionary,
+ * @ref chord_iteration, @ref chord_events and @ref chord_messaging.
+ */
 #ifndef CHORD_CHORD_H
 #define CHORD_CHORD_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+/**
+ * @def CHORD_EXTERN
+ * Exports a function of this header from the shared library: default
+ * visibility with GCC and Clang, dllexport on Windows, nothing for SWIG.
+ */
 #if defined(SWIG)
 #define CHORD_EXTERN
 #elif defined(_WIN32)
@@ -40,29 +55,58 @@ extern "C" {
 #endif
 
 /* ---------------------------------------------------------------- version */
+/**
+ * @defgroup chord_version Version
+ * The version of this header (the macros) and of the library loaded at run
+ * time (the functions); the two differ when a program runs against another
+ * copy of libchord than the one it was built with.
+ * @{
+ */
 
+/** This header's major version. */
 #define CHORD_VERSION_MAJOR 0
+/** This header's minor version. */
 #define CHORD_VERSION_MINOR 1
+/** This header's patch version. */
 #define CHORD_VERSION_PATCH 0
+/** This header's version as one number: (MAJOR << 16) | (MINOR << 8) | PATCH. */
 #define CHORD_VERSION_HEX \
   ((CHORD_VERSION_MAJOR << 16) | (CHORD_VERSION_MINOR << 8) | CHORD_VERSION_PATCH)
+/** This header's version as "MAJOR.MINOR.PATCH". */
 #define CHORD_VERSION_STRING "0.1.0"
 
-/** The library's version as CHORD_VERSION_HEX of the copy actually loaded. */
+/**
+ * The library's version as CHORD_VERSION_HEX of the copy actually loaded.
+ * @return (MAJOR << 16) | (MINOR << 8) | PATCH of the loaded library.
+ */
 CHORD_EXTERN unsigned chord_version(void);
-/** The library's version as "MAJOR.MINOR.PATCH". Static storage; never free. */
+/**
+ * The library's version as "MAJOR.MINOR.PATCH".
+ * @return The version string of the loaded library. Static storage; never free.
+ */
 CHORD_EXTERN const char *chord_version_string(void);
 
+/** @} */
+
 /* ----------------------------------------------------------------- errors */
+/**
+ * @defgroup chord_errors Errors
+ * Result codes, their names and messages, and the detail of the last failure.
+ * @{
+ */
 
 /**
  * Every result code but CHORD_OK, as XX(name, value, message) entries: the single
- * table from which the chord_status enum, chord_err_name() ("CHORD_" #name) and
+ * table from which the chord_status enum, chord_err_name() (`"CHORD_" #name`) and
  * chord_strerror() (message) are generated. Values are stable forever; a new code
  * gets a new value and a new line. Bindings and applications may expand it too:
  *
+ * @code
  *   #define MY_CASE(name, value, msg) case CHORD_##name: return MY_##name;
  *   switch (rc) { CHORD_ERRNO_MAP(MY_CASE) }
+ * @endcode
+ *
+ * @param XX A macro taking (name, value, message), expanded once per code.
  */
 #define CHORD_ERRNO_MAP(XX)                                                                      \
   XX(ENOTFOUND, -1, "not found")     /* the key (or node, or item) is absent */                  \
@@ -80,49 +124,78 @@ CHORD_EXTERN const char *chord_version_string(void);
   XX(EIO, -13, "input/output error")        /* an operating-system error (bind, file, ...) */    \
   XX(ITEROVER, -50, "iteration over")       /* not an error: an iterator or queue is drained */
 
-/** Result codes: CHORD_OK (0) and one CHORD_<name> per CHORD_ERRNO_MAP entry. */
+/**
+ * Expands one CHORD_ERRNO_MAP entry into an enumerator of chord_status;
+ * undefined again right after it.
+ */
 #define CHORD_STATUS_ENUM_(name, value, msg) , CHORD_##name = value
+/** Result codes: CHORD_OK (0) and one `CHORD_<name>` per CHORD_ERRNO_MAP entry. */
 typedef enum chord_status { CHORD_OK = 0 CHORD_ERRNO_MAP(CHORD_STATUS_ENUM_) } chord_status;
 #undef CHORD_STATUS_ENUM_
 
 /**
- * The code's symbolic name, e.g. "CHORD_ENOTFOUND"; "CHORD_OK" for 0 and
- * "CHORD_EUNKNOWN" for a value outside CHORD_ERRNO_MAP. Static storage.
+ * The code's symbolic name.
+ * @param rc A result code.
+ * @return The name, e.g. "CHORD_ENOTFOUND"; "CHORD_OK" for 0 and
+ *         "CHORD_EUNKNOWN" for a value outside CHORD_ERRNO_MAP. Static storage.
  */
 CHORD_EXTERN const char *chord_err_name(int rc);
 /**
- * The code's message from CHORD_ERRNO_MAP, e.g. "not found"; "success" for 0 and
- * "unknown error" for a value outside the table. Static storage.
+ * The code's message from CHORD_ERRNO_MAP.
+ * @param rc A result code.
+ * @return The message, e.g. "not found"; "success" for 0 and "unknown error"
+ *         for a value outside the table. Static storage.
  */
 CHORD_EXTERN const char *chord_strerror(int rc);
 /**
- * A one-line detail of the last failure on this thread, or "" if none.
- * Valid until the next libchord call on this thread.
+ * A one-line detail of the last failure on this thread.
+ * @return The detail, or "" if none. Valid until the next libchord call on
+ *         this thread.
  */
 CHORD_EXTERN const char *chord_error_last(void);
-/** Routing hops taken by the last blocking dictionary call on this thread. */
+/**
+ * Routing hops taken by the last blocking dictionary call on this thread.
+ * @return The number of hops.
+ */
 CHORD_EXTERN unsigned chord_last_hops(void);
 
+/** @} */
+
 /* ---------------------------------------------------------------- buffers */
+/**
+ * @defgroup chord_buffers Buffers
+ * Bytes that calls hand out (owned) and take in (borrowed).
+ * @{
+ */
 
 /** Bytes owned by the caller once a call has filled it. */
 typedef struct chord_buf {
   uint8_t *data; /**< NULL when len is 0 and nothing was allocated */
-  size_t len;
+  size_t len;    /**< the number of bytes at data */
 } chord_buf;
 
-/** Frees buf->data and zeroes *buf. NULL and an empty buf are fine. */
+/**
+ * Frees buf->data and zeroes *buf.
+ * @param buf The buffer. NULL and an empty buf are fine.
+ */
 CHORD_EXTERN void chord_buf_dispose(chord_buf *buf);
 
 /** A key and value, borrowed: the pointers belong to whoever filled it. */
 typedef struct chord_item {
-  const uint8_t *key;
-  size_t key_len;
-  const uint8_t *value;
-  size_t value_len;
+  const uint8_t *key;   /**< the key's bytes */
+  size_t key_len;       /**< the number of bytes at key */
+  const uint8_t *value; /**< the value's bytes */
+  size_t value_len;     /**< the number of bytes at value */
 } chord_item;
 
+/** @} */
+
 /* ------------------------------------------------------------------ loops */
+/**
+ * @defgroup chord_loops Loops
+ * Threads that run nodes: one per node by default, or one shared by many.
+ * @{
+ */
 
 /**
  * A loop thread that can host many nodes, so that hundreds of nodes need not
@@ -130,22 +203,49 @@ typedef struct chord_item {
  */
 typedef struct chord_loop_s chord_loop;
 
-/** Starts a loop thread. Returns 0, CHORD_EINVAL, CHORD_ENOMEM or CHORD_EIO. */
+/**
+ * Starts a loop thread.
+ * @param[out] out The new loop; NULL on failure.
+ * @return 0, CHORD_EINVAL, CHORD_ENOMEM or CHORD_EIO.
+ */
 CHORD_EXTERN int chord_loop_new(chord_loop **out);
 /**
- * Stops and joins the loop thread. Every node on it must have been freed first:
- * otherwise returns CHORD_EBUSY and nothing is freed. NULL returns 0.
- * Must not be called from a callback of that loop (CHORD_EINVAL).
+ * Stops and joins the loop thread. Every node on it must have been freed first.
+ * Must not be called from a callback of that loop.
+ * @param loop The loop. NULL returns 0.
+ * @return 0; CHORD_EBUSY while a node still uses the loop (nothing is freed);
+ *         CHORD_EINVAL from a callback of that loop.
  */
 CHORD_EXTERN int chord_loop_free(chord_loop *loop);
 
-/* ------------------------------------------------------------------ nodes */
+/** @} */
 
+/* ------------------------------------------------------------------ nodes */
+/**
+ * @defgroup chord_nodes Nodes
+ * Creating a node, joining and leaving a ring, freeing, introspection.
+ * @{
+ */
+
+/**
+ * A node: a member of a ring, or a light client (CHORD_NODE_CLIENT). Made by
+ * chord_node_new(), freed by chord_node_free() or chord_node_abort().
+ */
 typedef struct chord_node_s chord_node;
 
 /** Log levels passed to chord_log_cb. */
-enum { CHORD_LOG_ERROR = 0, CHORD_LOG_WARN = 1, CHORD_LOG_INFO = 2, CHORD_LOG_DEBUG = 3 };
-/** Receives one log line (no newline). Runs on the loop thread. */
+enum {
+  CHORD_LOG_ERROR = 0, /**< errors */
+  CHORD_LOG_WARN = 1,  /**< warnings */
+  CHORD_LOG_INFO = 2,  /**< information */
+  CHORD_LOG_DEBUG = 3  /**< debugging detail */
+};
+/**
+ * Receives one log line (no newline). Runs on the loop thread.
+ * @param level One CHORD_LOG_* level.
+ * @param line The line, borrowed for the call.
+ * @param ud chord_node_opts::log_ud.
+ */
 typedef void (*chord_log_cb)(int level, const char *line, void *ud);
 
 /** Node flags. */
@@ -161,6 +261,11 @@ enum {
   CHORD_NODE_SLOPPY_QUORUM = 1u << 1
 };
 
+/**
+ * The version of chord_node_opts that this header declares, for its version
+ * field. chord_node_new() refuses a later one, and reads an earlier one's
+ * struct as that version: the fields added since take their defaults.
+ */
 #define CHORD_NODE_OPTS_VERSION 2
 
 /**
@@ -168,12 +273,12 @@ enum {
  * "the default" given in its comment. Strings are copied by chord_node_new.
  */
 typedef struct chord_node_opts {
-  unsigned version;           /**< CHORD_NODE_OPTS_VERSION */
-  const char *listen;         /**< "host:port"; port 0 is ephemeral. "127.0.0.1:0" */
-  const char *advertise;      /**< address peers use to reach us; NULL: bound address */
-  const char *network;        /**< network name; peers of another name are refused. "chord" */
-  const uint8_t *network_key; /**< NULL, or network_key_len bytes (must be 32) */
-  size_t network_key_len;
+  unsigned version;              /**< CHORD_NODE_OPTS_VERSION */
+  const char *listen;            /**< "host:port"; port 0 is ephemeral. "127.0.0.1:0" */
+  const char *advertise;         /**< address peers use to reach us; NULL: bound address */
+  const char *network;           /**< network name; peers of another name are refused. "chord" */
+  const uint8_t *network_key;    /**< NULL, or network_key_len bytes (must be 32) */
+  size_t network_key_len;        /**< the number of bytes at network_key: 0 or 32 */
   const char *identity_file;     /**< Ed25519 identity, created 0600 if absent; NULL: fresh */
   unsigned replicas;             /**< r, copies of each key. 3 */
   unsigned successors;           /**< successor-list length (>= replicas). max(r, 8) */
@@ -185,16 +290,16 @@ typedef struct chord_node_opts {
   unsigned tombstone_grace_ms;   /**< how long a delete's tombstone is kept. 60000 */
   unsigned default_timeout_ms;   /**< timeout of calls given 0. 5000 */
   unsigned handshake_timeout_ms; /**< a handshake not done by then is dropped. 5000 */
-  size_t max_key_bytes;          /**< 1024 */
-  size_t max_value_bytes;        /**< 1 MiB */
+  size_t max_key_bytes;          /**< largest key. 1024 */
+  size_t max_value_bytes;        /**< largest value (and message). 1 MiB */
   size_t max_frame_bytes;        /**< largest frame on the wire. max_value + max_key + 64 KiB */
   unsigned max_connections;      /**< open connections per node. 1024 */
   unsigned max_pending;          /**< requests in flight per peer and per node. 4096 */
   unsigned flags;                /**< CHORD_NODE_* flags */
   chord_loop *loop;              /**< shared loop (borrowed; outlives the node); NULL: own */
   chord_log_cb log_cb;           /**< NULL: no logging */
-  void *log_ud;
-  int log_level; /**< most verbose level passed to log_cb. CHORD_LOG_INFO */
+  void *log_ud;                  /**< passed to log_cb */
+  int log_level;                 /**< most verbose level passed to log_cb. CHORD_LOG_INFO */
   /* Version 2 (fields are only appended). */
   /** How far hosts' wall clocks may disagree. A write stamped further ahead
       of its owner's clock is refused (CHORD_EREFUSED), and a write request
@@ -204,34 +309,52 @@ typedef struct chord_node_opts {
   unsigned max_clock_skew_ms;
 } chord_node_opts;
 
+/**
+ * The initial value of a chord_node_opts: this header's version, log_level
+ * CHORD_LOG_INFO, and every other field zero or NULL (its default).
+ */
 #define CHORD_NODE_OPTS_INIT                                                                      \
   {                                                                                               \
     CHORD_NODE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
         0, 0, 0, 0, NULL, NULL, NULL, CHORD_LOG_INFO, 0                                           \
   }
 
-/** Fills *opts with CHORD_NODE_OPTS_INIT (for languages without the macro). */
+/**
+ * Fills *opts with CHORD_NODE_OPTS_INIT (for languages without the macro).
+ * @param[out] opts The options to fill. NULL is ignored.
+ */
 CHORD_EXTERN void chord_node_opts_init(chord_node_opts *opts);
 
 /**
  * Creates a node, binds its listener and starts it as a ring of one.
- * Returns 0, CHORD_EINVAL (bad option or address), CHORD_EIO (bind or identity
- * file failed), or CHORD_ENOMEM. On failure *out is NULL.
+ * @param[out] out The new node. On failure *out is NULL.
+ * @param opts Its options (start from CHORD_NODE_OPTS_INIT).
+ * @return 0, CHORD_EINVAL (bad option or address), CHORD_EIO (bind or identity
+ *         file failed), or CHORD_ENOMEM.
  */
 CHORD_EXTERN int chord_node_new(chord_node **out, const chord_node_opts *opts);
 
 /**
- * Joins the ring that the member at addr ("host:port") belongs to, and takes
- * over this node's range. Blocks up to timeout_ms.
- * Returns 0, CHORD_EINVAL (malformed address), CHORD_EUNREACHABLE,
- * CHORD_EREFUSED (another network, or the network key differs), CHORD_ETIMEDOUT
- * or CHORD_ECLOSED.
+ * Joins the ring that the member at addr belongs to, and takes over this
+ * node's range. Blocks up to timeout_ms.
+ * @param node The node.
+ * @param addr A member's "host:port".
+ * @param timeout_ms How long to wait, in milliseconds (0 or negative: default_timeout_ms).
+ * @return 0, CHORD_EINVAL (malformed address), CHORD_EUNREACHABLE,
+ *         CHORD_EREFUSED (another network, or the network key differs),
+ *         CHORD_ETIMEDOUT, CHORD_EBUSY (a join or leave is already running)
+ *         or CHORD_ECLOSED.
  */
 CHORD_EXTERN int chord_node_join(chord_node *node, const char *addr, int timeout_ms);
 
 /**
  * Leaves the ring gracefully: hands this node's keys to their next holders and
  * tells its neighbours. The node stays usable as a ring of one.
+ * @param node The node.
+ * @param timeout_ms How long to wait, in milliseconds (0 or negative: default_timeout_ms).
+ * @return 0, CHORD_EINVAL, CHORD_EBUSY (a join or leave is already running),
+ *         CHORD_ETIMEDOUT (no successor took the keys over; the node stays a
+ *         member) or CHORD_ECLOSED.
  */
 CHORD_EXTERN int chord_node_leave(chord_node *node, int timeout_ms);
 
@@ -239,59 +362,92 @@ CHORD_EXTERN int chord_node_leave(chord_node *node, int timeout_ms);
  * Leaves gracefully (bounded by the default timeout), then frees the node.
  * From inside one of this node's callbacks the free is deferred until the
  * callback returns; never a deadlock. After it returns no callback of this node
- * runs. NULL is fine.
+ * runs.
+ * @param node The node. NULL is fine.
  */
 CHORD_EXTERN void chord_node_free(chord_node *node);
 
 /**
  * Frees the node without a goodbye: connections are reset and nothing is handed
  * over, as if the process had crashed. For tests and demonstrations.
+ * @param node The node. NULL is fine.
  */
 CHORD_EXTERN void chord_node_abort(chord_node *node);
 
-/** "host:port" that peers reach this node at. Owned by the node. */
+/**
+ * The address that peers reach this node at.
+ * @param node The node.
+ * @return Its "host:port", owned by the node; "" for NULL.
+ */
 CHORD_EXTERN const char *chord_node_addr(const chord_node *node);
-/** The node's 32-byte ring id, written to out. Returns 0 or CHORD_EINVAL. */
+/**
+ * The node's 32-byte ring id, written to out.
+ * @param[out] out The id.
+ * @param node The node.
+ * @return 0 or CHORD_EINVAL.
+ */
 CHORD_EXTERN int chord_node_id(uint8_t out[32], const chord_node *node);
-/** The node's ring id as 64 lowercase hex digits. Owned by the node. */
+/**
+ * The node's ring id as 64 lowercase hex digits.
+ * @param node The node.
+ * @return The digits, owned by the node; "" for NULL.
+ */
 CHORD_EXTERN const char *chord_node_id_hex(const chord_node *node);
 
 /** A snapshot of a node's state, for monitoring and tests. */
 typedef struct chord_node_stats {
-  uint64_t keys_stored; /**< live keys held, as owner or replica */
-  uint64_t keys_owned;  /**< live keys whose primary this node is */
-  uint64_t tombstones;
-  uint64_t msgs_sent;
-  uint64_t msgs_received;
-  uint64_t bytes_sent;
-  uint64_t bytes_received;
-  unsigned connections; /**< open, authenticated links */
-  unsigned successors;  /**< entries in the successor list */
-  int has_predecessor;
-  uint8_t successor_id[32]; /**< equal to the node's id in a ring of one */
-  uint8_t predecessor_id[32];
-  uint64_t lookups;     /**< lookups this node started */
-  uint64_t lookup_hops; /**< their hops, summed */
+  uint64_t keys_stored;       /**< live keys held, as owner or replica */
+  uint64_t keys_owned;        /**< live keys whose primary this node is */
+  uint64_t tombstones;        /**< deleted keys' tombstones held */
+  uint64_t msgs_sent;         /**< protocol messages sent */
+  uint64_t msgs_received;     /**< protocol messages received */
+  uint64_t bytes_sent;        /**< bytes written to connections */
+  uint64_t bytes_received;    /**< bytes read from connections */
+  unsigned connections;       /**< open, authenticated links */
+  unsigned successors;        /**< entries in the successor list */
+  int has_predecessor;        /**< 1 if the node has a predecessor, else 0 */
+  uint8_t successor_id[32];   /**< equal to the node's id in a ring of one */
+  uint8_t predecessor_id[32]; /**< the predecessor's id; zero without one */
+  uint64_t lookups;           /**< lookups this node started */
+  uint64_t lookup_hops;       /**< their hops, summed */
 } chord_node_stats;
 
-/** Fills *out. Returns 0, CHORD_EINVAL or CHORD_ECLOSED. */
+/**
+ * Fills *out with a snapshot of the node's state.
+ * @param[out] out The snapshot.
+ * @param node The node.
+ * @return 0, CHORD_EINVAL or CHORD_ECLOSED.
+ */
 CHORD_EXTERN int chord_node_stats_get(chord_node_stats *out, chord_node *node);
 
+/** @} */
+
 /* ------------------------------------------------------------- dictionary */
+/**
+ * @defgroup chord_dictionary Dictionary
+ * Reads and writes of the network's keys, blocking and asynchronous. Keys and
+ * values are bytes, of at most chord_node_opts::max_key_bytes and
+ * chord_node_opts::max_value_bytes.
+ * @{
+ */
 
 /**
  * Reads key. On success out holds a copy of the value (free it with
- * chord_buf_dispose). Returns 0, CHORD_ENOTFOUND (promptly, when the key is
- * absent), CHORD_EINVAL, CHORD_ETOOBIG, CHORD_ETIMEDOUT or CHORD_ECLOSED.
+ * chord_buf_dispose).
+ * @param[out] out The value.
+ * @param node The node.
+ * @param key The key's bytes.
+ * @param key_len The number of bytes at key.
+ * @param timeout_ms How long to wait, in milliseconds (0 or negative: default_timeout_ms).
+ * @return 0, CHORD_ENOTFOUND (promptly, when the key is absent), CHORD_EINVAL,
+ *         CHORD_ETOOBIG, CHORD_ETIMEDOUT or CHORD_ECLOSED.
  */
 CHORD_EXTERN int chord_get(chord_buf *out, chord_node *node, const uint8_t *key, size_t key_len,
                            int timeout_ms);
 
 /**
  * Writes key = value on the key's r replicas. Returns once a majority of r
- * hold it (see CHORD_NODE_SLOPPY_QUORUM): 0, CHORD_ENOQUORUM, CHORD_EINVAL,
- * CHORD_ETOOBIG, CHORD_ETIMEDOUT, CHORD_ECLOSED, CHORD_EREFUSED (this host's
- * clock is more than max_clock_skew_ms ahead of the owner's), CHORD_EBUSY.
+ * hold it (see CHORD_NODE_SLOPPY_QUORUM).
  * The write's version is stamped from this node's wall clock when the call
  * starts; the highest version wins everywhere, and a write whose owner holds a
  * newer version is stamped again above it, so writes that do not overlap in
@@ -300,63 +456,189 @@ CHORD_EXTERN int chord_get(chord_buf *out, chord_node *node, const uint8_t *key,
  * The owner waits for replica acknowledgements for a time bounded by
  * rpc_timeout_ms (not by timeout_ms): an overloaded replica set answers
  * CHORD_ENOQUORUM rather than stalling the caller.
+ * @param node The node.
+ * @param key The key's bytes.
+ * @param key_len The number of bytes at key.
+ * @param value The value's bytes.
+ * @param value_len The number of bytes at value.
+ * @param timeout_ms How long to wait, in milliseconds (0 or negative: default_timeout_ms).
+ * @return 0, CHORD_ENOQUORUM, CHORD_EINVAL, CHORD_ETOOBIG, CHORD_ETIMEDOUT,
+ *         CHORD_ECLOSED, CHORD_EREFUSED (this host's clock is more than
+ *         max_clock_skew_ms ahead of the owner's), CHORD_EBUSY.
  */
 CHORD_EXTERN int chord_set(chord_node *node, const uint8_t *key, size_t key_len,
                            const uint8_t *value, size_t value_len, int timeout_ms);
 
-/** Deletes key. Returns 0, CHORD_ENOTFOUND if it was absent, or as chord_set. */
+/**
+ * Deletes key.
+ * @param node The node.
+ * @param key The key's bytes.
+ * @param key_len The number of bytes at key.
+ * @param timeout_ms How long to wait, in milliseconds (0 or negative: default_timeout_ms).
+ * @return 0, CHORD_ENOTFOUND if it was absent, or as chord_set.
+ */
 CHORD_EXTERN int chord_delete(chord_node *node, const uint8_t *key, size_t key_len, int timeout_ms);
 
 /**
  * Removes key and returns its value in out, atomically at the key's owner: of
- * concurrent pops of one key exactly one gets the value. CHORD_ENOTFOUND if absent.
+ * concurrent pops of one key exactly one gets the value.
+ * @param[out] out The value (free it with chord_buf_dispose).
+ * @param node The node.
+ * @param key The key's bytes.
+ * @param key_len The number of bytes at key.
+ * @param timeout_ms How long to wait, in milliseconds (0 or negative: default_timeout_ms).
+ * @return 0, CHORD_ENOTFOUND if absent, or another CHORD_E* code.
  */
 CHORD_EXTERN int chord_pop(chord_buf *out, chord_node *node, const uint8_t *key, size_t key_len,
                            int timeout_ms);
 
-/** Removes and returns some key and its value. CHORD_ENOTFOUND when empty. */
+/**
+ * Removes and returns some key and its value.
+ * @param[out] key_out The key (free it with chord_buf_dispose).
+ * @param[out] value_out Its value (free it with chord_buf_dispose).
+ * @param node The node.
+ * @param timeout_ms How long to wait, in milliseconds (0 or negative: default_timeout_ms).
+ * @return 0, CHORD_ENOTFOUND when empty, or another CHORD_E* code.
+ */
 CHORD_EXTERN int chord_popitem(chord_buf *key_out, chord_buf *value_out, chord_node *node,
                                int timeout_ms);
 
-/** Writes count items (as chord_set each). The first failure's code is returned. */
+/**
+ * Writes count items (as chord_set each).
+ * @param node The node.
+ * @param items The items.
+ * @param count The number of items.
+ * @param timeout_ms How long to wait, in milliseconds (0 or negative: default_timeout_ms).
+ * @return 0, or the first failure's code.
+ */
 CHORD_EXTERN int chord_update(chord_node *node, const chord_item *items, size_t count,
                               int timeout_ms);
 
 /** The outcome of an async call, borrowed by the callback for its duration. */
 typedef struct chord_result {
-  int status;         /**< 0 or a CHORD_E* code */
-  const uint8_t *key; /**< popitem: the key */
-  size_t key_len;
+  int status;           /**< 0 or a CHORD_E* code */
+  const uint8_t *key;   /**< popitem: the key */
+  size_t key_len;       /**< the number of bytes at key */
   const uint8_t *value; /**< get, pop, popitem: the value */
-  size_t value_len;
-  unsigned hops;      /**< routing hops taken */
-  const char *detail; /**< on failure, a one-line detail; "" otherwise */
+  size_t value_len;     /**< the number of bytes at value */
+  unsigned hops;        /**< routing hops taken */
+  const char *detail;   /**< on failure, a one-line detail; "" otherwise */
 } chord_result;
 
-/** Completion of an async call. Runs once, on the loop thread. */
+/**
+ * Completion of an async call. Runs once, on the loop thread.
+ * @param res The outcome, borrowed for the call.
+ * @param ud The userdata given to the async call.
+ */
 typedef void (*chord_result_cb)(const chord_result *res, void *ud);
 
-/** Async forms: return 0 and call cb exactly once, or return an error and never call it. */
+/**
+ * @name Async forms
+ * Async forms: return 0 and call cb exactly once, or return an error and never call it.
+ * @{
+ */
+
+/**
+ * chord_get(), asynchronously: the value arrives in chord_result::value.
+ * @param node The node.
+ * @param key The key's bytes.
+ * @param key_len The number of bytes at key.
+ * @param timeout_ms How long it may take, in milliseconds (0 or negative: default_timeout_ms).
+ * @param cb Called once with the outcome.
+ * @param ud Passed to cb.
+ * @return 0, or a CHORD_E* code (CHORD_EINVAL, CHORD_ETOOBIG, CHORD_ECLOSED).
+ */
 CHORD_EXTERN int chord_get_async(chord_node *node, const uint8_t *key, size_t key_len,
                                  int timeout_ms, chord_result_cb cb, void *ud);
+/**
+ * chord_set(), asynchronously.
+ * @param node The node.
+ * @param key The key's bytes.
+ * @param key_len The number of bytes at key.
+ * @param value The value's bytes.
+ * @param value_len The number of bytes at value.
+ * @param timeout_ms How long it may take, in milliseconds (0 or negative: default_timeout_ms).
+ * @param cb Called once with the outcome.
+ * @param ud Passed to cb.
+ * @return 0, or a CHORD_E* code (CHORD_EINVAL, CHORD_ETOOBIG, CHORD_ECLOSED).
+ */
 CHORD_EXTERN int chord_set_async(chord_node *node, const uint8_t *key, size_t key_len,
                                  const uint8_t *value, size_t value_len, int timeout_ms,
                                  chord_result_cb cb, void *ud);
+/**
+ * chord_delete(), asynchronously.
+ * @param node The node.
+ * @param key The key's bytes.
+ * @param key_len The number of bytes at key.
+ * @param timeout_ms How long it may take, in milliseconds (0 or negative: default_timeout_ms).
+ * @param cb Called once with the outcome.
+ * @param ud Passed to cb.
+ * @return 0, or a CHORD_E* code (CHORD_EINVAL, CHORD_ETOOBIG, CHORD_ECLOSED).
+ */
 CHORD_EXTERN int chord_delete_async(chord_node *node, const uint8_t *key, size_t key_len,
                                     int timeout_ms, chord_result_cb cb, void *ud);
+/**
+ * chord_pop(), asynchronously: the value arrives in chord_result::value.
+ * @param node The node.
+ * @param key The key's bytes.
+ * @param key_len The number of bytes at key.
+ * @param timeout_ms How long it may take, in milliseconds (0 or negative: default_timeout_ms).
+ * @param cb Called once with the outcome.
+ * @param ud Passed to cb.
+ * @return 0, or a CHORD_E* code (CHORD_EINVAL, CHORD_ETOOBIG, CHORD_ECLOSED).
+ */
 CHORD_EXTERN int chord_pop_async(chord_node *node, const uint8_t *key, size_t key_len,
                                  int timeout_ms, chord_result_cb cb, void *ud);
+/**
+ * chord_popitem(), asynchronously: the key and value arrive in
+ * chord_result::key and chord_result::value.
+ * @param node The node.
+ * @param timeout_ms How long it may take, in milliseconds (0 or negative: default_timeout_ms).
+ * @param cb Called once with the outcome.
+ * @param ud Passed to cb.
+ * @return 0, or a CHORD_E* code (CHORD_EINVAL, CHORD_ECLOSED).
+ */
 CHORD_EXTERN int chord_popitem_async(chord_node *node, int timeout_ms, chord_result_cb cb,
                                      void *ud);
+/**
+ * chord_update(), asynchronously.
+ * @param node The node.
+ * @param items The items.
+ * @param count The number of items.
+ * @param timeout_ms How long it may take, in milliseconds (0 or negative: default_timeout_ms).
+ * @param cb Called once with the outcome.
+ * @param ud Passed to cb.
+ * @return 0, or a CHORD_E* code (CHORD_EINVAL, CHORD_ETOOBIG, CHORD_ECLOSED).
+ */
 CHORD_EXTERN int chord_update_async(chord_node *node, const chord_item *items, size_t count,
                                     int timeout_ms, chord_result_cb cb, void *ud);
+/**
+ * chord_node_join(), asynchronously.
+ * @param node The node.
+ * @param addr A member's "host:port".
+ * @param timeout_ms How long it may take, in milliseconds (0 or negative: default_timeout_ms).
+ * @param cb Called once with the outcome.
+ * @param ud Passed to cb.
+ * @return 0, or a CHORD_E* code (CHORD_EINVAL, CHORD_ECLOSED).
+ */
 CHORD_EXTERN int chord_node_join_async(chord_node *node, const char *addr, int timeout_ms,
                                        chord_result_cb cb, void *ud);
 
-/* -------------------------------------------------------------- iteration */
+/** @} */
 
+/** @} */
+
+/* -------------------------------------------------------------- iteration */
+/**
+ * @defgroup chord_iteration Iteration
+ * A walk over every key of the network.
+ * @{
+ */
+
+/** An iterator over the whole network's keys (chord_iter_new). */
 typedef struct chord_iter_s chord_iter;
 
+/** Flags of chord_iter_new. */
 enum {
   CHORD_ITER_KEYS = 0,        /**< yield keys only */
   CHORD_ITER_VALUES = 1u << 0 /**< yield values too */
@@ -364,23 +646,41 @@ enum {
 
 /**
  * Starts a walk of the whole network's keys, owner by owner, in pages. Each
- * live key is yielded exactly once. Returns 0, CHORD_EINVAL or CHORD_ECLOSED.
+ * live key is yielded exactly once.
+ * @param[out] out The new iterator.
+ * @param node The node it walks from.
+ * @param flags CHORD_ITER_KEYS or CHORD_ITER_VALUES.
+ * @return 0, CHORD_EINVAL or CHORD_ECLOSED.
  */
 CHORD_EXTERN int chord_iter_new(chord_iter **out, chord_node *node, unsigned flags);
 
 /**
  * Yields the next item. Its pointers are borrowed from the iterator and valid
- * until the next call or chord_iter_free. Returns 0, CHORD_ITEROVER at the end,
- * CHORD_ETIMEDOUT (a page could not be fetched; calling again retries it) or
- * CHORD_ECLOSED.
+ * until the next call or chord_iter_free. A page is fetched within the node's
+ * default timeout.
+ * @param[out] out The item; its value is NULL without CHORD_ITER_VALUES.
+ * @param it The iterator.
+ * @return 0, CHORD_ITEROVER at the end, CHORD_ETIMEDOUT (a page could not be
+ *         fetched; calling again retries it) or CHORD_ECLOSED.
  */
 CHORD_EXTERN int chord_iter_next(chord_item *out, chord_iter *it);
 
-/** Frees the iterator. NULL is fine. Still required, and safe, after the
-    iterator's node was freed (chord_iter_next then returns CHORD_ECLOSED). */
+/**
+ * Frees the iterator. Still required, and safe, after the iterator's node was
+ * freed (chord_iter_next then returns CHORD_ECLOSED).
+ * @param it The iterator. NULL is fine.
+ */
 CHORD_EXTERN void chord_iter_free(chord_iter *it);
 
+/** @} */
+
 /* ----------------------------------------------------------------- events */
+/**
+ * @defgroup chord_events Events
+ * Keys added and deleted anywhere in the network, peer links, and messages:
+ * as callbacks (subscriptions) or from a queue.
+ * @{
+ */
 
 /** Event types, also used as subscription mask bits. */
 enum {
@@ -388,7 +688,7 @@ enum {
   CHORD_EV_DELETE = 1u << 1,  /**< a key became absent */
   CHORD_EV_CONNECT = 1u << 2, /**< an authenticated peer link came up */
   CHORD_EV_MESSAGE = 1u << 3, /**< a broadcast or whisper arrived */
-  CHORD_EV_ALL = 0xfu
+  CHORD_EV_ALL = 0xfu         /**< every type */
 };
 
 /**
@@ -404,13 +704,25 @@ typedef struct chord_event {
   int is_whisper;      /**< message: 1 for a whisper, 0 for a broadcast */
 } chord_event;
 
-/** Frees what a queue gave out. NULL is fine. */
+/**
+ * Frees what a queue gave out.
+ * @param ev The event. NULL is fine.
+ */
 CHORD_EXTERN void chord_event_dispose(chord_event *ev);
 
+/**
+ * Receives an event of a subscription. Runs on the loop thread.
+ * @param ev The event, borrowed for the call.
+ * @param ud The userdata given to chord_subscribe.
+ */
 typedef void (*chord_event_cb)(const chord_event *ev, void *ud);
-/** Called once with the userdata when a subscription can no longer fire. */
+/**
+ * Called once with the userdata when a subscription can no longer fire.
+ * @param ud The userdata given to chord_subscribe.
+ */
 typedef void (*chord_release_cb)(void *ud);
 
+/** A subscription (chord_subscribe), ended by chord_sub_free. */
 typedef struct chord_sub_s chord_sub;
 
 /**
@@ -422,8 +734,14 @@ typedef struct chord_sub_s chord_sub;
  * every member knows, up to the default timeout; writes started after it
  * returns are reported. After the last one is freed, events keep arriving
  * for up to a minute. A node's own writes are always reported to it.
- * ud_release (may be NULL) is called with ud once the subscription is freed and
- * cb cannot run again. Returns 0, CHORD_EINVAL or CHORD_ECLOSED.
+ * @param[out] out The new subscription.
+ * @param node The node.
+ * @param mask CHORD_EV_* bits: the types to report.
+ * @param cb Called for each event.
+ * @param ud Passed to cb and ud_release.
+ * @param ud_release May be NULL; called with ud once the subscription is freed
+ *        and cb cannot run again.
+ * @return 0, CHORD_EINVAL or CHORD_ECLOSED.
  */
 CHORD_EXTERN int chord_subscribe(chord_sub **out, chord_node *node, unsigned mask,
                                  chord_event_cb cb, void *ud, chord_release_cb ud_release);
@@ -431,64 +749,115 @@ CHORD_EXTERN int chord_subscribe(chord_sub **out, chord_node *node, unsigned mas
 /**
  * Ends a subscription and calls its ud_release. After it returns cb is not
  * running (unless this is called from cb itself) and will not run again.
- * Still required, and safe, after the node was freed. NULL is fine.
+ * Still required, and safe, after the node was freed.
+ * @param sub The subscription. NULL is fine.
  */
 CHORD_EXTERN void chord_sub_free(chord_sub *sub);
 
 /** A queue of events for callers that cannot take callbacks on a foreign thread. */
 typedef struct chord_queue_s chord_queue;
 
-/** Creates a queue receiving events of the types in mask. With CHORD_EV_ADD or
-    CHORD_EV_DELETE in mask it tells the network first, as chord_subscribe. */
+/**
+ * Creates a queue receiving events of the types in mask. With CHORD_EV_ADD or
+ * CHORD_EV_DELETE in mask it tells the network first, as chord_subscribe.
+ * @param[out] out The new queue.
+ * @param node The node.
+ * @param mask CHORD_EV_* bits: the types to queue.
+ * @return 0, or a CHORD_E* code (CHORD_EINVAL, CHORD_ECLOSED, CHORD_ENOMEM,
+ *         CHORD_EIO).
+ */
 CHORD_EXTERN int chord_queue_new(chord_queue **out, chord_node *node, unsigned mask);
 
 /**
  * A file descriptor that is readable while the queue holds events (or is
  * closed). For poll/select/IO.select; do not read or close it.
+ * @param q The queue.
+ * @return The descriptor; -1 for NULL.
  */
 CHORD_EXTERN int chord_queue_fd(const chord_queue *q);
 
 /**
- * Takes the next event, waiting up to timeout_ms (0: don't wait; negative:
- * forever). Returns 0, CHORD_ETIMEDOUT, or CHORD_ECLOSED once the queue (or its
- * node) is closed and drained. Free the event with chord_event_dispose.
+ * Takes the next event, waiting up to timeout_ms. Free the event with
+ * chord_event_dispose.
+ * @param[out] out The event.
+ * @param q The queue.
+ * @param timeout_ms 0: don't wait; negative: forever.
+ * @return 0, CHORD_ETIMEDOUT, or CHORD_ECLOSED once the queue (or its node) is
+ *         closed and drained.
  */
 CHORD_EXTERN int chord_queue_next(chord_event *out, chord_queue *q, int timeout_ms);
 
-/** Wakes every waiter with CHORD_ECLOSED; later events are dropped. Idempotent. */
+/**
+ * Wakes every waiter with CHORD_ECLOSED; later events are dropped. Idempotent.
+ * @param q The queue.
+ */
 CHORD_EXTERN void chord_queue_close(chord_queue *q);
 
-/** Closes (if needed) and frees. No thread may still wait in it. Still required,
-    and safe, after the node was freed. NULL is fine. */
+/**
+ * Closes (if needed) and frees. No thread may still wait in it. Still required,
+ * and safe, after the node was freed.
+ * @param q The queue. NULL is fine.
+ */
 CHORD_EXTERN void chord_queue_free(chord_queue *q);
 
+/** @} */
+
 /* -------------------------------------------------------------- messaging */
+/**
+ * @defgroup chord_messaging Messaging
+ * Messages to every member (broadcast) or to one node (whisper).
+ * @{
+ */
 
 /**
  * Sends data to every member of the network over a broadcast tree (each node
- * gets it once, N-1 messages). Returns once sent from this node: 0, CHORD_EINVAL,
- * CHORD_ETOOBIG, CHORD_ECLOSED.
+ * gets it once, N-1 messages). Returns once sent from this node.
+ * @param node The node.
+ * @param data The message.
+ * @param len The number of bytes at data, at most max_value_bytes.
+ * @param timeout_ms How long to wait, in milliseconds (0 or negative: default_timeout_ms).
+ * @return 0, CHORD_EINVAL, CHORD_ETOOBIG, CHORD_ECLOSED.
  */
 CHORD_EXTERN int chord_broadcast(chord_node *node, const uint8_t *data, size_t len, int timeout_ms);
 
 /**
  * Sends data to the node whose id is to, over a direct link or routed along the
- * ring. Returns when that node has it: 0, CHORD_ENOTFOUND (no such node),
- * CHORD_ETIMEDOUT, CHORD_EINVAL, CHORD_ETOOBIG, CHORD_ECLOSED.
+ * ring. Returns when that node has it.
+ * @param node The node.
+ * @param to The 32-byte id of the node to reach.
+ * @param data The message.
+ * @param len The number of bytes at data, at most max_value_bytes.
+ * @param timeout_ms How long to wait, in milliseconds (0 or negative: default_timeout_ms).
+ * @return 0, CHORD_ENOTFOUND (no such node), CHORD_ETIMEDOUT, CHORD_EINVAL,
+ *         CHORD_ETOOBIG, CHORD_ECLOSED.
  */
 CHORD_EXTERN int chord_whisper(chord_node *node, const uint8_t to[32], const uint8_t *data,
                                size_t len, int timeout_ms);
 
 /**
  * Receives the next message (broadcast or whisper) addressed to this node,
- * waiting up to timeout_ms (negative: forever). Messages are kept for recv
- * whether or not anyone subscribed. Returns 0, CHORD_ETIMEDOUT, CHORD_ECLOSED.
+ * waiting up to timeout_ms. Messages are kept for recv whether or not anyone
+ * subscribed.
+ * @param[out] out The message (free it with chord_event_dispose).
+ * @param node The node.
+ * @param timeout_ms 0: don't wait; negative: forever.
+ * @return 0, CHORD_ETIMEDOUT, CHORD_ECLOSED.
  */
 CHORD_EXTERN int chord_recv(chord_event *out, chord_node *node, int timeout_ms);
 
-/** Whispers data back to the sender of msg. As chord_whisper. */
+/**
+ * Whispers data back to the sender of msg. As chord_whisper.
+ * @param node The node.
+ * @param msg A CHORD_EV_MESSAGE event.
+ * @param data The reply.
+ * @param len The number of bytes at data.
+ * @param timeout_ms How long to wait, in milliseconds (0 or negative: default_timeout_ms).
+ * @return As chord_whisper; CHORD_EINVAL if msg is not a message.
+ */
 CHORD_EXTERN int chord_reply(chord_node *node, const chord_event *msg, const uint8_t *data,
                              size_t len, int timeout_ms);
+
+/** @} */
 
 #ifdef __cplusplus
 }

@@ -18,7 +18,8 @@ TAG = 'SPDX-License-Identifier: MIT'
 KINDS = [  # (patterns, the line)
     (['*.c', '*.h', '*.i', '*.map'], '/* %s */' % TAG),
     (['*.cpp', '*.hpp', '*.java', '*.go', 'go.mod'], '// %s' % TAG),
-    (['CMakeLists.txt', '*.cmake', '*.cmake.in', '*.sh', '*.py', '*.rb', '*.pc.in'], '# %s' % TAG),
+    (['CMakeLists.txt', '*.cmake', '*.cmake.in', '*.sh', '*.py', '*.rb', '*.pc.in', 'Doxyfile*'],
+     '# %s' % TAG),
 ]
 SCRIPT = '# %s' % TAG  # an extension-less file with a shebang (.ci/run)
 EXEMPT = ['*.md', 'LICENSE', '.gitignore', '.clang-format', 'fuzz/corpus/*',
