@@ -2,7 +2,7 @@
 // Membership: where this node stands in the ring, and keeping it right.
 //
 // Owns: the successor list, the predecessor, the fingers, the lifecycle
-// flags (joining, confirming, leaving, left), the lost-node list and the
+// state (member, joining, confirming, leaving, left), the lost-node list and the
 // members seen (the base of a write's majority).
 // Files: membership.cpp (the tables: successors, predecessor, forget),
 // stabilize.cpp (stabilize, Notify, state queries, the predecessor check),

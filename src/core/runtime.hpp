@@ -58,7 +58,7 @@ const char* refusal_name(Refusal r);
 
 class Runtime {
  public:
-  // Replaces zero options by their defaults (include/chord.h).
+  // Replaces zero options by their defaults (Options::with_defaults).
   Runtime(const Options& opts, const Id& self_id, std::string self_addr, Host& host);
 
   const Options& opts() const { return opts_; }

@@ -40,7 +40,7 @@ struct Config {
   // Fold every message sent (when, from, to, encoded bytes) into a digest
   // (trace_digest): two runs that send the same messages in the same order
   // at the same times have the same digest. A refactor of the core must not
-  // change it (tests/sim/trace_digest_test.cpp).
+  // change it (ctest sim_golden_runs: bench/sim/check_golden.py).
   bool trace = false;
   bool reset_on_crash = true;     // senders to a crashed node get on_unreachable
   core::Options opts;             // options of every node
