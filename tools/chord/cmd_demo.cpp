@@ -10,12 +10,13 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "cli_args.hpp"
+#include "cli_app.hpp"
 #include "commands.hpp"
 #include "exit_status.hpp"
 #include "latency_stats.hpp"
@@ -38,26 +39,28 @@ constexpr int kOpTimeoutMs = 5000;
 constexpr int kJoinTimeoutMs = 10000;
 constexpr int kSettleDeadlineMs = 20000;
 
-void print_demo_help() {
-  std::printf(
-      "usage: chord demo [--nodes N] [--keys K]\n\n"
-      "Starts a ring of N nodes (default 8) inside this process on 127.0.0.1, each\n"
-      "with its own port, identity and encrypted links, and then:\n"
-      "  1. waits until the ring is stable (every successor is the next id);\n"
-      "  2. stores K keys (default 200), each through a different node, and reads\n"
-      "     them back through others, printing routing hops and latencies;\n"
-      "  3. subscribes one node to 'add' events and shows one arriving;\n"
-      "  4. crashes a node without a goodbye, waits for the ring to repair, and\n"
-      "     checks that every key is still there with its value.\n"
-      "Exit status: 0 when every key survived, 1 when some were lost, 2+ errors.\n\n"
-      "options:\n"
-      "  --nodes N    ring size, 4 to 64 (default 8)\n"
-      "  --keys K     keys to store, 1 to 100000 (default 200)\n"
-      "  -h, --help   show this help\n\n"
-      "examples:\n"
-      "  chord demo\n"
-      "  chord demo --nodes 16 --keys 1000\n");
-}
+constexpr size_t kHelpColumn = 15;  // after "  --nodes N    "
+
+const char kAbout[] =
+    "Starts a ring of N nodes (default 8) inside this process on 127.0.0.1, each\n"
+    "with its own port, identity and encrypted links, and then:\n"
+    "  1. waits until the ring is stable (every successor is the next id);\n"
+    "  2. stores K keys (default 200), each through a different node, and reads\n"
+    "     them back through others, printing routing hops and latencies;\n"
+    "  3. subscribes one node to 'add' events and shows one arriving;\n"
+    "  4. crashes a node without a goodbye, waits for the ring to repair, and\n"
+    "     checks that every key is still there with its value.\n"
+    "Exit status: 0 when every key survived, 1 when some were lost, 2+ errors.\n";
+
+const char kFooter[] =
+    "examples:\n"
+    "  chord demo\n"
+    "  chord demo --nodes 16 --keys 1000\n";
+
+struct DemoArgs {
+  unsigned nodes = 8;   // --nodes N
+  unsigned keys = 200;  // --keys K
+};
 
 double micros_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
@@ -163,28 +166,8 @@ void print_latency(const char *what, const LatencyStats &lat, double hops) {
               lat.percentile(50), lat.percentile(99), hops);
 }
 
-}  // namespace
-
-int cmd_demo(int argc, char **argv) {
-  Args args;
-  std::string err;
-  if (!args.parse(argc, argv, 2,
-                  {{"help", false, false}, {"nodes", true, false}, {"keys", true, false}}, &err)) {
-    return report_usage("demo", err);
-  }
-  if (args.has("help")) {
-    print_demo_help();
-    return kExitOk;
-  }
-  if (!args.positionals().empty()) return report_usage("demo", "takes no arguments");
-  unsigned long n_nodes = 8, n_keys = 200;
-  if (args.has("nodes") && (!parse_uint(args.get("nodes"), 64, &n_nodes) || n_nodes < 4)) {
-    return report_usage("demo", "--nodes wants a number from 4 to 64");
-  }
-  if (args.has("keys") && (!parse_uint(args.get("keys"), 100000, &n_keys) || n_keys < 1)) {
-    return report_usage("demo", "--keys wants a number from 1 to 100000");
-  }
-  const size_t N = n_nodes, K = n_keys;
+int run_demo(const DemoArgs &args) {
+  const size_t N = args.nodes, K = args.keys;
   auto demo_start = Clock::now();
 
   std::printf("chord demo: a ring of %zu nodes in this process, on 127.0.0.1, over encrypted TCP\n",
@@ -360,6 +343,25 @@ int cmd_demo(int argc, char **argv) {
   }
   std::fflush(stdout);
   return survived ? kExitOk : kExitNotFound;
+}
+
+}  // namespace
+
+Command add_demo(CLI::App *chord) {
+  auto args = std::make_shared<DemoArgs>();
+  CLI::App *app =
+      chord->add_subcommand("demo", "start a ring of 8 nodes here and show what it does");
+  setup_app(app, kHelpColumn, kAbout);
+  app->footer(kFooter);
+  app->add_option("--nodes", args->nodes, "ring size, 4 to 64 (default 8)")
+      ->option_text("N")
+      ->transform(decimal_number())
+      ->check(CLI::Range(4u, 64u));
+  app->add_option("--keys", args->keys, "keys to store, 1 to 100000 (default 200)")
+      ->option_text("K")
+      ->transform(decimal_number())
+      ->check(CLI::Range(1u, 100000u));
+  return {app, [args] { return run_demo(*args); }};
 }
 
 }  // namespace chord::cli

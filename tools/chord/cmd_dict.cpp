@@ -5,10 +5,11 @@
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "cli_args.hpp"
+#include "cli_app.hpp"
 #include "commands.hpp"
 #include "exit_status.hpp"
 #include "output.hpp"
@@ -19,16 +20,24 @@ namespace chord::cli {
 
 namespace {
 
+constexpr size_t kHelpColumn = 27;  // after "  --network-key-file FILE  "
+
 struct DictCommand {
   const char *name;
-  const char *synopsis;     // after "chord NAME"
+  const char *summary;      // in `chord --help`
   const char *description;  // what it does and prints, and its exit codes
   const char *examples;
-  size_t positionals;  // exact number of positional arguments
+  size_t positionals;  // KEY, or KEY and VALUE, or none
+};
+
+// A dictionary command's command line.
+struct DictArgs {
+  std::string key, value;
+  ClientOptions client;
 };
 
 const DictCommand kGet = {
-    "get", "KEY --via HOST:PORT [options]",
+    "get", "print a key's value",
     "Prints the value of KEY on stdout, as raw bytes (no newline added) or with\n"
     "--hex as hex and a newline. Exit status: 0 found, 1 not found, 2+ error.\n",
     "  chord get greeting --via 127.0.0.1:4000\n"
@@ -36,54 +45,44 @@ const DictCommand kGet = {
     "  chord get greeting --hex --via 127.0.0.1:4000\n",
     1};
 const DictCommand kSet = {
-    "set", "KEY VALUE --via HOST:PORT [options]",
+    "set", "set a key's value",
     "Sets KEY to VALUE on the key's replicas. VALUE \"-\" reads the value from\n"
     "stdin. Exit status: 0 stored, 2+ error.\n",
     "  chord set greeting hello --via 127.0.0.1:4000\n"
     "  chord set photo - --via 10.0.0.7:4000 < photo.jpg\n",
     2};
-const DictCommand kDel = {"del", "KEY --via HOST:PORT [options]",
+const DictCommand kDel = {"del", "delete a key",
                           "Deletes KEY. Exit status: 0 deleted, 1 it was not there, 2+ error.\n",
                           "  chord del greeting --via 127.0.0.1:4000\n", 1};
 const DictCommand kPop = {
-    "pop", "KEY --via HOST:PORT [options]",
+    "pop", "delete a key and print the value it had",
     "Removes KEY and prints the value it had, atomically: of concurrent pops of\n"
     "one key exactly one gets the value. Exit status: 0, 1 not found, 2+ error.\n",
     "  chord pop job-42 --via 127.0.0.1:4000\n", 1};
 const DictCommand kKeys = {
-    "keys", "--via HOST:PORT [options]",
+    "keys", "list every key in the network",
     "Prints every key in the network, one per line (raw, or hex with --hex).\n"
     "Exit status: 0 (also when there are none), 2+ error.\n",
     "  chord keys --via 127.0.0.1:4000\n"
     "  chord keys --hex --via 127.0.0.1:4000 | wc -l\n",
     0};
 const DictCommand kItems = {
-    "items", "--via HOST:PORT [options]",
+    "items", "list every key and value",
     "Prints every key and its value, one pair per line as KEY<TAB>VALUE (raw,\n"
     "or both hex with --hex). Exit status: 0, 2+ error.\n",
     "  chord items --via 127.0.0.1:4000\n"
     "  chord items --hex --via 127.0.0.1:4000\n",
     0};
 
-void print_help(const DictCommand &c) {
-  std::printf(
-      "usage: chord %s %s\n\n%s\noptions:\n%s  -h, --help               show this "
-      "help\n\nexamples:\n%s",
-      c.name, c.synopsis, c.description, kClientOptionsHelp, c.examples);
-}
-
-// Parses the command line. Returns -1 to go on, or an exit code to stop with.
-int parse(const DictCommand &c, int argc, char **argv, Args *args) {
-  std::string err;
-  if (!args->parse(argc, argv, 2, client_specs(), &err)) return report_usage(c.name, err);
-  if (args->has("help")) {
-    print_help(c);
-    return kExitOk;
-  }
-  if (args->positionals().size() != c.positionals) {
-    return report_usage(c.name, "expected " + std::string(c.synopsis));
-  }
-  return -1;
+// Adds c's subcommand to chord, bound to *args.
+CLI::App *add_dict_command(CLI::App *chord, const DictCommand &c, DictArgs *args) {
+  CLI::App *app = chord->add_subcommand(c.name, c.summary);
+  setup_app(app, kHelpColumn, c.description);
+  app->footer(std::string("examples:\n") + c.examples);
+  if (c.positionals >= 1) app->add_option("KEY", args->key)->required();
+  if (c.positionals >= 2) app->add_option("VALUE", args->value)->required();
+  args->client.add_to(app);
+  return app;
 }
 
 // A key as an error message shows it: quoted, printable, at most 60 bytes.
@@ -119,18 +118,15 @@ int finish_output(const char *cmd) {
 // chord_get or chord_pop: one key in, one value out.
 using ValueCall = int (*)(chord_buf *, chord_node *, const uint8_t *, size_t, int);
 
-int run_value_command(const DictCommand &c, ValueCall call, int argc, char **argv) {
-  Args args;
-  int stop = parse(c, argc, argv, &args);
-  if (stop >= 0) return stop;
-  const std::string &key = args.positionals()[0];
+int run_value_command(const DictCommand &c, ValueCall call, const DictArgs &args) {
+  const std::string &key = args.key;
   RingSession client;
-  if (int rc = client.connect(c.name, args)) return rc;
+  if (int rc = client.connect(c.name, args.client)) return rc;
   chord_buf value = {nullptr, 0};
   int rc = call(&value, client.node(), bytes_of(key), key.size(), client.timeout_ms());
   if (rc == CHORD_ENOTFOUND) return kExitNotFound;
   if (rc != 0) return report_failure(c.name, shown(key), rc);
-  bool ok = write_value(value.data, value.len, args.has("hex"));
+  bool ok = write_value(value.data, value.len, args.client.hex);
   chord_buf_dispose(&value);
   if (!ok) return write_error(c.name);
   return finish_output(c.name);
@@ -144,16 +140,13 @@ bool read_stdin(std::string *out) {
 }
 
 // keys and items: walk the whole network.
-int run_iteration(const DictCommand &c, unsigned flags, int argc, char **argv) {
-  Args args;
-  int stop = parse(c, argc, argv, &args);
-  if (stop >= 0) return stop;
+int run_iteration(const DictCommand &c, unsigned flags, const DictArgs &args) {
   RingSession client;
-  if (int rc = client.connect(c.name, args)) return rc;
+  if (int rc = client.connect(c.name, args.client)) return rc;
   chord_iter *it = nullptr;
   int rc = chord_iter_new(&it, client.node(), flags);
   if (rc != 0) return report_failure(c.name, "cannot start the walk", rc);
-  bool hex = args.has("hex");
+  bool hex = args.client.hex;
   int retries = 0;
   size_t count = 0;
   Progress progress(flags & CHORD_ITER_VALUES ? "items" : "keys", 0, true);
@@ -182,22 +175,9 @@ int run_iteration(const DictCommand &c, unsigned flags, int argc, char **argv) {
   return finish_output(c.name);
 }
 
-}  // namespace
-
-int cmd_get(int argc, char **argv) {
-  return run_value_command(kGet, chord_get, argc, argv);
-}
-
-int cmd_pop(int argc, char **argv) {
-  return run_value_command(kPop, chord_pop, argc, argv);
-}
-
-int cmd_set(int argc, char **argv) {
-  Args args;
-  int stop = parse(kSet, argc, argv, &args);
-  if (stop >= 0) return stop;
-  const std::string &key = args.positionals()[0];
-  std::string value = args.positionals()[1];
+int run_set(const DictArgs &args) {
+  const std::string &key = args.key;
+  std::string value = args.value;
   if (value == "-") {
     value.clear();
     if (!read_stdin(&value)) {
@@ -206,32 +186,64 @@ int cmd_set(int argc, char **argv) {
     }
   }
   RingSession client;
-  if (int rc = client.connect("set", args)) return rc;
+  if (int rc = client.connect("set", args.client)) return rc;
   int rc = chord_set(client.node(), bytes_of(key), key.size(), bytes_of(value), value.size(),
                      client.timeout_ms());
   if (rc != 0) return report_failure("set", shown(key), rc);
   return kExitOk;
 }
 
-int cmd_del(int argc, char **argv) {
-  Args args;
-  int stop = parse(kDel, argc, argv, &args);
-  if (stop >= 0) return stop;
-  const std::string &key = args.positionals()[0];
+int run_del(const DictArgs &args) {
+  const std::string &key = args.key;
   RingSession client;
-  if (int rc = client.connect("del", args)) return rc;
+  if (int rc = client.connect("del", args.client)) return rc;
   int rc = chord_delete(client.node(), bytes_of(key), key.size(), client.timeout_ms());
   if (rc == CHORD_ENOTFOUND) return kExitNotFound;
   if (rc != 0) return report_failure("del", shown(key), rc);
   return kExitOk;
 }
 
-int cmd_keys(int argc, char **argv) {
-  return run_iteration(kKeys, CHORD_ITER_KEYS, argc, argv);
+// Adds c's subcommand to chord; run(c, args) runs it.
+template <typename Run>
+Command add_command(CLI::App *chord, const DictCommand &c, Run run) {
+  auto args = std::make_shared<DictArgs>();
+  return {add_dict_command(chord, c, args.get()), [&c, args, run] { return run(c, *args); }};
 }
 
-int cmd_items(int argc, char **argv) {
-  return run_iteration(kItems, CHORD_ITER_VALUES, argc, argv);
+}  // namespace
+
+Command add_get(CLI::App *chord) {
+  return add_command(chord, kGet, [](const DictCommand &c, const DictArgs &args) {
+    return run_value_command(c, chord_get, args);
+  });
+}
+
+Command add_pop(CLI::App *chord) {
+  return add_command(chord, kPop, [](const DictCommand &c, const DictArgs &args) {
+    return run_value_command(c, chord_pop, args);
+  });
+}
+
+Command add_set(CLI::App *chord) {
+  return add_command(chord, kSet,
+                     [](const DictCommand &, const DictArgs &args) { return run_set(args); });
+}
+
+Command add_del(CLI::App *chord) {
+  return add_command(chord, kDel,
+                     [](const DictCommand &, const DictArgs &args) { return run_del(args); });
+}
+
+Command add_keys(CLI::App *chord) {
+  return add_command(chord, kKeys, [](const DictCommand &c, const DictArgs &args) {
+    return run_iteration(c, CHORD_ITER_KEYS, args);
+  });
+}
+
+Command add_items(CLI::App *chord) {
+  return add_command(chord, kItems, [](const DictCommand &c, const DictArgs &args) {
+    return run_iteration(c, CHORD_ITER_VALUES, args);
+  });
 }
 
 }  // namespace chord::cli

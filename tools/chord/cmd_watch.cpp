@@ -7,9 +7,11 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <string>
 
-#include "cli_args.hpp"
+#include "cli_app.hpp"
 #include "commands.hpp"
 #include "exit_status.hpp"
 #include "host_port.hpp"
@@ -19,50 +21,39 @@
 
 namespace chord::cli {
 
-static void print_watch_help() {
-  std::printf(
-      "usage: chord watch --via HOST:PORT [options]\n\n"
-      "Prints one line per event as keys are added to and deleted from the network:\n"
-      "  add KEY\n"
-      "  delete KEY\n"
-      "KEY is raw, or hex with --hex. Runs until interrupted (Ctrl-C or SIGTERM),\n"
-      "then exits 0. The line is flushed as each event arrives.\n\n"
-      "By default watch connects as a light client, which stores nothing. Events\n"
-      "are broadcast to the ring's members, and with --listen watch takes part as\n"
-      "a member to receive them: it then holds keys like any node for as long as\n"
-      "it runs, and leaves gracefully (handing them over) when interrupted.\n\n"
-      "options:\n%s"
-      "  --listen HOST:PORT       take part as a full member listening here; peers\n"
-      "                           must be able to reach this address\n"
-      "  -h, --help               show this help\n\n"
-      "examples:\n"
-      "  chord watch --via 127.0.0.1:4000\n"
-      "  chord watch --listen 127.0.0.1:0 --via 127.0.0.1:4000\n"
-      "  chord watch --hex --via 127.0.0.1:4000 | grep '^delete'\n",
-      kClientOptionsHelp);
-}
+namespace {
 
-int cmd_watch(int argc, char **argv) {
-  Args args;
-  std::string err;
-  std::vector<OptSpec> specs = client_specs();
-  specs.push_back({"listen", true, false});
-  if (!args.parse(argc, argv, 2, specs, &err)) return report_usage("watch", err);
-  if (args.has("help")) {
-    print_watch_help();
-    return kExitOk;
-  }
-  if (!args.positionals().empty()) return report_usage("watch", "takes no arguments");
-  std::string listen = args.get("listen");
-  if (args.has("listen") && !is_host_port(listen, true)) {
-    return report_usage("watch", "malformed --listen address '" + listen + "' (want HOST:PORT)");
-  }
+constexpr size_t kHelpColumn = 27;  // after "  --network-key-file FILE  "
+
+const char kAbout[] =
+    "Prints one line per event as keys are added to and deleted from the network:\n"
+    "  add KEY\n"
+    "  delete KEY\n"
+    "KEY is raw, or hex with --hex. Runs until interrupted (Ctrl-C or SIGTERM),\n"
+    "then exits 0. The line is flushed as each event arrives.\n\n"
+    "By default watch connects as a light client, which stores nothing. Events\n"
+    "are broadcast to the ring's members, and with --listen watch takes part as\n"
+    "a member to receive them: it then holds keys like any node for as long as\n"
+    "it runs, and leaves gracefully (handing them over) when interrupted.\n";
+
+const char kFooter[] =
+    "examples:\n"
+    "  chord watch --via 127.0.0.1:4000\n"
+    "  chord watch --listen 127.0.0.1:0 --via 127.0.0.1:4000\n"
+    "  chord watch --hex --via 127.0.0.1:4000 | grep '^delete'\n";
+
+struct WatchArgs {
+  ClientOptions client;
+  std::optional<std::string> listen;  // --listen HOST:PORT: take part as a member
+};
+
+int run_watch(const WatchArgs &args) {
   if (!signal_pipe_install(true)) {
     std::fprintf(stderr, "chord watch: cannot set up signal handling\n");
     return kExitLocal;
   }
   RingSession client;
-  if (int rc = client.connect("watch", args, args.has("listen") ? listen.c_str() : nullptr)) {
+  if (int rc = client.connect("watch", args.client, args.listen ? args.listen->c_str() : nullptr)) {
     return rc;
   }
   chord_queue *q = nullptr;
@@ -70,7 +61,7 @@ int cmd_watch(int argc, char **argv) {
   if (rc != 0) return report_failure("watch", "cannot subscribe", rc);
   if (isatty(STDERR_FILENO)) std::fprintf(stderr, "watching; Ctrl-C to stop\n");
 
-  bool hex = args.has("hex");
+  bool hex = args.client.hex;
   int code = kExitOk;
   struct pollfd fds[2] = {{signal_pipe_fd(), POLLIN, 0}, {chord_queue_fd(q), POLLIN, 0}};
   while (signal_pipe_signo() == 0) {
@@ -105,6 +96,22 @@ int cmd_watch(int argc, char **argv) {
   }
   chord_queue_free(q);
   return code;
+}
+
+}  // namespace
+
+Command add_watch(CLI::App *chord) {
+  auto args = std::make_shared<WatchArgs>();
+  CLI::App *app = chord->add_subcommand("watch", "print keys as they are added and deleted");
+  setup_app(app, kHelpColumn, kAbout);
+  app->footer(kFooter);
+  args->client.add_to(app);
+  app->add_option("--listen", args->listen,
+                  "take part as a full member listening here; peers\n"
+                  "must be able to reach this address")
+      ->option_text("HOST:PORT")
+      ->check(host_port(true));
+  return {app, [args] { return run_watch(*args); }};
 }
 
 }  // namespace chord::cli

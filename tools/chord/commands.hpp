@@ -1,18 +1,29 @@
 // SPDX-License-Identifier: MIT
-// The subcommands of the `chord` program. Each takes the whole argv with
-// argv[1] its own name, and returns the process exit code (exit_status.hpp).
+// The subcommands of the `chord` program. Each add_* adds its subcommand to the
+// program's CLI11 app, with its options bound to state that the returned
+// Command owns, and returns it; main() calls run() of the one the command line
+// chose, once it has parsed.
 #pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
 
 namespace chord::cli {
 
-int cmd_node(int argc, char **argv);
-int cmd_get(int argc, char **argv);
-int cmd_set(int argc, char **argv);
-int cmd_del(int argc, char **argv);
-int cmd_pop(int argc, char **argv);
-int cmd_keys(int argc, char **argv);
-int cmd_items(int argc, char **argv);
-int cmd_watch(int argc, char **argv);
-int cmd_demo(int argc, char **argv);
+struct Command {
+  CLI::App *app;             // the subcommand
+  std::function<int()> run;  // returns the process exit code (exit_status.hpp)
+};
+
+Command add_node(CLI::App *chord);
+Command add_get(CLI::App *chord);
+Command add_set(CLI::App *chord);
+Command add_del(CLI::App *chord);
+Command add_pop(CLI::App *chord);
+Command add_keys(CLI::App *chord);
+Command add_items(CLI::App *chord);
+Command add_watch(CLI::App *chord);
+Command add_demo(CLI::App *chord);
 
 }  // namespace chord::cli

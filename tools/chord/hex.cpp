@@ -1,32 +1,28 @@
 // SPDX-License-Identifier: MIT
 #include "hex.hpp"
 
+#include <sodium.h>
+
 namespace chord::cli {
 
 std::string hex_encode(const uint8_t *p, size_t n) {
-  static const char digits[] = "0123456789abcdef";
-  std::string s(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    s[2 * i] = digits[p[i] >> 4];
-    s[2 * i + 1] = digits[p[i] & 15];
-  }
+  std::string s(n * 2 + 1, '\0');  // sodium_bin2hex writes a terminating NUL
+  sodium_bin2hex(&s[0], s.size(), p, n);
+  s.resize(n * 2);
   return s;
-}
-
-static int nibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 bool hex_decode(const std::string &text, std::vector<uint8_t> *out) {
   if (text.size() % 2 != 0) return false;
   std::vector<uint8_t> bytes(text.size() / 2);
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    int hi = nibble(text[2 * i]), lo = nibble(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
+  size_t len = 0;
+  const char *end = nullptr;
+  // With hex_end given, sodium_hex2bin stops at the first non-hex character
+  // instead of failing: the whole text must be digits, two per byte.
+  if (sodium_hex2bin(bytes.data(), bytes.size(), text.data(), text.size(), nullptr, &len, &end) !=
+          0 ||
+      end != text.data() + text.size() || len != bytes.size()) {
+    return false;
   }
   *out = std::move(bytes);
   return true;

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "host_port.hpp"
 
-#include "cli_args.hpp"
-
 namespace chord::cli {
 
 bool is_host_port(const std::string &addr, bool allow_port_zero) {
@@ -17,9 +15,25 @@ bool is_host_port(const std::string &addr, bool allow_port_zero) {
   for (char c : host) {
     if (c <= ' ' || c == '/' || c == '@') return false;
   }
+  // The port: 1 to 20 decimal digits (leading zeros allowed), at most 65535.
+  std::string digits = addr.substr(colon + 1);
+  if (digits.empty() || digits.size() > 20) return false;
   unsigned long port = 0;
-  if (!parse_uint(addr.substr(colon + 1), 65535, &port)) return false;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+    port = port * 10 + static_cast<unsigned long>(c - '0');
+    if (port > 65535) return false;
+  }
   return port != 0 || allow_port_zero;
+}
+
+CLI::Validator host_port(bool allow_port_zero) {
+  return CLI::Validator(
+      [allow_port_zero](std::string &addr) -> std::string {
+        if (is_host_port(addr, allow_port_zero)) return "";
+        return "malformed address '" + addr + "' (want HOST:PORT)";
+      },
+      "", "HOST:PORT");
 }
 
 }  // namespace chord::cli

@@ -2,71 +2,73 @@
 // `chord`: run a node, use the dictionary from a shell, or watch a demo ring.
 #include <chord/chord.h>
 
-#include <cstdio>
-#include <cstring>
+#include <CLI/CLI.hpp>
 
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli_app.hpp"
 #include "commands.hpp"
 #include "exit_status.hpp"
 
 namespace {
 
-struct Subcommand {
-  const char *name;
-  int (*run)(int, char **);
-  const char *summary;
-};
+constexpr size_t kHelpColumn = 10;  // after "  version "
 
-const Subcommand kSubcommands[] = {
-    {"node", chord::cli::cmd_node, "run a node of the ring in the foreground"},
-    {"get", chord::cli::cmd_get, "print a key's value"},
-    {"set", chord::cli::cmd_set, "set a key's value"},
-    {"del", chord::cli::cmd_del, "delete a key"},
-    {"pop", chord::cli::cmd_pop, "delete a key and print the value it had"},
-    {"keys", chord::cli::cmd_keys, "list every key in the network"},
-    {"items", chord::cli::cmd_items, "list every key and value"},
-    {"watch", chord::cli::cmd_watch, "print keys as they are added and deleted"},
-    {"demo", chord::cli::cmd_demo, "start a ring of 8 nodes here and show what it does"},
-};
-
-void print_usage(FILE *to) {
-  std::fprintf(to,
-               "usage: chord COMMAND [options]\n\n"
-               "A distributed dictionary over a Chord ring (libchord %s).\n\n"
-               "commands:\n",
-               chord_version_string());
-  for (const Subcommand &s : kSubcommands) std::fprintf(to, "  %-7s %s\n", s.name, s.summary);
-  std::fprintf(to,
-               "  version print the library's version\n\n"
-               "'chord COMMAND --help' tells more about each.\n\n"
-               "examples:\n"
-               "  chord demo\n"
-               "  chord node --listen 127.0.0.1:4000\n"
-               "  chord node --listen 127.0.0.1:4001 --join 127.0.0.1:4000\n"
-               "  chord set greeting hello --via 127.0.0.1:4000\n"
-               "  chord get greeting --via 127.0.0.1:4001\n\n"
-               "exit status: 0 ok, 1 not found, 2 bad usage or input, 3 network failure,\n"
-               "4 local failure.\n");
-}
+const char kFooter[] =
+    "'chord COMMAND --help' tells more about each.\n\n"
+    "examples:\n"
+    "  chord demo\n"
+    "  chord node --listen 127.0.0.1:4000\n"
+    "  chord node --listen 127.0.0.1:4001 --join 127.0.0.1:4000\n"
+    "  chord set greeting hello --via 127.0.0.1:4000\n"
+    "  chord get greeting --via 127.0.0.1:4001\n\n"
+    "exit status: 0 ok, 1 not found, 2 bad usage or input, 3 network failure,\n"
+    "4 local failure.\n";
 
 }  // namespace
 
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    print_usage(stderr);
-    return chord::cli::kExitUsage;
+  using namespace chord::cli;
+  CLI::App app(std::string("A distributed dictionary over a Chord ring (libchord ") +
+                   chord_version_string() + ").",
+               "chord");
+  setup_app(&app, kHelpColumn);
+  app.footer(kFooter);
+  app.require_subcommand(0, 1);
+  const std::string version =
+      std::string("chord ") + CHORD_VERSION_STRING + " (libchord " + chord_version_string() + ")";
+  app.set_version_flag("--version", version);
+
+  std::vector<Command> commands;
+  for (Command (*add)(CLI::App *) :
+       {add_node, add_get, add_set, add_del, add_pop, add_keys, add_items, add_watch, add_demo}) {
+    commands.push_back(add(&app));
   }
-  const char *cmd = argv[1];
-  if (!std::strcmp(cmd, "--help") || !std::strcmp(cmd, "-h") || !std::strcmp(cmd, "help")) {
-    print_usage(stdout);
-    return chord::cli::kExitOk;
+  // Words after `version` are ignored, as they always were.
+  CLI::App *version_cmd =
+      app.add_subcommand("version", "print the library's version")->allow_extras();
+  setup_app(version_cmd, 27,
+            "Prints the versions of this program and of the libchord it runs on.\n");
+  version_cmd->footer("examples:\n  chord version\n  chord --version\n");
+  // `chord help`: the same as `chord --help`; not listed.
+  CLI::App *help_cmd = app.add_subcommand("help", "show this help")->group("")->allow_extras();
+
+  int stop = parse_command_line(&app, argc, argv);
+  if (stop >= 0) return stop;
+  if (help_cmd->parsed()) {
+    std::fputs(help_of(&app).c_str(), stdout);
+    return kExitOk;
   }
-  if (!std::strcmp(cmd, "version") || !std::strcmp(cmd, "--version")) {
-    std::printf("chord %s (libchord %s)\n", CHORD_VERSION_STRING, chord_version_string());
-    return chord::cli::kExitOk;
+  if (version_cmd->parsed()) {
+    std::printf("%s\n", version.c_str());
+    return kExitOk;
   }
-  for (const Subcommand &s : kSubcommands) {
-    if (!std::strcmp(cmd, s.name)) return s.run(argc, argv);
+  for (const Command &c : commands) {
+    if (c.app->parsed()) return c.run();
   }
-  std::fprintf(stderr, "chord: unknown command '%s' (see 'chord --help')\n", cmd);
-  return chord::cli::kExitUsage;
+  // No command at all.
+  std::fputs(help_of(&app).c_str(), stderr);
+  return kExitUsage;
 }

@@ -5,20 +5,21 @@
 
 namespace chord::cli {
 
-void add_network_specs(std::vector<OptSpec> *specs) {
-  specs->push_back({"network", true, false});
-  specs->push_back({"network-key-file", true, false});
+void NetworkOptions::add_to(CLI::App *app, const std::string &network_help,
+                            const std::string &key_help) {
+  app->add_option("--network", network, network_help)
+      ->option_text("NAME")
+      ->check([](const std::string &name) {
+        return name.empty() ? std::string("needs a non-empty name") : std::string();
+      });
+  app->add_option("--network-key-file", key_file, key_help)
+      ->option_text("FILE")
+      ->check(CLI::ExistingFile);
 }
 
-bool NetworkOptions::load(const Args &args, std::string *err) {
-  network = args.get("network");
-  if (args.has("network") && network.empty()) {
-    *err = "--network needs a non-empty name";
-    return false;
-  }
-  if (args.has("network-key-file"))
-    return load_network_key(args.get("network-key-file"), &key, err);
-  return true;
+bool NetworkOptions::load(std::string *err) {
+  if (key_file.empty()) return true;
+  return load_network_key(key_file, &key, err);
 }
 
 void NetworkOptions::apply(chord_node_opts *opts) const {

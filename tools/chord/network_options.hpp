@@ -3,26 +3,28 @@
 // --network-key-file, applied to a chord_node_opts.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <chord/chord.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "cli_args.hpp"
-
 namespace chord::cli {
-
-// Option specs of --network and --network-key-file, to append to a command's.
-void add_network_specs(std::vector<OptSpec> *specs);
 
 // The values of those options. Must outlive every chord_node_new that uses them
 // (the library copies them there).
 struct NetworkOptions {
-  std::string network;
+  std::string network;   // --network NAME; empty when not given
+  std::string key_file;  // --network-key-file FILE; empty when not given
   std::vector<uint8_t> key;
-  // Reads them from args; false with a reason in *err (e.g. a bad key file).
-  bool load(const Args &args, std::string *err);
+
+  // Adds --network and --network-key-file to app, bound to this, with these
+  // help texts.
+  void add_to(CLI::App *app, const std::string &network_help, const std::string &key_help);
+  // Reads the key file, if one was given; false with a reason in *err (e.g. it
+  // holds no key).
+  bool load(std::string *err);
   // Points opts at them.
   void apply(chord_node_opts *opts) const;
 };

@@ -5,22 +5,26 @@
 // member, because members are the ones that receive events.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <chord/chord.h>
 
 #include <string>
-#include <vector>
 
-#include "cli_args.hpp"
 #include "network_options.hpp"
 
 namespace chord::cli {
 
-// Option specs every client command takes: --via, --timeout, --hex, --network,
-// --network-key-file, --help.
-std::vector<OptSpec> client_specs();
+// The options every client command takes: --via, --network,
+// --network-key-file, --timeout and --hex.
+struct ClientOptions {
+  std::string via;       // --via HOST:PORT (required)
+  unsigned timeout = 0;  // --timeout MS, or 0: the node's default
+  bool hex = false;      // --hex
+  NetworkOptions net;
 
-// The help text lines for those options.
-extern const char kClientOptionsHelp[];
+  // Adds them to app, bound to this.
+  void add_to(CLI::App *app);
+};
 
 class RingSession {
  public:
@@ -31,11 +35,11 @@ class RingSession {
   // gracefully first.
   ~RingSession();
 
-  // Validates --via and the network options, creates the node and joins. With
+  // Loads the network key, creates the node and joins through --via. With
   // member_listen (HOST:PORT) the node is a full member listening there;
   // otherwise a light client. Returns an exit code: 0, or the code of a
   // failure already reported on stderr under "chord CMD".
-  int connect(const char *cmd, const Args &args, const char *member_listen = nullptr);
+  int connect(const char *cmd, const ClientOptions &options, const char *member_listen = nullptr);
 
   chord_node *node() const { return node_; }
   // --timeout in ms, or 0 (the node's default).
