@@ -420,6 +420,35 @@ typedef struct chord_node_stats {
  */
 CHORD_EXTERN int chord_node_stats_get(chord_node_stats *out, chord_node *node);
 
+/**
+ * Reads one of the node's counters by name: what peers made it refuse, cut
+ * or drop, and internal faults. The names (see chord_counter_name()):
+ * - "refused.long_redirect", "refused.client_broadcast",
+ *   "refused.broadcast_rate", "refused.retry_cache", "refused.digest_rate",
+ *   "refused.store_full": messages refused or trimmed past a bound
+ *   (docs/threat-model.md);
+ * - "versions_refused": records and stamps from a clock too far ahead;
+ * - "internal_errors": states the library believes impossible (a bug);
+ * - "net.slow_links_cut": links cut because the peer did not read what it
+ *   asked for; "net.bad_addresses": peers refused for an advertised address
+ *   that is no HOST:PORT of at most 255 bytes; "net.pending_dropped":
+ *   messages dropped while their connection was being set up.
+ * Counters only grow. Reading one costs a scan of the node's records.
+ * @param out receives the count.
+ * @param node the node.
+ * @param name a counter's name.
+ * @return 0, CHORD_ENOTFOUND (no counter of that name), CHORD_EINVAL (a NULL
+ *         argument) or CHORD_ECLOSED.
+ */
+CHORD_EXTERN int chord_node_counter(uint64_t *out, chord_node *node, const char *name);
+
+/**
+ * The name of the i-th counter that chord_node_counter() reads, from 0.
+ * @param i the counter's index.
+ * @return a static string, or NULL past the last counter.
+ */
+CHORD_EXTERN const char *chord_counter_name(unsigned i);
+
 /** @} */
 
 /* ------------------------------------------------------------- dictionary */

@@ -247,6 +247,9 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
     return fail(CHORD_EINVAL, "listen: " + why);
   if (opts->advertise) {
     cfg.advertise = opts->advertise;
+    if (cfg.advertise.size() > chord::wire::kMaxAddr)
+      return fail(CHORD_EINVAL,
+                  "advertise: longer than " + std::to_string(chord::wire::kMaxAddr) + " bytes");
     if (net::parse_address(cfg.advertise, false, parsed, why) != 0)
       return fail(CHORD_EINVAL, "advertise: " + why);
   }

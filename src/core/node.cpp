@@ -114,6 +114,7 @@ Stats NodeImpl::stats() const {
     if (rt_.refused(why)) s.refused[refusal_name(why)] = rt_.refused(why);
   }
   s.internal_errors = rt_.internal_errors();
+  s.versions_refused = rt_.versions_refused();
   if (s.successors.empty() && !opts_.client) s.successors.push_back(self_);
   return s;
 }

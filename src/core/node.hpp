@@ -173,6 +173,8 @@ struct Stats {
   // States the code believes impossible that were reached (each is logged);
   // nonzero is a bug of ours, never a peer's doing.
   uint64_t internal_errors = 0;
+  // Records and stamps refused for a version too far ahead of our clock.
+  uint64_t versions_refused = 0;
 };
 
 class NodeImpl;

@@ -103,8 +103,14 @@ void Replicator::handle_replicate(const Peer& from, uint64_t rid, wire::Replicat
 }
 
 void Replicator::push(const Peer& to, std::vector<wire::Record>&& recs) {
-  size_t i = 0;
+  size_t i = 0, sent = 0;
   while (i < recs.size()) {
+    if (sent >= kPushBytes) {
+      log(2, "node " + name(self_) + " leaves " + std::to_string(recs.size() - i) +
+                 " records for " + name(to) + " to the next anti-entropy round");
+      anti_entropy_soon();
+      return;
+    }
     wire::Replicate m;
     size_t bytes = 0;
     while (i < recs.size() && (m.recs.empty() || bytes + record_size(recs[i]) <= kBatchBytes)) {
@@ -112,6 +118,7 @@ void Replicator::push(const Peer& to, std::vector<wire::Record>&& recs) {
       m.recs.push_back(std::move(recs[i]));
       i++;
     }
+    sent += bytes;
     send(to, 0, std::move(m));
   }
 }

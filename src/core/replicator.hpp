@@ -27,6 +27,11 @@ class Broadcaster;
 
 // The payload size a batch of records aims for.
 constexpr size_t kBatchBytes = 256 * 1024;
+// push() sends at most this much at once (32 batches): a connection's peer
+// may queue only so much unread (net's max_output_bytes, 32 MiB by default),
+// and what is left over goes at the next anti-entropy round, whose digests
+// still differ.
+constexpr size_t kPushBytes = 8u << 20;
 constexpr unsigned kDigestBuckets = 64;
 static_assert(kDigestBuckets <= wire::kMaxBuckets, "a Digest must stay decodable");
 
@@ -41,7 +46,8 @@ class Replicator : public Module {
   wire::Record to_wire(const Id& pos, const Bytes& key, const StoredRecord& r) const;
   void anti_entropy();       // periodic
   void anti_entropy_soon();  // a round now (a ring change, a failed write)
-  // Sends records to a holder (best effort, acknowledged).
+  // Sends records to a holder (best effort, acknowledged), at most
+  // kPushBytes of them; the rest is left to anti-entropy.
   void push(const Peer& to, std::vector<wire::Record>&& recs);
   // Pulls the records of (lo, hi] from a node, page by page, until deadline.
   void pull_range(const Peer& from, const Id& lo, const Id& hi, uint64_t deadline,

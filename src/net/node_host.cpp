@@ -40,6 +40,8 @@ constexpr size_t kReadBuf = 64 * 1024;
 
 NodeHost::NodeHost(Loop& loop, HostConfig cfg) : loop_(loop), cfg_(std::move(cfg)) {
   randombytes_buf(&rng_state_, sizeof rng_state_);
+  if (!cfg_.max_output_bytes)
+    cfg_.max_output_bytes = std::max<size_t>(size_t{32} << 20, 8 * cfg_.limits.max_frame);
 }
 
 NodeHost::~NodeHost() = default;
@@ -174,8 +176,12 @@ void NodeHost::send(const core::Peer& to, wire::Message&& m) {
   }
   if (c->state == Connection::State::Open) {
     send_on(c, m);
-  } else {
+  } else if (c->pending.size() < cfg_.max_pending_messages) {
     c->pending.emplace_back(to, std::move(m));
+  } else if (stats_.pending_dropped++ % 1024 == 0) {
+    log(1, "dropping messages to " + c->remote + ": " + std::to_string(c->pending.size()) +
+               " wait for the connection already (" + std::to_string(stats_.pending_dropped) +
+               " dropped so far)");
   }
 }
 
@@ -188,6 +194,19 @@ void NodeHost::send_on(Connection* c, const wire::Message& m) {
   int rc = c->channel->seal(plain.data(), plain.size(), c->outbuf);
   if (rc != kOk) {
     log(1, "dropping an oversized message to " + c->remote);
+    return;
+  }
+  // A peer that asks for more than it reads: what it has not taken is
+  // bounded, and past the bound the link goes (its requests fail over).
+  const size_t queued =
+      c->outbuf.size() + uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&c->tcp));
+  if (queued > cfg_.max_output_bytes) {
+    ++stats_.slow_links_cut;
+    fail(c, kBusy,
+         c->remote + " does not read what it asks for: " + std::to_string(queued) +
+             " bytes queued for it (max_output_bytes " + std::to_string(cfg_.max_output_bytes) +
+             ")",
+         true);
     return;
   }
   if (!c->dirty) {
@@ -517,6 +536,22 @@ void NodeHost::handshake_done(Connection* c) {
   const auto& payload = c->hs->peer_payload();
   c->peer.id = c->hs->peer_id();
   c->peer.addr.assign(payload.begin(), payload.end());
+  // The advertised address goes into every message that names this peer: one
+  // that the wire cannot carry (over kMaxAddr bytes) or that is no HOST:PORT
+  // would make those messages undecodable at every node. Refused here.
+  if (!c->peer.addr.empty()) {
+    Address a;
+    std::string why;
+    if (c->peer.addr.size() > wire::kMaxAddr)
+      why = std::to_string(c->peer.addr.size()) + " bytes, over " + std::to_string(wire::kMaxAddr);
+    else if (parse_address(c->peer.addr, false, a, why) != kOk)
+      why = "not HOST:PORT (" + why + ")";
+    if (!why.empty()) {
+      ++stats_.bad_addresses;
+      fail(c, kProto, c->remote + " advertised a bad address: " + why, true);
+      return;
+    }
+  }
   c->hs.reset();
   c->state = Connection::State::Open;
   if (c->outbound) dial_failures_.erase(c->dial_addr);
@@ -527,7 +562,10 @@ void NodeHost::handshake_done(Connection* c) {
   }
   auto pending = std::move(c->pending);
   c->pending.clear();
-  for (auto& pm : pending) send_on(c, pm.second);
+  for (auto& pm : pending) {
+    if (c->state != Connection::State::Open) break;  // cut while sending (send_on)
+    send_on(c, pm.second);
+  }
   if (cfg_.on_connect) cfg_.on_connect(c->peer);
   if (!leftover.empty() && c->state == Connection::State::Open)
     deliver(c, leftover.data(), leftover.size());

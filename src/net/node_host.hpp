@@ -46,6 +46,15 @@ struct HostConfig {
   wire::Limits limits;
   unsigned max_connections = 1024;
   uint32_t handshake_timeout_ms = 5000;
+  // Sealed bytes one connection may have queued and not yet taken by its
+  // peer (ours to send plus libuv's write queue). A peer that asks for more
+  // than it reads is cut off past this (HostStats::slow_links_cut); honest
+  // bursts stay below it (Replicator::push sends at most kPushBytes a round).
+  // 0: max(32 MiB, 8 x the largest frame).
+  size_t max_output_bytes = 0;
+  // Messages held for a connection that is still being set up; past this the
+  // newest are dropped (their requests time out) and counted.
+  size_t max_pending_messages = 4096;
   int log_level = 2;
   std::function<void(int, const std::string&)> log;
   std::function<void(core::Event&&)> on_event;
@@ -57,6 +66,14 @@ struct HostStats {
   uint64_t bytes_sent = 0, bytes_received = 0;
   uint64_t msgs_sent = 0, msgs_received = 0;
   unsigned connections = 0;
+  // Links closed because their peer did not read what it had asked for
+  // (HostConfig::max_output_bytes).
+  uint64_t slow_links_cut = 0;
+  // Peers refused after the handshake for advertising an address that is no
+  // HOST:PORT of at most wire::kMaxAddr bytes.
+  uint64_t bad_addresses = 0;
+  // Messages dropped because a connection being set up held too many.
+  uint64_t pending_dropped = 0;
 };
 
 class NodeHost final : public core::Host {

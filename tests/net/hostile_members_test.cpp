@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+// Peers that complete the handshake and then misbehave, against real nodes
+// over TCP (the C API): an advertised address that no message could carry,
+// and a peer that asks for more than it reads. Each is cut off and counted;
+// the node keeps serving. The peer is tests/net/speaker.hpp.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "chord/chord.h"
+#include "core/node.hpp"
+#include "speaker.hpp"
+
+namespace {
+
+using chord::test::Speaker;
+namespace wire = chord::wire;
+
+struct Node {
+  chord_node* n = nullptr;
+  explicit Node(const chord_node_opts* extra = nullptr) {
+    chord_node_opts o = CHORD_NODE_OPTS_INIT;
+    if (extra) o = *extra;
+    o.stabilize_ms = 50;
+    o.rpc_timeout_ms = 300;
+    o.log_level = CHORD_LOG_ERROR;
+    EXPECT_EQ(chord_node_new(&n, &o), 0) << chord_error_last();
+  }
+  ~Node() { chord_node_free(n); }
+  int port() const {
+    const std::string a = chord_node_addr(n);
+    return std::atoi(a.substr(a.rfind(':') + 1).c_str());
+  }
+  uint64_t counter(const char* name) const {
+    uint64_t v = 0;
+    EXPECT_EQ(chord_node_counter(&v, n, name), 0) << chord_error_last();
+    return v;
+  }
+};
+
+TEST(HostileMembers, a_peer_advertising_an_address_no_message_can_carry_is_cut_off) {
+  Node a, b;
+  ASSERT_EQ(chord_node_join(b.n, chord_node_addr(a.n), 5000), 0) << chord_error_last();
+  ASSERT_EQ(chord_set(a.n, reinterpret_cast<const uint8_t*>("k"), 1,
+                      reinterpret_cast<const uint8_t*>("v"), 1, 5000),
+            0);
+  // 300 bytes: the wire carries at most 255 in every message naming a peer,
+  // so once a node repeated it (as its predecessor, in a successor list)
+  // every receiver would drop its link. And an address that is no HOST:PORT.
+  const std::string bad[] = {std::string(294, 'h') + ":7000", "not an address"};
+  uint64_t refused = 0;
+  for (const std::string& addr : bad) {
+    Speaker s;
+    std::string why;
+    ASSERT_TRUE(s.connect(a.port(), addr, &why)) << why;
+    s.send(0, wire::Notify{});
+    EXPECT_TRUE(s.wait_closed(5000))
+        << "the link to a peer advertising '" << addr.substr(0, 20) << "...' stayed open";
+    EXPECT_EQ(a.counter("net.bad_addresses"), ++refused);
+  }
+  // A well-formed address is taken: the link answers.
+  Speaker good;
+  std::string why;
+  ASSERT_TRUE(good.connect(a.port(), "127.0.0.1:9", &why)) << why;
+  ASSERT_TRUE(good.send(77, wire::Ping{}));
+  wire::Message m;
+  bool pong = false;
+  while (!pong && good.recv(m, 3000))
+    pong = m.rid == 77 && std::holds_alternative<wire::Pong>(m.body);
+  EXPECT_TRUE(pong);
+  EXPECT_EQ(a.counter("net.bad_addresses"), refused);
+  // The ring serves through both nodes.
+  for (chord_node* n : {a.n, b.n}) {
+    chord_buf v = {nullptr, 0};
+    ASSERT_EQ(chord_get(&v, n, reinterpret_cast<const uint8_t*>("k"), 1, 5000), 0)
+        << chord_error_last();
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(v.data), v.len), "v");
+    chord_buf_dispose(&v);
+  }
+}
+
+TEST(HostileMembers, a_peer_that_asks_for_more_than_it_reads_is_cut_off) {
+  Node a;
+  const std::string key = "big";
+  const std::string value(1 << 20, 'x');
+  ASSERT_EQ(chord_set(a.n, reinterpret_cast<const uint8_t*>(key.data()), key.size(),
+                      reinterpret_cast<const uint8_t*>(value.data()), value.size(), 5000),
+            0);
+  Speaker s;
+  std::string why;
+  ASSERT_TRUE(s.connect(a.port(), "", &why)) << why;  // a light client
+  s.shrink_receive_buffer();
+  // 200 gets of a 1 MiB value, about 6 kB of requests: 200 MiB of replies
+  // if the node queued them all. It may queue 32 MiB for one link.
+  wire::OpReq get;
+  get.op = wire::Op::Get;
+  get.key.assign(key.begin(), key.end());
+  get.target = chord::core::key_id(get.key.data(), get.key.size());
+  for (uint64_t i = 1; i <= 200; i++) {
+    get.opid = i;
+    if (!s.send(i, get)) break;  // cut off already
+  }
+  uint64_t cut = 0;
+  for (int i = 0; i < 100 && !cut; i++) {
+    cut = a.counter("net.slow_links_cut");
+    if (!cut) usleep(50 * 1000);
+  }
+  EXPECT_EQ(cut, 1u);
+  EXPECT_TRUE(s.wait_closed(5000));
+  // The node keeps serving.
+  chord_buf v = {nullptr, 0};
+  ASSERT_EQ(chord_get(&v, a.n, reinterpret_cast<const uint8_t*>(key.data()), key.size(), 5000), 0);
+  EXPECT_EQ(v.len, value.size());
+  chord_buf_dispose(&v);
+}
+
+TEST(HostileMembers, counters_are_named_and_unknown_names_are_refused) {
+  Node a;
+  unsigned n = 0;
+  for (; chord_counter_name(n); n++) EXPECT_EQ(a.counter(chord_counter_name(n)), 0u);
+  EXPECT_GE(n, 11u);
+  uint64_t v = 5;
+  EXPECT_EQ(chord_node_counter(&v, a.n, "no.such.counter"), CHORD_ENOTFOUND);
+  EXPECT_NE(std::string(chord_error_last()).find("no.such.counter"), std::string::npos);
+  EXPECT_EQ(chord_node_counter(nullptr, a.n, "internal_errors"), CHORD_EINVAL);
+}
+
+TEST(HostileMembers, a_node_refuses_to_advertise_an_address_longer_than_the_wire_carries) {
+  chord_node_opts o = CHORD_NODE_OPTS_INIT;
+  const std::string addr = std::string(300, 'h') + ":7000";
+  o.advertise = addr.c_str();
+  chord_node* n = nullptr;
+  EXPECT_EQ(chord_node_new(&n, &o), CHORD_EINVAL);
+  EXPECT_NE(std::string(chord_error_last()).find("255"), std::string::npos);
+  EXPECT_EQ(n, nullptr);
+}
+
+}  // namespace
