@@ -217,6 +217,8 @@ const UintOption kUintOptions[] = {
     CHORDB_UINT(max_pending),
     CHORDB_UINT(flags),
     CHORDB_UINT(max_clock_skew_ms),
+    CHORDB_UINT(max_store_bytes),
+    CHORDB_UINT(max_output_bytes),
 };
 
 #undef CHORDB_UINT

@@ -266,7 +266,7 @@ enum {
  * field. chord_node_new() refuses a later one, and reads an earlier one's
  * struct as that version: the fields added since take their defaults.
  */
-#define CHORD_NODE_OPTS_VERSION 2
+#define CHORD_NODE_OPTS_VERSION 3
 
 /**
  * Node options. Start from CHORD_NODE_OPTS_INIT; a zero numeric field means
@@ -307,6 +307,16 @@ typedef struct chord_node_opts {
       (CHORD_ETIMEDOUT). Versions are wall-clock hybrid logical clocks, so
       run NTP. 1000 */
   unsigned max_clock_skew_ms;
+  /* Version 3. */
+  /** Bytes this node's records may take (keys, values and 64 bytes each).
+      Past it a write this node owns fails with CHORD_ENOMEM and records that
+      peers push are refused ("refused.store_full"); deletes always go
+      through. 0: no bound */
+  size_t max_store_bytes;
+  /** Bytes one connection's peer may leave unread (queued for it and not yet
+      taken); past it the link is reset ("net.slow_links_cut"). max(32 MiB,
+      8 x max_frame_bytes) */
+  size_t max_output_bytes;
 } chord_node_opts;
 
 /**
@@ -316,7 +326,7 @@ typedef struct chord_node_opts {
 #define CHORD_NODE_OPTS_INIT                                                                      \
   {                                                                                               \
     CHORD_NODE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
-        0, 0, 0, 0, NULL, NULL, NULL, CHORD_LOG_INFO, 0                                           \
+        0, 0, 0, 0, NULL, NULL, NULL, CHORD_LOG_INFO, 0, 0, 0                                     \
   }
 
 /**

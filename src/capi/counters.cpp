@@ -18,8 +18,7 @@ const char *const kOther[] = {"versions_refused", "internal_errors", "net.slow_l
 constexpr unsigned kOthers = sizeof kOther / sizeof kOther[0];
 
 std::string refused_name(unsigned i) {
-  return std::string("refused.") +
-         chord::core::refusal_name(static_cast<chord::core::Refusal>(i));
+  return std::string("refused.") + chord::core::refusal_name(static_cast<chord::core::Refusal>(i));
 }
 
 }  // namespace

@@ -214,6 +214,8 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
     return fail(CHORD_EINVAL, "unknown bits in flags");
   // Fields of version 2 and later exist only in structs of that version.
   co.max_clock_skew_ms = opts->version >= 2 ? opts->max_clock_skew_ms : 0;
+  co.max_store_bytes = opts->version >= 3 ? opts->max_store_bytes : 0;
+  cfg.max_output_bytes = opts->version >= 3 ? opts->max_output_bytes : 0;
   const std::string invalid = co.validate();
   if (!invalid.empty()) return fail(CHORD_EINVAL, invalid);
   co = co.with_defaults();

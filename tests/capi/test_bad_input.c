@@ -347,6 +347,27 @@ static void popitem_with_a_null_out_param_removes_nothing(void **state) {
   assert_still_serving(f);
 }
 
+/* max_store_bytes bounds what one node's records take: past it a write the
+   node owns fails with CHORD_ENOMEM and applies nothing; a delete always goes
+   through, and frees room. */
+static void writes_past_max_store_bytes_fail_with_enomem(void **state) {
+  (void)state;
+  chord_node_opts o;
+  ring_test_opts(&o);
+  o.max_store_bytes = 10000;
+  chord_node *n = NULL;
+  assert_int_equal(chord_node_new(&n, &o), 0);
+  static uint8_t big[6000];
+  memset(big, 'v', sizeof big);
+  assert_int_equal(chord_set(n, K("a"), big, sizeof big, RING_CALL_MS), 0);
+  assert_fails(chord_set(n, K("b"), big, sizeof big, RING_CALL_MS), CHORD_ENOMEM);
+  chord_buf v = {NULL, 0};
+  assert_int_equal(chord_get(&v, n, K("b"), RING_CALL_MS), CHORD_ENOTFOUND);
+  assert_int_equal(chord_delete(n, K("a"), RING_CALL_MS), 0);
+  assert_int_equal(chord_set(n, K("b"), big, sizeof big, RING_CALL_MS), 0);
+  chord_node_free(n);
+}
+
 int main(void) {
   test_watchdog(160);
   const struct CMUnitTest tests[] = {
@@ -363,6 +384,7 @@ int main(void) {
       cmocka_unit_test(value_over_max_value_bytes_is_toobig),
       cmocka_unit_test(message_over_the_frame_limit_is_toobig),
       cmocka_unit_test(popitem_with_a_null_out_param_removes_nothing),
+      cmocka_unit_test(writes_past_max_store_bytes_fail_with_enomem),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -213,6 +213,8 @@ static void opts_init_fills_the_init_macro_values(void **state) {
   assert_int_equal(o.log_level, CHORD_LOG_INFO);
   assert_int_equal(o.log_level, m.log_level);
   assert_int_equal(o.max_clock_skew_ms, 0);
+  assert_int_equal(o.max_store_bytes, 0);
+  assert_int_equal(o.max_output_bytes, 0);
 }
 
 /* A program built against version 1 of the options passes a struct that ends
@@ -226,6 +228,23 @@ static void opts_of_version_1_are_read_without_the_later_fields(void **state) {
   chord_node_opts full = CHORD_NODE_OPTS_INIT;
   full.version = 1;
   memcpy(o, &full, v1_size);
+  chord_node *n = NULL;
+  assert_int_equal(chord_node_new(&n, (const chord_node_opts *)(const void *)o), 0);
+  assert_non_null(n);
+  chord_node_free(n);
+  free(o);
+}
+
+/* Version 2 ends at max_clock_skew_ms: the fields of version 3 are not read. */
+static void opts_of_version_2_are_read_without_the_later_fields(void **state) {
+  (void)state;
+  size_t v2_size = offsetof(chord_node_opts, max_store_bytes);
+  chord_node_opts *o = malloc(v2_size);
+  assert_non_null(o);
+  chord_node_opts full = CHORD_NODE_OPTS_INIT;
+  full.version = 2;
+  full.max_clock_skew_ms = 2000;
+  memcpy(o, &full, v2_size);
   chord_node *n = NULL;
   assert_int_equal(chord_node_new(&n, (const chord_node_opts *)(const void *)o), 0);
   assert_non_null(n);
@@ -290,6 +309,7 @@ int main(void) {
       cmocka_unit_test(error_last_is_thread_local),
       cmocka_unit_test(opts_init_fills_the_init_macro_values),
       cmocka_unit_test(opts_of_version_1_are_read_without_the_later_fields),
+      cmocka_unit_test(opts_of_version_2_are_read_without_the_later_fields),
       cmocka_unit_test(unknown_flag_bits_are_refused),
       cmocka_unit_test(release_functions_accept_null),
       cmocka_unit_test(loop_new_rejects_null_out),

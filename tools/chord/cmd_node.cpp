@@ -55,6 +55,7 @@ struct NodeArgs {
   std::optional<std::string> listen, advertise, identity;
   std::vector<std::string> joins;
   unsigned replicas = 0, timeout = 0, skew = 0;
+  size_t max_store = 0;
   std::string log_level = "info";
   bool sloppy_quorum = false;
   NetworkOptions net;
@@ -102,6 +103,7 @@ int run_node(NodeArgs &args) {
   opts.identity_file = args.identity ? args.identity->c_str() : nullptr;
   opts.replicas = args.replicas;
   opts.max_clock_skew_ms = args.skew;
+  opts.max_store_bytes = args.max_store;
   if (args.sloppy_quorum) opts.flags |= CHORD_NODE_SLOPPY_QUORUM;
   args.net.apply(&opts);
   opts.log_cb = log_line;
@@ -189,6 +191,12 @@ Command add_node(CLI::App *chord) {
       ->option_text("MS")
       ->transform(decimal_number())
       ->check(CLI::Range(1u, 86400000u));
+  app->add_option("--max-store-bytes", args->max_store,
+                  "bound on what the node's records take; past it\n"
+                  "writes it owns fail (default: none)")
+      ->option_text("BYTES")
+      ->transform(decimal_number())
+      ->check(CLI::Range(size_t{1}, SIZE_MAX));
   app->add_flag("--sloppy-quorum", args->sloppy_quorum,
                 "acknowledge writes with a majority of the replicas\n"
                 "reachable now, not of r: in a partition each side\n"
