@@ -47,10 +47,14 @@ on() { local h=$1; shift; ip netns exec ${tag}h$h "$@"; }
 fast=(--timeout 3000)
 
 log=$(mktemp -d)
-on 1 "$CHORD" node --listen $net.1:7001 >"$log/h1.out" 2>"$log/h1.err" & pids+=($!)
+# Hosts reach each other: the nodes hold a network key (a node on a reachable
+# address without one refuses to start), and so does every client.
+"$CHORD" keygen "$log/net.key" >/dev/null
+fast+=(--network-key-file "$log/net.key")
+on 1 "$CHORD" node --listen $net.1:7001 --network-key-file "$log/net.key" >"$log/h1.out" 2>"$log/h1.err" & pids+=($!)
 sleep 0.5
-on 2 "$CHORD" node --listen $net.2:7001 --join $net.1:7001 >"$log/h2.out" 2>"$log/h2.err" & pids+=($!)
-on 3 "$CHORD" node --listen $net.3:7001 --join $net.1:7001 >"$log/h3.out" 2>"$log/h3.err" & pids+=($!)
+on 2 "$CHORD" node --listen $net.2:7001 --join $net.1:7001 --network-key-file "$log/net.key" >"$log/h2.out" 2>"$log/h2.err" & pids+=($!)
+on 3 "$CHORD" node --listen $net.3:7001 --join $net.1:7001 --network-key-file "$log/net.key" >"$log/h3.out" 2>"$log/h3.err" & pids+=($!)
 
 wait_for() {  # wait_for SECONDS CMD...: retry until CMD succeeds
   local end=$((SECONDS + $1)); shift
@@ -76,7 +80,7 @@ echo "ok: 20 keys set on host 1 read back on host 3"
 
 # Cut host 2 off the bridge: hosts 1 and 3 must still serve every key.
 ip link set ${tag}v2 down
-if on 2 "$CHORD" get key1 --via $net.1:7001 --timeout 1000 >/dev/null 2>&1; then
+if on 2 "$CHORD" get key1 --via $net.1:7001 --timeout 1000 --network-key-file "$log/net.key" >/dev/null 2>&1; then
   echo "FAIL: the cut did not cut: host 2 still reaches host 1"
   exit 1
 fi

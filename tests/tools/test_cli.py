@@ -133,7 +133,8 @@ class ChordCommandTest(unittest.TestCase):
         self.assertEqual((rc, out), (0, value.hex().encode() + b"\n"))
 
     def test_every_subcommand_has_help_with_examples(self):
-        for sub in ("node", "get", "set", "del", "pop", "keys", "items", "watch", "demo"):
+        for sub in ("node", "get", "set", "del", "pop", "keys", "items", "watch", "demo",
+                    "keygen"):
             rc, out, _ = chord(sub, "--help")
             self.assertEqual(rc, 0, sub)
             self.assertIn(b"usage: chord " + sub.encode(), out)
@@ -223,6 +224,56 @@ class ChordCommandTest(unittest.TestCase):
                 self.assertIn(bad, err)
             finally:
                 n.kill()
+
+    def test_keygen_writes_a_private_key_that_admits_its_holders(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            key = os.path.join(tmp, "net.key")
+            rc, out, err = chord("keygen", key)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+            with open(key) as f:
+                self.assertRegex(f.read(), r"^[0-9a-f]{64}\n$")
+            # Never over an existing file.
+            with open(key) as f:
+                before = f.read()
+            rc, _, err = chord("keygen", key)
+            self.assertEqual(rc, 2, err)
+            self.assertIn("exists", err)
+            with open(key) as f:
+                self.assertEqual(f.read(), before)
+            n = Node(extra=["--network-key-file", key])
+            try:
+                n.wait_line("ready")
+                rc, _, err = chord("get", "k", "--via", n.addr)
+                self.assertEqual(rc, 3, err)  # no key: refused
+                rc, _, err = chord("get", "k", "--via", n.addr, "--network-key-file", key)
+                self.assertEqual(rc, 1, err)  # admitted; the key is absent
+            finally:
+                n.kill()
+
+    def test_a_node_on_a_reachable_address_needs_a_key_or_open(self):
+        port = free_port()
+        rc, out, err = chord("node", "--listen", "0.0.0.0:%d" % port)
+        self.assertEqual(rc, 2, err)
+        self.assertIn("without a network key", err)
+        self.assertIn("--open", err)
+        self.assertNotIn(b"address", out)  # it never started
+        # --open allows it (and loopback needs neither).
+        n = Node(extra=["--open"])
+        try:
+            n.wait_line("ready")
+        finally:
+            n.kill()
+        p = subprocess.Popen([CHORD, "node", "--listen", "0.0.0.0:%d" % port, "--advertise",
+                              "127.0.0.1:%d" % port, "--open"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        procs.append(p)
+        try:
+            first = p.stdout.readline().decode()
+            self.assertTrue(first.startswith("address 127.0.0.1:%d" % port), first)
+        finally:
+            p.kill()
+            p.wait(timeout=CMD_TIMEOUT)
 
     def test_identity_file_keeps_the_node_id_across_restarts(self):
         with tempfile.TemporaryDirectory() as tmp:

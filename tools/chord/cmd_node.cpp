@@ -58,6 +58,7 @@ struct NodeArgs {
   size_t max_store = 0;
   std::string log_level = "info";
   bool sloppy_quorum = false;
+  bool open = false;  // --open: serve anyone, without a network key
   NetworkOptions net;
 };
 
@@ -89,9 +90,24 @@ void say(const std::string &line) {
   std::fflush(stdout);
 }
 
+// True for addresses only this host reaches: 127.0.0.0/8, [::1], localhost.
+bool loopback_only(const std::string &listen) {
+  const size_t colon = listen.rfind(':');
+  const std::string host = listen.substr(0, colon == std::string::npos ? 0 : colon);
+  return host.rfind("127.", 0) == 0 || host == "[::1]" || host == "localhost";
+}
+
 int run_node(NodeArgs &args) {
   std::string err;
   if (!args.net.load(&err)) return report_usage("node", err);
+  // Secure by default: on an address other hosts reach, a node without a key
+  // lets anyone who reaches the port join, read and write every key.
+  const std::string listen = args.listen ? *args.listen : "127.0.0.1:0";
+  if (args.net.key.empty() && !args.open && !loopback_only(listen))
+    return report_usage("node", "listening on " + listen +
+                                    " without a network key lets anyone who reaches it join the "
+                                    "ring and read and write every key; give --network-key-file "
+                                    "FILE (chord keygen FILE makes one), or --open to allow it");
   if (!signal_pipe_install(true)) {
     std::fprintf(stderr, "chord node: cannot set up signal handling\n");
     return kExitLocal;
@@ -197,6 +213,10 @@ Command add_node(CLI::App *chord) {
       ->option_text("BYTES")
       ->transform(decimal_number())
       ->check(CLI::Range(size_t{1}, SIZE_MAX));
+  app->add_flag("--open", args->open,
+                "serve on a non-loopback address without a network\n"
+                "key: anyone who reaches it may join, read and write")
+      ->disable_flag_override();
   app->add_flag("--sloppy-quorum", args->sloppy_quorum,
                 "acknowledge writes with a majority of the replicas\n"
                 "reachable now, not of r: in a partition each side\n"

@@ -25,5 +25,6 @@ Command add_keys(CLI::App *chord);
 Command add_items(CLI::App *chord);
 Command add_watch(CLI::App *chord);
 Command add_demo(CLI::App *chord);
+Command add_keygen(CLI::App *chord);
 
 }  // namespace chord::cli

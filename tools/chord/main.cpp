@@ -42,8 +42,8 @@ int main(int argc, char **argv) {
   app.set_version_flag("--version", version);
 
   std::vector<Command> commands;
-  for (Command (*add)(CLI::App *) :
-       {add_node, add_get, add_set, add_del, add_pop, add_keys, add_items, add_watch, add_demo}) {
+  for (Command (*add)(CLI::App *) : {add_node, add_get, add_set, add_del, add_pop, add_keys,
+                                     add_items, add_watch, add_demo, add_keygen}) {
     commands.push_back(add(&app));
   }
   // Words after `version` are ignored, as they always were.
