@@ -87,7 +87,14 @@ class Router : public Module {
   void whisper(const Id& to, Bytes payload, uint32_t timeout_ms, Done done);
 
  private:
+  // One step of an operation: execute it here if we own its target, else
+  // send it to the next hop (pick_hop), refilling the candidates from our
+  // own tables when none is left (refill_candidates); the hop's answer goes
+  // to on_hop_reply.
   void op_step(uint64_t opid);
+  bool pick_hop(OpState& op, Peer& to, bool& via_seed);
+  void refill_candidates(uint64_t opid);
+  void on_hop_reply(uint64_t opid, const Peer& to, bool via_seed, int rc, wire::Message* reply);
   void op_finish(uint64_t opid, int rc, wire::OpResp&& resp);
   // An owner answered kStale: it holds a newer version than the write's
   // stamp (a writer whose clock ran ahead of ours, within the skew). Stamps

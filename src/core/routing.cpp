@@ -107,32 +107,14 @@ bool Router::restamp(OpState& op, wire::OpResp& resp) {
   return true;
 }
 
-void Router::op_step(uint64_t opid) {
-  auto it = ops_.find(opid);
-  if (it == ops_.end()) return;
-  OpState& op = *it->second;
-  if (now() >= op.deadline) return op_finish(opid, kTimedOut, {});
-
-  if (!ring_.joining() && !op.remote_only && !op.has_seed && ring_.owns(op.req.target)) {
-    wire::OpReq req = op.req;
-    exec_.execute(self_, std::move(req), [this, opid](wire::OpResp&& resp) {
-      auto it2 = ops_.find(opid);
-      if (it2 != ops_.end() && resp.status == kStale && restamp(*it2->second, resp))
-        return op_step(opid);
-      op_finish(opid, kOk, std::move(resp));
-    });
-    return;
-  }
-
+bool Router::pick_hop(OpState& op, Peer& to, bool& via_seed) {
   // Candidates must make progress: from below, closer than every node that
   // redirected us; from above, below every node that refused (the owner is
   // the first node at or after the target, so a node above the target that
   // refused bounds it). A lookup that cannot progress pauses and retries
   // rather than wander a ring whose tables are being repaired.
   const Id& t = op.req.target;
-  Peer to;
   bool found = false;
-  bool via_seed = false;
   if (op.has_seed) {
     op.has_seed = false;
     to = op.seed;
@@ -176,43 +158,65 @@ void Router::op_step(uint64_t opid) {
       }
     }
   }
+  return found;
+}
 
-  if (!found) {
+void Router::refill_candidates(uint64_t opid) {
+  auto it = ops_.find(opid);
+  if (it == ops_.end()) return;
+  OpState& o = *it->second;
+  o.rounds++;
+  o.tried.clear();
+  o.dead.clear();
+  o.fails.clear();
+  o.has_owner = false;
+  o.has_best = false;
+  o.has_refused = false;
+  // Keep every node heard of: during joins and repairs the owner may
+  // answer only a moment later.
+  wire::Redirect r = ring_.route(o.req.target);
+  for (const Peer& p : r.peers) {
+    bool have = false;
+    for (const Peer& q : o.pool) have = have || q.id == p.id;
+    if (!have) o.pool.push_back(p);
+  }
+  if (r.owner && !r.peers.empty()) {
+    o.has_owner = true;
+    o.owner = r.peers[0];
+  }
+  if (o.pool.empty() && o.rounds > 1) {
+    after(std::min<uint32_t>(opts_.stabilize_ms, 200), [this, opid] { op_step(opid); });
+    return;
+  }
+  op_step(opid);
+}
+
+void Router::op_step(uint64_t opid) {
+  auto it = ops_.find(opid);
+  if (it == ops_.end()) return;
+  OpState& op = *it->second;
+  if (now() >= op.deadline) return op_finish(opid, kTimedOut, {});
+
+  if (!ring_.joining() && !op.remote_only && !op.has_seed && ring_.owns(op.req.target)) {
+    wire::OpReq req = op.req;
+    exec_.execute(self_, std::move(req), [this, opid](wire::OpResp&& resp) {
+      auto it2 = ops_.find(opid);
+      if (it2 != ops_.end() && resp.status == kStale && restamp(*it2->second, resp))
+        return op_step(opid);
+      op_finish(opid, kOk, std::move(resp));
+    });
+    return;
+  }
+
+  Peer to;
+  bool via_seed = false;
+  if (!pick_hop(op, to, via_seed)) {
     // Out of candidates: start over from our own tables, at once the first
     // time and after a pause later on (the ring may be repairing itself).
-    auto refill = [this, opid] {
-      auto it2 = ops_.find(opid);
-      if (it2 == ops_.end()) return;
-      OpState& o = *it2->second;
-      o.rounds++;
-      o.tried.clear();
-      o.dead.clear();
-      o.fails.clear();
-      o.has_owner = false;
-      o.has_best = false;
-      o.has_refused = false;
-      // Keep every node heard of: during joins and repairs the owner may
-      // answer only a moment later.
-      wire::Redirect r = ring_.route(o.req.target);
-      for (const Peer& p : r.peers) {
-        bool have = false;
-        for (const Peer& q : o.pool) have = have || q.id == p.id;
-        if (!have) o.pool.push_back(p);
-      }
-      if (r.owner && !r.peers.empty()) {
-        o.has_owner = true;
-        o.owner = r.peers[0];
-      }
-      if (o.pool.empty() && o.rounds > 1) {
-        after(std::min<uint32_t>(opts_.stabilize_ms, 200), [this, opid] { op_step(opid); });
-        return;
-      }
-      op_step(opid);
-    };
     if (op.rounds == 0) {
-      refill();
+      refill_candidates(opid);
     } else {
-      after(std::min<uint32_t>(opts_.stabilize_ms, 200), refill);
+      after(std::min<uint32_t>(opts_.stabilize_ms, 200), [this, opid] { refill_candidates(opid); });
     }
     return;
   }
@@ -223,95 +227,98 @@ void Router::op_step(uint64_t opid) {
   wire::OpReq req = op.req;
   rpc(to, std::move(req), std::max<uint32_t>(timeout, 1),
       [this, opid, to, via_seed](int rc, wire::Message* reply) {
-        auto it2 = ops_.find(opid);
-        if (it2 == ops_.end()) return;
-        OpState& o = *it2->second;
-        if (rc == kOk) {
-          if (auto* resp = std::get_if<wire::OpResp>(&reply->body)) {
-            if (o.user && opts_.owner_cache && !is_zero(to.id) && !to.addr.empty() &&
-                resp->status != kProto)
-              remember_owner(to, o.req.target, *resp);
-            if (resp->status == kStale && restamp(o, *resp)) {
-              o.has_owner = true;  // the same owner, with the new stamp
-              o.owner = to;
-              return op_step(opid);
-            }
-            // A version read or written: our next writes stamp above it.
-            if (resp->status == kOk && resp->hlc)
-              rt_.hlc().observe(resp->hlc, wall(), opts_.max_clock_skew_ms);
-            return op_finish(opid, kOk, std::move(*resp));
-          }
-          if (auto* red = std::get_if<wire::Redirect>(&reply->body)) {
-            if (red->peers.size() > kRedirectPeersUsed) {
-              // Honest nodes name at most 4: no peer makes us dial or sort more.
-              rt_.refuse(Refusal::long_redirect, to,
-                         "a redirect naming " + std::to_string(red->peers.size()) + " peers");
-              red->peers.resize(kRedirectPeersUsed);
-            }
-            forget_owner_of(to, o.req.target);
-            if (red->not_member) {
-              // It left the ring: dead at once, here and in our tables. Its
-              // position bounds nothing; its peers are hints.
-              if (!is_zero(to.id)) {
-                o.dead.insert(to.id);
-                o.pool.erase(std::remove_if(o.pool.begin(), o.pool.end(),
-                                            [&](const Peer& p) { return p.id == to.id; }),
-                             o.pool.end());
-                owner_cache_.erase(to.id);
-                ring_.drop_finger(to.id);
-              }
-              red->owner = false;
-            } else if (!is_zero(to.id)) {
-              o.tried.insert(to.id);
-              Id d = distance(to.id, o.req.target);
-              if (!o.has_best || d < o.best_d) {
-                o.has_best = true;
-                o.best_d = d;
-              }
-              Id above = distance(o.req.target, to.id);
-              if (!o.has_refused || above < o.refused_d) {
-                o.has_refused = true;
-                o.refused_d = above;
-              }
-            }
-            for (wire::Peer& p : red->peers) {
-              if (p.addr.empty() || p.id == self_.id) continue;
-              if (opts_.owner_cache && !is_zero(p.id)) trim_span_at(p.id);
-              bool have = false;
-              for (const Peer& q : o.pool) have = have || q.id == p.id;
-              if (!have && o.pool.size() < kPoolMax) o.pool.push_back(p);
-            }
-            if (red->owner && !red->peers.empty() && red->peers[0].id != self_.id) {
-              o.has_owner = true;
-              o.owner = red->peers[0];
-              learn_spans(red->peers, nullptr);
-            }
-            // A join whose seed address has left and named no one: say so now.
-            if (via_seed && red->not_member && o.pool.empty())
-              return op_finish(opid, kUnreachable, {});
-            return op_step(opid);
-          }
-          rc = kProto;
-        }
-        // A seed that cannot be reached (connection refused, handshake
-        // refused) is the answer to a join: say so now, not at its timeout.
-        if (via_seed && rc == kUnreachable && o.pool.empty())
-          return op_finish(opid, kUnreachable, {});
-        // A probe of a lost node that does not answer ends there: routing
-        // around it would only reach our own ring.
-        if (via_seed && o.remote_only) return op_finish(opid, rc, {});
-        // A failed hop: try it once more after a timeout (messages get
-        // lost), then route around it.
-        if (!is_zero(to.id)) {
-          owner_cache_.erase(to.id);
-          int n = ++o.fails[to.id];
-          if (rc == kUnreachable || n >= 2) {
-            o.dead.insert(to.id);
-            ring_.drop_finger(to.id);
-          }
-        }
-        op_step(opid);
+        on_hop_reply(opid, to, via_seed, rc, reply);
       });
+}
+
+void Router::on_hop_reply(uint64_t opid, const Peer& to, bool via_seed, int rc,
+                          wire::Message* reply) {
+  auto it = ops_.find(opid);
+  if (it == ops_.end()) return;
+  OpState& o = *it->second;
+  if (rc == kOk) {
+    if (auto* resp = std::get_if<wire::OpResp>(&reply->body)) {
+      if (o.user && opts_.owner_cache && !is_zero(to.id) && !to.addr.empty() &&
+          resp->status != kProto)
+        remember_owner(to, o.req.target, *resp);
+      if (resp->status == kStale && restamp(o, *resp)) {
+        o.has_owner = true;  // the same owner, with the new stamp
+        o.owner = to;
+        return op_step(opid);
+      }
+      // A version read or written: our next writes stamp above it.
+      if (resp->status == kOk && resp->hlc)
+        rt_.hlc().observe(resp->hlc, wall(), opts_.max_clock_skew_ms);
+      return op_finish(opid, kOk, std::move(*resp));
+    }
+    if (auto* red = std::get_if<wire::Redirect>(&reply->body)) {
+      if (red->peers.size() > kRedirectPeersUsed) {
+        // Honest nodes name at most 4: no peer makes us dial or sort more.
+        rt_.refuse(Refusal::long_redirect, to,
+                   "a redirect naming " + std::to_string(red->peers.size()) + " peers");
+        red->peers.resize(kRedirectPeersUsed);
+      }
+      forget_owner_of(to, o.req.target);
+      if (red->not_member) {
+        // It left the ring: dead at once, here and in our tables. Its
+        // position bounds nothing; its peers are hints.
+        if (!is_zero(to.id)) {
+          o.dead.insert(to.id);
+          o.pool.erase(std::remove_if(o.pool.begin(), o.pool.end(),
+                                      [&](const Peer& p) { return p.id == to.id; }),
+                       o.pool.end());
+          owner_cache_.erase(to.id);
+          ring_.drop_finger(to.id);
+        }
+        red->owner = false;
+      } else if (!is_zero(to.id)) {
+        o.tried.insert(to.id);
+        Id d = distance(to.id, o.req.target);
+        if (!o.has_best || d < o.best_d) {
+          o.has_best = true;
+          o.best_d = d;
+        }
+        Id above = distance(o.req.target, to.id);
+        if (!o.has_refused || above < o.refused_d) {
+          o.has_refused = true;
+          o.refused_d = above;
+        }
+      }
+      for (wire::Peer& p : red->peers) {
+        if (p.addr.empty() || p.id == self_.id) continue;
+        if (opts_.owner_cache && !is_zero(p.id)) trim_span_at(p.id);
+        bool have = false;
+        for (const Peer& q : o.pool) have = have || q.id == p.id;
+        if (!have && o.pool.size() < kPoolMax) o.pool.push_back(p);
+      }
+      if (red->owner && !red->peers.empty() && red->peers[0].id != self_.id) {
+        o.has_owner = true;
+        o.owner = red->peers[0];
+        learn_spans(red->peers, nullptr);
+      }
+      // A join whose seed address has left and named no one: say so now.
+      if (via_seed && red->not_member && o.pool.empty()) return op_finish(opid, kUnreachable, {});
+      return op_step(opid);
+    }
+    rc = kProto;
+  }
+  // A seed that cannot be reached (connection refused, handshake
+  // refused) is the answer to a join: say so now, not at its timeout.
+  if (via_seed && rc == kUnreachable && o.pool.empty()) return op_finish(opid, kUnreachable, {});
+  // A probe of a lost node that does not answer ends there: routing
+  // around it would only reach our own ring.
+  if (via_seed && o.remote_only) return op_finish(opid, rc, {});
+  // A failed hop: try it once more after a timeout (messages get
+  // lost), then route around it.
+  if (!is_zero(to.id)) {
+    owner_cache_.erase(to.id);
+    int n = ++o.fails[to.id];
+    if (rc == kUnreachable || n >= 2) {
+      o.dead.insert(to.id);
+      ring_.drop_finger(to.id);
+    }
+  }
+  op_step(opid);
 }
 
 }  // namespace chord::core
