@@ -290,8 +290,8 @@ typedef struct chord_node_opts {
   unsigned tombstone_grace_ms;   /**< how long a delete's tombstone is kept. 60000 */
   unsigned default_timeout_ms;   /**< timeout of calls given 0. 5000 */
   unsigned handshake_timeout_ms; /**< a handshake not done by then is dropped. 5000 */
-  size_t max_key_bytes;          /**< largest key. 1024 */
-  size_t max_value_bytes;        /**< largest value (and message). 1 MiB */
+  size_t max_key_bytes;          /**< largest key, at most 1 MiB. 1024 */
+  size_t max_value_bytes;        /**< largest value (and message), at most 1 GiB. 1 MiB */
   size_t max_frame_bytes;        /**< largest frame on the wire. max_value + max_key + 64 KiB */
   unsigned max_connections;      /**< open connections per node. 1024 */
   unsigned max_pending;          /**< requests in flight per peer and per node. 4096 */

@@ -256,8 +256,10 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
       return fail(CHORD_EINVAL, "advertise: " + why);
   }
   cfg.identity = std::make_shared<chord::crypto::Identity>();
+  std::string identity_warning;
   if (opts->identity_file) {
-    int rc = chord::crypto::identity_load_or_create(opts->identity_file, *cfg.identity, why);
+    int rc = chord::crypto::identity_load_or_create(opts->identity_file, *cfg.identity, why,
+                                                    &identity_warning);
     if (rc != 0) return fail(rc, "identity file " + std::string(opts->identity_file) + ": " + why);
   } else if (chord::crypto::identity_generate(*cfg.identity) != 0) {
     return fail(CHORD_EINTERNAL, "cannot generate an identity key");
@@ -329,6 +331,7 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
     n->host = std::make_unique<net::NodeHost>(*n->loop, std::move(cfg));
     rc = n->host->start(err);
     if (rc == 0) n->addr = n->host->addr();
+    if (rc == 0 && !identity_warning.empty()) n->host->log(CHORD_LOG_WARN, identity_warning);
   });
   if (rc != 0) {
     // Close whatever start() opened, then free.

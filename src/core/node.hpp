@@ -93,6 +93,10 @@ struct Options {
 // replicas and successors: at most this many (a successor list longer than
 // wire::kMaxSuccessors does not decode).
 constexpr unsigned kMaxReplicas = 64;
+// max_key_bytes and max_value_bytes: at most these (their sum with a frame's
+// overhead must not overflow, and no honest value needs more).
+constexpr size_t kMaxKeyBytes = size_t{1} << 20;
+constexpr size_t kMaxValueBytes = size_t{1} << 30;
 
 // Events the core reports to its driver.
 enum class EventType : int { Add = 1, Delete = 2, Message = 8 };

@@ -21,6 +21,10 @@ std::string Options::validate() const {
   if (r > kMaxReplicas) return "replicas must be between 1 and " + std::to_string(kMaxReplicas);
   if (successors > wire::kMaxSuccessors)
     return "successors must be at most " + std::to_string(wire::kMaxSuccessors);
+  if (max_key_bytes > kMaxKeyBytes)
+    return "max_key_bytes must be at most " + std::to_string(kMaxKeyBytes);
+  if (max_value_bytes > kMaxValueBytes)
+    return "max_value_bytes must be at most " + std::to_string(kMaxValueBytes);
   if (successors && successors < r)
     return "successors (" + std::to_string(successors) + ") must be at least replicas (" +
            std::to_string(r) + ")";

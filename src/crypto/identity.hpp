@@ -31,7 +31,11 @@ int identity_from_seed(const std::array<uint8_t, 32> &seed, Identity &out);
 // bytes, written to a temporary file and linked into place, so a reader never
 // sees a partial file and two creators agree on one key. Returns 0, kIo (cannot read/write, or the
 // file is not a valid identity; err says which) or kInternal.
-int identity_load_or_create(const std::string &path, Identity &out, std::string &err);
+// *warning (if given) is set when the file exists but its mode lets group or
+// others access it: it is used anyway (mounted secrets are often 0644), and
+// the caller says so.
+int identity_load_or_create(const std::string &path, Identity &out, std::string &err,
+                            std::string *warning = nullptr);
 
 // The ring id of a public key: BLAKE2b-256 (crypto_generichash, no key).
 Id id_of_public_key(const std::array<uint8_t, 32> &pk);

@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -60,8 +61,11 @@ bool write_all(int fd, const uint8_t *p, size_t n) {
 
 // Reads the whole file into buf if it has exactly kFileLen bytes.
 // Returns kOk, kNotFound (no such file) or kIo.
-int read_file(const std::string &path, SecretBuf<kFileLen> &buf, std::string &err) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+int read_file(const std::string &path, SecretBuf<kFileLen> &buf, std::string &err,
+              std::string *warning) {
+  // O_NONBLOCK: a FIFO (or a device) must not hang the open; it is refused
+  // below as no regular file.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT) return kNotFound;
     err = sys_error(path, "cannot open");
@@ -73,7 +77,18 @@ int read_file(const std::string &path, SecretBuf<kFileLen> &buf, std::string &er
     ::close(fd);
     return kIo;
   }
-  if (!S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) != kFileLen) {
+  if (!S_ISREG(st.st_mode)) {
+    err = "identity file '" + path + "' is not a regular file";
+    ::close(fd);
+    return kIo;
+  }
+  if (warning && (st.st_mode & 077)) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    *warning = "identity file '" + path + "' holds a secret key but others may access it (mode " +
+               mode + "); chmod 600 it";
+  }
+  if (static_cast<size_t>(st.st_size) != kFileLen) {
     err = "identity file '" + path + "' is not a libchord identity (" +
           std::to_string(static_cast<long long>(st.st_size)) + " bytes, expected " +
           std::to_string(kFileLen) + ")";
@@ -168,11 +183,12 @@ int create_file(const std::string &path, const Identity &id, std::string &err) {
 
 }  // namespace
 
-int identity_load_or_create(const std::string &path, Identity &out, std::string &err) {
+int identity_load_or_create(const std::string &path, Identity &out, std::string &err,
+                            std::string *warning) {
   if (init() != kOk) return kInternal;
   for (int attempt = 0; attempt < 2; ++attempt) {
     SecretBuf<kFileLen> buf;
-    int rc = read_file(path, buf, err);
+    int rc = read_file(path, buf, err, warning);
     if (rc == kOk) return parse(path, buf, out, err);
     if (rc != kNotFound) return rc;
     Identity fresh;

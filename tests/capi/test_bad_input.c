@@ -347,6 +347,22 @@ static void popitem_with_a_null_out_param_removes_nothing(void **state) {
   assert_still_serving(f);
 }
 
+/* Sizes whose sum once overflowed the frame limit, and were accepted. */
+static void key_and_value_limits_past_their_bounds_are_refused(void **state) {
+  (void)state;
+  chord_node_opts o;
+  ring_test_opts(&o);
+  o.max_value_bytes = SIZE_MAX;
+  chord_node *n = NULL;
+  assert_fails(chord_node_new(&n, &o), CHORD_EINVAL);
+  assert_non_null(strstr(chord_error_last(), "max_value_bytes"));
+  assert_null(n);
+  o.max_value_bytes = 0;
+  o.max_key_bytes = (size_t)1 << 21;
+  assert_fails(chord_node_new(&n, &o), CHORD_EINVAL);
+  assert_non_null(strstr(chord_error_last(), "max_key_bytes"));
+}
+
 /* max_store_bytes bounds what one node's records take: past it a write the
    node owns fails with CHORD_ENOMEM and applies nothing; a delete always goes
    through, and frees room. */
@@ -385,6 +401,7 @@ int main(void) {
       cmocka_unit_test(message_over_the_frame_limit_is_toobig),
       cmocka_unit_test(popitem_with_a_null_out_param_removes_nothing),
       cmocka_unit_test(writes_past_max_store_bytes_fail_with_enomem),
+      cmocka_unit_test(key_and_value_limits_past_their_bounds_are_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

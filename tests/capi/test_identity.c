@@ -131,6 +131,50 @@ static void corrupt_identity_file_is_refused_and_left_alone(void **state) {
   assert_memory_equal(back, junk, got);
 }
 
+/* A FIFO once hung chord_node_new in open() until a writer came (the node
+   then ignored SIGTERM): now it is refused at once as no regular file. */
+static void identity_file_that_is_a_fifo_is_refused_without_hanging(void **state) {
+  dir *d = *state;
+  char fifo[160];
+  snprintf(fifo, sizeof fifo, "%s/fifo.key", d->path);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  chord_node *n = NULL;
+  int rc = start_with_identity(&n, fifo);
+  unlink(fifo);
+  assert_int_equal(rc, CHORD_EIO);
+  assert_null(n);
+  assert_non_null(strstr(chord_error_last(), "not a regular file"));
+}
+
+/* A node logs a warning when its identity file is open to others, and uses it. */
+typedef struct warned {
+  int count;
+} warned;
+static void count_mode_warnings(int level, const char *line, void *ud) {
+  if (level == CHORD_LOG_WARN && strstr(line, "chmod 600")) ((warned *)ud)->count++;
+}
+static void identity_file_readable_by_others_is_used_with_a_warning(void **state) {
+  dir *d = *state;
+  unlink(d->file);
+  chord_node *n = NULL;
+  assert_int_equal(start_with_identity(&n, d->file), 0); /* created 0600 */
+  chord_node_free(n);
+  static warned w;
+  chord_node_opts o;
+  ring_test_opts(&o);
+  o.identity_file = d->file;
+  o.log_cb = count_mode_warnings;
+  o.log_ud = &w;
+  o.log_level = CHORD_LOG_DEBUG;
+  assert_int_equal(chord_node_new(&n, &o), 0);
+  chord_node_free(n);
+  assert_int_equal(w.count, 0);
+  assert_int_equal(chmod(d->file, 0644), 0);
+  assert_int_equal(chord_node_new(&n, &o), 0);
+  chord_node_free(n);
+  assert_int_equal(w.count, 1);
+}
+
 int main(void) {
   test_watchdog(160);
   const struct CMUnitTest tests[] = {
@@ -139,6 +183,8 @@ int main(void) {
       cmocka_unit_test(different_identity_files_give_different_ids),
       cmocka_unit_test(identity_file_in_a_missing_directory_fails_with_eio),
       cmocka_unit_test(corrupt_identity_file_is_refused_and_left_alone),
+      cmocka_unit_test(identity_file_that_is_a_fifo_is_refused_without_hanging),
+      cmocka_unit_test(identity_file_readable_by_others_is_used_with_a_warning),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

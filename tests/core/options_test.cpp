@@ -104,6 +104,13 @@ TEST(Options, validate_refuses_what_cannot_run_and_passes_zero_fields) {
   o.successors = 0;
   o.replicas = 65;
   EXPECT_EQ(o.validate(), "replicas must be between 1 and 64");
+  o.replicas = 0;
+  o.max_value_bytes = SIZE_MAX;  // once overflowed the frame-size sum, and was taken
+  EXPECT_EQ(o.validate(), "max_value_bytes must be at most 1073741824");
+  o.max_value_bytes = 0;
+  o.max_key_bytes = SIZE_MAX;
+  EXPECT_EQ(o.validate(), "max_key_bytes must be at most 1048576");
+  o.max_key_bytes = 0;
   // What it refuses, with_defaults repairs (for callers that skip it).
   o.replicas = 5;
   o.successors = 4;

@@ -251,6 +251,21 @@ class ChordCommandTest(unittest.TestCase):
             finally:
                 n.kill()
 
+    def test_key_files_that_hang_or_leak_are_refused_or_flagged(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            fifo = os.path.join(tmp, "fifo.key")
+            os.mkfifo(fifo)
+            # Once blocked in open() until a writer came.
+            rc, _, err = chord("get", "k", "--via", self.a.addr, "--network-key-file", fifo)
+            self.assertEqual(rc, 2, err)
+            self.assertIn("not a regular file", err)
+            key = os.path.join(tmp, "open.key")
+            self.assertEqual(chord("keygen", key)[0], 0)
+            os.chmod(key, 0o644)
+            rc, _, err = chord("get", "k", "--via", self.a.addr, "--network-key-file", key)
+            self.assertIn("chmod 600", err)  # used, with a warning (then refused: other key)
+            self.assertEqual(rc, 3, err)
+
     def test_a_node_on_a_reachable_address_needs_a_key_or_open(self):
         port = free_port()
         rc, out, err = chord("node", "--listen", "0.0.0.0:%d" % port)

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "network_key.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -10,9 +14,27 @@
 namespace chord::cli {
 
 bool load_network_key(const std::string &path, std::vector<uint8_t> *key, std::string *err) {
-  FILE *f = std::fopen(path.c_str(), "rb");
+  // O_NONBLOCK: a FIFO must not hang us; it is refused as no regular file.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    *err = path + ": " + std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    *err = path + ": not a regular file";
+    ::close(fd);
+    return false;
+  }
+  if (st.st_mode & 077)
+    std::fprintf(stderr,
+                 "chord: warning: %s holds the network key but others may access it (mode "
+                 "%04o); chmod 600 it\n",
+                 path.c_str(), static_cast<unsigned>(st.st_mode & 07777));
+  FILE *f = ::fdopen(fd, "rb");
   if (!f) {
     *err = path + ": " + std::strerror(errno);
+    ::close(fd);
     return false;
   }
   std::string data;
