@@ -40,34 +40,37 @@ const char *chord_counter_name(unsigned i) {
 }
 
 int chord_node_counter(uint64_t *out, chord_node *node, const char *name) {
-  if (!out || !node || !name)
-    return fail(CHORD_EINVAL, !out ? "out is NULL" : !node ? "node is NULL" : "name is NULL");
-  *out = 0;
-  unsigned which = kRefusals + kOthers;
-  for (unsigned i = 0; i < kRefusals + kOthers; i++)
-    if (std::strcmp(chord_counter_name(i), name) == 0) which = i;
-  if (which == kRefusals + kOthers)
-    return fail(CHORD_ENOTFOUND, std::string("no counter named '") + name + "'");
-  if (node->closed.load()) return fail(CHORD_ECLOSED, "the node is closed");
-  bool have = false;
-  bool ok = chord::capi::run_on_loop(node, [&] {
-    if (!node->host) return;
-    const chord::core::Stats s = node->host->node().stats();
-    const chord::net::HostStats hs = node->host->stats();
-    if (which < kRefusals) {
-      auto it = s.refused.find(chord::core::refusal_name(static_cast<chord::core::Refusal>(which)));
-      *out = it == s.refused.end() ? 0 : it->second;
-    } else {
-      const uint64_t other[] = {s.versions_refused, s.internal_errors, hs.slow_links_cut,
-                                hs.bad_addresses, hs.pending_dropped};
-      static_assert(sizeof other / sizeof other[0] == kOthers, "one value per name");
-      *out = other[which - kRefusals];
-    }
-    have = true;
+  return chord::capi::guarded([&]() -> int {
+    if (!out || !node || !name)
+      return fail(CHORD_EINVAL, !out ? "out is NULL" : !node ? "node is NULL" : "name is NULL");
+    *out = 0;
+    unsigned which = kRefusals + kOthers;
+    for (unsigned i = 0; i < kRefusals + kOthers; i++)
+      if (std::strcmp(chord_counter_name(i), name) == 0) which = i;
+    if (which == kRefusals + kOthers)
+      return fail(CHORD_ENOTFOUND, std::string("no counter named '") + name + "'");
+    if (node->closed.load()) return fail(CHORD_ECLOSED, "the node is closed");
+    bool have = false;
+    bool ok = chord::capi::run_on_loop(node, [&] {
+      if (!node->host) return;
+      const chord::core::Stats s = node->host->node().stats();
+      const chord::net::HostStats hs = node->host->stats();
+      if (which < kRefusals) {
+        auto it =
+            s.refused.find(chord::core::refusal_name(static_cast<chord::core::Refusal>(which)));
+        *out = it == s.refused.end() ? 0 : it->second;
+      } else {
+        const uint64_t other[] = {s.versions_refused, s.internal_errors, hs.slow_links_cut,
+                                  hs.bad_addresses, hs.pending_dropped};
+        static_assert(sizeof other / sizeof other[0] == kOthers, "one value per name");
+        *out = other[which - kRefusals];
+      }
+      have = true;
+    });
+    if (!ok || !have) return fail(CHORD_ECLOSED, "the node is closed");
+    clear_error();
+    return CHORD_OK;
   });
-  if (!ok || !have) return fail(CHORD_ECLOSED, "the node is closed");
-  clear_error();
-  return CHORD_OK;
 }
 
 }  // extern "C"

@@ -143,90 +143,112 @@ extern "C" {
 
 int chord_get(chord_buf *out, chord_node *node, const uint8_t *key, size_t key_len,
               int timeout_ms) {
-  return value_call(out, node, key, key_len, timeout_ms, get_op);
+  return chord::capi::guarded(
+      [&]() -> int { return value_call(out, node, key, key_len, timeout_ms, get_op); });
 }
 
 int chord_set(chord_node *node, const uint8_t *key, size_t key_len, const uint8_t *value,
               size_t value_len, int timeout_ms) {
-  if (int rc = check_key(node, key, key_len)) return rc;
-  if (int rc = check_value(node, value, value_len)) return rc;
-  return blocking(
-      node, timeout_ms,
-      set_op(bytes(key, key_len), bytes(value, value_len), timeout_of(node, timeout_ms)));
+  return chord::capi::guarded([&]() -> int {
+    if (int rc = check_key(node, key, key_len)) return rc;
+    if (int rc = check_value(node, value, value_len)) return rc;
+    return blocking(
+        node, timeout_ms,
+        set_op(bytes(key, key_len), bytes(value, value_len), timeout_of(node, timeout_ms)));
+  });
 }
 
 int chord_delete(chord_node *node, const uint8_t *key, size_t key_len, int timeout_ms) {
-  if (int rc = check_key(node, key, key_len)) return rc;
-  return blocking(node, timeout_ms, del_op(bytes(key, key_len), timeout_of(node, timeout_ms)));
+  return chord::capi::guarded([&]() -> int {
+    if (int rc = check_key(node, key, key_len)) return rc;
+    return blocking(node, timeout_ms, del_op(bytes(key, key_len), timeout_of(node, timeout_ms)));
+  });
 }
 
 int chord_pop(chord_buf *out, chord_node *node, const uint8_t *key, size_t key_len,
               int timeout_ms) {
-  return value_call(out, node, key, key_len, timeout_ms, pop_op);
+  return chord::capi::guarded(
+      [&]() -> int { return value_call(out, node, key, key_len, timeout_ms, pop_op); });
 }
 
 int chord_popitem(chord_buf *key_out, chord_buf *value_out, chord_node *node, int timeout_ms) {
-  if (!key_out || !value_out) return fail(CHORD_EINVAL, "an out parameter is NULL");
-  *key_out = chord_buf{nullptr, 0};
-  *value_out = chord_buf{nullptr, 0};
-  if (!node) return fail(CHORD_EINVAL, "node is NULL");
-  core::Result r;
-  int rc = blocking(node, timeout_ms, popitem_op(timeout_of(node, timeout_ms)), &r);
-  if (rc) return rc;
-  if ((rc = to_buf(key_out, r.key))) return rc;
-  if ((rc = to_buf(value_out, r.value))) {
-    chord_buf_dispose(key_out);
-    return rc;
-  }
-  return CHORD_OK;
+  return chord::capi::guarded([&]() -> int {
+    if (!key_out || !value_out) return fail(CHORD_EINVAL, "an out parameter is NULL");
+    *key_out = chord_buf{nullptr, 0};
+    *value_out = chord_buf{nullptr, 0};
+    if (!node) return fail(CHORD_EINVAL, "node is NULL");
+    core::Result r;
+    int rc = blocking(node, timeout_ms, popitem_op(timeout_of(node, timeout_ms)), &r);
+    if (rc) return rc;
+    if ((rc = to_buf(key_out, r.key))) return rc;
+    if ((rc = to_buf(value_out, r.value))) {
+      chord_buf_dispose(key_out);
+      return rc;
+    }
+    return CHORD_OK;
+  });
 }
 
 int chord_update(chord_node *node, const chord_item *items, size_t count, int timeout_ms) {
-  if (!node) return fail(CHORD_EINVAL, "node is NULL");
-  std::vector<core::Item> v;
-  if (int rc = collect_items(node, items, count, v)) return rc;
-  if (v.empty()) return CHORD_OK;
-  return blocking(node, timeout_ms, update_op(std::move(v), timeout_of(node, timeout_ms)));
+  return chord::capi::guarded([&]() -> int {
+    if (!node) return fail(CHORD_EINVAL, "node is NULL");
+    std::vector<core::Item> v;
+    if (int rc = collect_items(node, items, count, v)) return rc;
+    if (v.empty()) return CHORD_OK;
+    return blocking(node, timeout_ms, update_op(std::move(v), timeout_of(node, timeout_ms)));
+  });
 }
 
 int chord_get_async(chord_node *node, const uint8_t *key, size_t key_len, int timeout_ms,
                     chord_result_cb cb, void *ud) {
-  if (int rc = check_key(node, key, key_len)) return rc;
-  return async(node, get_op(bytes(key, key_len), timeout_of(node, timeout_ms)), cb, ud);
+  return chord::capi::guarded([&]() -> int {
+    if (int rc = check_key(node, key, key_len)) return rc;
+    return async(node, get_op(bytes(key, key_len), timeout_of(node, timeout_ms)), cb, ud);
+  });
 }
 
 int chord_set_async(chord_node *node, const uint8_t *key, size_t key_len, const uint8_t *value,
                     size_t value_len, int timeout_ms, chord_result_cb cb, void *ud) {
-  if (int rc = check_key(node, key, key_len)) return rc;
-  if (int rc = check_value(node, value, value_len)) return rc;
-  return async(node,
-               set_op(bytes(key, key_len), bytes(value, value_len), timeout_of(node, timeout_ms)),
-               cb, ud);
+  return chord::capi::guarded([&]() -> int {
+    if (int rc = check_key(node, key, key_len)) return rc;
+    if (int rc = check_value(node, value, value_len)) return rc;
+    return async(node,
+                 set_op(bytes(key, key_len), bytes(value, value_len), timeout_of(node, timeout_ms)),
+                 cb, ud);
+  });
 }
 
 int chord_delete_async(chord_node *node, const uint8_t *key, size_t key_len, int timeout_ms,
                        chord_result_cb cb, void *ud) {
-  if (int rc = check_key(node, key, key_len)) return rc;
-  return async(node, del_op(bytes(key, key_len), timeout_of(node, timeout_ms)), cb, ud);
+  return chord::capi::guarded([&]() -> int {
+    if (int rc = check_key(node, key, key_len)) return rc;
+    return async(node, del_op(bytes(key, key_len), timeout_of(node, timeout_ms)), cb, ud);
+  });
 }
 
 int chord_pop_async(chord_node *node, const uint8_t *key, size_t key_len, int timeout_ms,
                     chord_result_cb cb, void *ud) {
-  if (int rc = check_key(node, key, key_len)) return rc;
-  return async(node, pop_op(bytes(key, key_len), timeout_of(node, timeout_ms)), cb, ud);
+  return chord::capi::guarded([&]() -> int {
+    if (int rc = check_key(node, key, key_len)) return rc;
+    return async(node, pop_op(bytes(key, key_len), timeout_of(node, timeout_ms)), cb, ud);
+  });
 }
 
 int chord_popitem_async(chord_node *node, int timeout_ms, chord_result_cb cb, void *ud) {
-  if (!node) return fail(CHORD_EINVAL, "node is NULL");
-  return async(node, popitem_op(timeout_of(node, timeout_ms)), cb, ud);
+  return chord::capi::guarded([&]() -> int {
+    if (!node) return fail(CHORD_EINVAL, "node is NULL");
+    return async(node, popitem_op(timeout_of(node, timeout_ms)), cb, ud);
+  });
 }
 
 int chord_update_async(chord_node *node, const chord_item *items, size_t count, int timeout_ms,
                        chord_result_cb cb, void *ud) {
-  if (!node) return fail(CHORD_EINVAL, "node is NULL");
-  std::vector<core::Item> v;
-  if (int rc = collect_items(node, items, count, v)) return rc;
-  return async(node, update_op(std::move(v), timeout_of(node, timeout_ms)), cb, ud);
+  return chord::capi::guarded([&]() -> int {
+    if (!node) return fail(CHORD_EINVAL, "node is NULL");
+    std::vector<core::Item> v;
+    if (int rc = collect_items(node, items, count, v)) return rc;
+    return async(node, update_op(std::move(v), timeout_of(node, timeout_ms)), cb, ud);
+  });
 }
 
 }  // extern "C"

@@ -97,16 +97,20 @@ unsigned chord_last_hops(void) {
 }
 
 void chord_buf_dispose(chord_buf *buf) {
-  if (!buf) return;
-  std::free(buf->data);
-  buf->data = nullptr;
-  buf->len = 0;
+  chord::capi::guarded_void([&] {
+    if (!buf) return;
+    std::free(buf->data);
+    buf->data = nullptr;
+    buf->len = 0;
+  });
 }
 
 void chord_event_dispose(chord_event *ev) {
-  if (!ev) return;
-  chord_buf_dispose(&ev->key);
-  chord_buf_dispose(&ev->data);
+  chord::capi::guarded_void([&] {
+    if (!ev) return;
+    chord_buf_dispose(&ev->key);
+    chord_buf_dispose(&ev->data);
+  });
 }
 
 }  // extern "C"

@@ -171,97 +171,109 @@ extern "C" {
 
 int chord_subscribe(chord_sub** out, chord_node* node, unsigned mask, chord_event_cb cb, void* ud,
                     chord_release_cb ud_release) {
-  if (!out) return fail(CHORD_EINVAL, "out is NULL");
-  *out = nullptr;
-  if (!node || !cb) return fail(CHORD_EINVAL, node ? "cb is NULL" : "node is NULL");
-  if ((mask & CHORD_EV_ALL) == 0) return fail(CHORD_EINVAL, "mask selects no event type");
-  if (node->closed.load()) return fail(CHORD_ECLOSED, "the node is closed");
-  auto* h = new (std::nothrow) chord_sub_s;
-  if (!h) return fail(CHORD_ENOMEM, "cannot allocate a subscription");
-  h->hub = node->hub;
-  h->loop_thread = node->loop->thread_id();
-  h->sub = std::make_shared<chord::capi::Sub>();
-  h->sub->cb = cb;
-  h->sub->ud = ud;
-  h->sub->release = ud_release;
-  h->sub->mask = mask;
-  {
-    std::lock_guard<std::mutex> lk(h->hub->mu);
-    h->hub->subs.push_back(h->sub);
-  }
-  if (mask & kKeyEvents) {
-    h->keys = true;
-    chord::capi::start_listening(node);
-  }
-  *out = h;
-  chord::capi::clear_error();
-  return CHORD_OK;
+  return chord::capi::guarded([&]() -> int {
+    if (!out) return fail(CHORD_EINVAL, "out is NULL");
+    *out = nullptr;
+    if (!node || !cb) return fail(CHORD_EINVAL, node ? "cb is NULL" : "node is NULL");
+    if ((mask & CHORD_EV_ALL) == 0) return fail(CHORD_EINVAL, "mask selects no event type");
+    if (node->closed.load()) return fail(CHORD_ECLOSED, "the node is closed");
+    auto* h = new (std::nothrow) chord_sub_s;
+    if (!h) return fail(CHORD_ENOMEM, "cannot allocate a subscription");
+    h->hub = node->hub;
+    h->loop_thread = node->loop->thread_id();
+    h->sub = std::make_shared<chord::capi::Sub>();
+    h->sub->cb = cb;
+    h->sub->ud = ud;
+    h->sub->release = ud_release;
+    h->sub->mask = mask;
+    {
+      std::lock_guard<std::mutex> lk(h->hub->mu);
+      h->hub->subs.push_back(h->sub);
+    }
+    if (mask & kKeyEvents) {
+      h->keys = true;
+      chord::capi::start_listening(node);
+    }
+    *out = h;
+    chord::capi::clear_error();
+    return CHORD_OK;
+  });
 }
 
 void chord_sub_free(chord_sub* sub) {
-  if (!sub) return;
-  bool on_loop = std::this_thread::get_id() == sub->loop_thread;
-  if (sub->keys) sub->hub->key_listeners.fetch_sub(1);
-  sub->hub->remove_sub(sub->sub, on_loop);
-  if (sub->sub->release) sub->sub->release(sub->sub->ud);
-  delete sub;
+  chord::capi::guarded_void([&] {
+    if (!sub) return;
+    bool on_loop = std::this_thread::get_id() == sub->loop_thread;
+    if (sub->keys) sub->hub->key_listeners.fetch_sub(1);
+    sub->hub->remove_sub(sub->sub, on_loop);
+    if (sub->sub->release) sub->sub->release(sub->sub->ud);
+    delete sub;
+  });
 }
 
 int chord_queue_new(chord_queue** out, chord_node* node, unsigned mask) {
-  if (!out) return fail(CHORD_EINVAL, "out is NULL");
-  *out = nullptr;
-  if (!node) return fail(CHORD_EINVAL, "node is NULL");
-  if ((mask & CHORD_EV_ALL) == 0) return fail(CHORD_EINVAL, "mask selects no event type");
-  if (node->closed.load()) return fail(CHORD_ECLOSED, "the node is closed");
-  auto* h = new (std::nothrow) chord_queue_s;
-  if (!h) return fail(CHORD_ENOMEM, "cannot allocate a queue");
-  h->hub = node->hub;
-  h->q = std::make_shared<chord::capi::Queue>(mask, 1u << 20);
-  if (h->q->efd < 0) {
-    delete h;
-    return fail(CHORD_EIO, "eventfd failed");
-  }
-  {
-    std::lock_guard<std::mutex> lk(h->hub->mu);
-    if (h->hub->closed) {
+  return chord::capi::guarded([&]() -> int {
+    if (!out) return fail(CHORD_EINVAL, "out is NULL");
+    *out = nullptr;
+    if (!node) return fail(CHORD_EINVAL, "node is NULL");
+    if ((mask & CHORD_EV_ALL) == 0) return fail(CHORD_EINVAL, "mask selects no event type");
+    if (node->closed.load()) return fail(CHORD_ECLOSED, "the node is closed");
+    auto* h = new (std::nothrow) chord_queue_s;
+    if (!h) return fail(CHORD_ENOMEM, "cannot allocate a queue");
+    h->hub = node->hub;
+    h->q = std::make_shared<chord::capi::Queue>(mask, 1u << 20);
+    if (h->q->efd < 0) {
       delete h;
-      return fail(CHORD_ECLOSED, "the node is closed");
+      return fail(CHORD_EIO, "eventfd failed");
     }
-    h->hub->queues.push_back(h->q);
-  }
-  if (mask & kKeyEvents) {
-    h->keys = true;
-    chord::capi::start_listening(node);
-  }
-  *out = h;
-  chord::capi::clear_error();
-  return CHORD_OK;
+    {
+      std::lock_guard<std::mutex> lk(h->hub->mu);
+      if (h->hub->closed) {
+        delete h;
+        return fail(CHORD_ECLOSED, "the node is closed");
+      }
+      h->hub->queues.push_back(h->q);
+    }
+    if (mask & kKeyEvents) {
+      h->keys = true;
+      chord::capi::start_listening(node);
+    }
+    *out = h;
+    chord::capi::clear_error();
+    return CHORD_OK;
+  });
 }
 
 int chord_queue_fd(const chord_queue* q) {
-  return q ? q->q->efd : -1;
+  return chord::capi::guarded([&]() -> int { return q ? q->q->efd : -1; });
 }
 
 int chord_queue_next(chord_event* out, chord_queue* q, int timeout_ms) {
-  if (!out || !q) return fail(CHORD_EINVAL, out ? "queue is NULL" : "out is NULL");
-  std::memset(out, 0, sizeof *out);
-  return q->q->next(out, timeout_ms);
+  return chord::capi::guarded([&]() -> int {
+    if (!out || !q) return fail(CHORD_EINVAL, out ? "queue is NULL" : "out is NULL");
+    std::memset(out, 0, sizeof *out);
+    return q->q->next(out, timeout_ms);
+  });
 }
 
 void chord_queue_close(chord_queue* q) {
-  if (q) q->q->close();
+  chord::capi::guarded_void([&] {
+    if (q) q->q->close();
+  });
 }
 
 void chord_queue_free(chord_queue* q) {
-  if (!q) return;
-  q->q->close();
-  if (q->keys) q->hub->key_listeners.fetch_sub(1);
-  {
-    std::lock_guard<std::mutex> lk(q->hub->mu);
-    auto& v = q->hub->queues;
-    v.erase(std::remove(v.begin(), v.end(), q->q), v.end());
-  }
-  delete q;
+  chord::capi::guarded_void([&] {
+    if (!q) return;
+    q->q->close();
+    if (q->keys) q->hub->key_listeners.fetch_sub(1);
+    {
+      std::lock_guard<std::mutex> lk(q->hub->mu);
+      auto& v = q->hub->queues;
+      v.erase(std::remove(v.begin(), v.end(), q->q), v.end());
+    }
+    delete q;
+  });
 }
 
 }  // extern "C"

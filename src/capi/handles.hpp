@@ -10,6 +10,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -28,6 +30,33 @@ int fail(int rc, const std::string& why);
 // Clears the detail (a successful call).
 void clear_error();
 void set_last_hops(unsigned hops);
+
+// Every int-returning C entry point runs its body in guarded(): no C++
+// exception crosses into C. Out of memory (std::bad_alloc, a length_error
+// from a size the allocator cannot meet) is CHORD_ENOMEM; anything else is
+// CHORD_EINTERNAL with what() as the detail. The void ones use guarded_void
+// and drop the exception (a release or free has no code to return).
+template <class F>
+int guarded(F&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return fail(CHORD_ENOMEM, "out of memory");
+  } catch (const std::length_error&) {
+    return fail(CHORD_ENOMEM, "out of memory (a size past what can be allocated)");
+  } catch (const std::exception& e) {
+    return fail(CHORD_EINTERNAL, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return fail(CHORD_EINTERNAL, "internal error: an unknown exception");
+  }
+}
+template <class F>
+void guarded_void(F&& body) noexcept {
+  try {
+    body();
+  } catch (...) {
+  }
+}
 
 // A queue of owned events with a pollable eventfd (readable while non-empty
 // or closed). Shared by the chord_queue handle and the node's event hub.

@@ -29,46 +29,54 @@ int finish(const core::Result &r, const char *what) {
 extern "C" {
 
 int chord_broadcast(chord_node *node, const uint8_t *data, size_t len, int timeout_ms) {
-  if (int rc = check_payload(node, data, len)) return rc;
-  core::Bytes payload(data, data + len);
-  core::Result r = run_blocking<core::Result>(
-      node, timeout_of(node, timeout_ms),
-      [payload = std::move(payload)](core::Node &cn,
-                                     std::function<void(core::Result &&)> d) mutable {
-        cn.broadcast(std::move(payload), std::move(d));
-      });
-  return finish(r, "broadcast failed");
+  return chord::capi::guarded([&]() -> int {
+    if (int rc = check_payload(node, data, len)) return rc;
+    core::Bytes payload(data, data + len);
+    core::Result r = run_blocking<core::Result>(
+        node, timeout_of(node, timeout_ms),
+        [payload = std::move(payload)](core::Node &cn,
+                                       std::function<void(core::Result &&)> d) mutable {
+          cn.broadcast(std::move(payload), std::move(d));
+        });
+    return finish(r, "broadcast failed");
+  });
 }
 
 int chord_whisper(chord_node *node, const uint8_t to[32], const uint8_t *data, size_t len,
                   int timeout_ms) {
-  if (!to) return fail(CHORD_EINVAL, "to is NULL");
-  if (int rc = check_payload(node, data, len)) return rc;
-  core::Id id;
-  std::memcpy(id.data(), to, 32);
-  core::Bytes payload(data, data + len);
-  uint32_t t = timeout_of(node, timeout_ms);
-  core::Result r = run_blocking<core::Result>(
-      node, t,
-      [id, t, payload = std::move(payload)](core::Node &cn,
-                                            std::function<void(core::Result &&)> d) mutable {
-        cn.whisper(id, std::move(payload), t, std::move(d));
-      });
-  set_last_hops(r.hops);
-  return finish(r, "whisper failed");
+  return chord::capi::guarded([&]() -> int {
+    if (!to) return fail(CHORD_EINVAL, "to is NULL");
+    if (int rc = check_payload(node, data, len)) return rc;
+    core::Id id;
+    std::memcpy(id.data(), to, 32);
+    core::Bytes payload(data, data + len);
+    uint32_t t = timeout_of(node, timeout_ms);
+    core::Result r = run_blocking<core::Result>(
+        node, t,
+        [id, t, payload = std::move(payload)](core::Node &cn,
+                                              std::function<void(core::Result &&)> d) mutable {
+          cn.whisper(id, std::move(payload), t, std::move(d));
+        });
+    set_last_hops(r.hops);
+    return finish(r, "whisper failed");
+  });
 }
 
 int chord_recv(chord_event *out, chord_node *node, int timeout_ms) {
-  if (!out || !node) return fail(CHORD_EINVAL, out ? "node is NULL" : "out is NULL");
-  std::memset(out, 0, sizeof *out);
-  return node->inbox->next(out, timeout_ms);
+  return chord::capi::guarded([&]() -> int {
+    if (!out || !node) return fail(CHORD_EINVAL, out ? "node is NULL" : "out is NULL");
+    std::memset(out, 0, sizeof *out);
+    return node->inbox->next(out, timeout_ms);
+  });
 }
 
 int chord_reply(chord_node *node, const chord_event *msg, const uint8_t *data, size_t len,
                 int timeout_ms) {
-  if (!msg) return fail(CHORD_EINVAL, "msg is NULL");
-  if (msg->type != CHORD_EV_MESSAGE) return fail(CHORD_EINVAL, "msg is not a message event");
-  return chord_whisper(node, msg->peer_id, data, len, timeout_ms);
+  return chord::capi::guarded([&]() -> int {
+    if (!msg) return fail(CHORD_EINVAL, "msg is NULL");
+    if (msg->type != CHORD_EV_MESSAGE) return fail(CHORD_EINVAL, "msg is not a message event");
+    return chord_whisper(node, msg->peer_id, data, len, timeout_ms);
+  });
 }
 
 }  // extern "C"

@@ -153,209 +153,219 @@ using namespace chord::capi;
 extern "C" {
 
 int chord_loop_new(chord_loop **out) {
-  if (!out) return fail(CHORD_EINVAL, "out is NULL");
-  *out = nullptr;
-  auto *l = new (std::nothrow) chord_loop_s;
-  if (!l) return fail(CHORD_ENOMEM, "cannot allocate a loop");
-  l->loop = std::make_unique<net::Loop>();
-  if (l->loop->start() != 0) {
-    delete l;
-    return fail(CHORD_EIO, "cannot start the loop thread");
-  }
-  *out = l;
-  clear_error();
-  return CHORD_OK;
+  return chord::capi::guarded([&]() -> int {
+    if (!out) return fail(CHORD_EINVAL, "out is NULL");
+    *out = nullptr;
+    auto *l = new (std::nothrow) chord_loop_s;
+    if (!l) return fail(CHORD_ENOMEM, "cannot allocate a loop");
+    l->loop = std::make_unique<net::Loop>();
+    if (l->loop->start() != 0) {
+      delete l;
+      return fail(CHORD_EIO, "cannot start the loop thread");
+    }
+    *out = l;
+    clear_error();
+    return CHORD_OK;
+  });
 }
 
 int chord_loop_free(chord_loop *loop) {
-  if (!loop) return CHORD_OK;
-  if (loop->loop->on_loop_thread())
-    return fail(CHORD_EINVAL, "chord_loop_free called from its own loop thread");
-  if (loop->loop->users.load() > 0)
-    return fail(CHORD_EBUSY,
-                std::to_string(loop->loop->users.load()) + " node(s) still use this loop");
-  delete loop;
-  clear_error();
-  return CHORD_OK;
+  return chord::capi::guarded([&]() -> int {
+    if (!loop) return CHORD_OK;
+    if (loop->loop->on_loop_thread())
+      return fail(CHORD_EINVAL, "chord_loop_free called from its own loop thread");
+    if (loop->loop->users.load() > 0)
+      return fail(CHORD_EBUSY,
+                  std::to_string(loop->loop->users.load()) + " node(s) still use this loop");
+    delete loop;
+    clear_error();
+    return CHORD_OK;
+  });
 }
 
 void chord_node_opts_init(chord_node_opts *opts) {
-  if (!opts) return;
-  chord_node_opts o = CHORD_NODE_OPTS_INIT;
-  *opts = o;
+  chord::capi::guarded_void([&] {
+    if (!opts) return;
+    chord_node_opts o = CHORD_NODE_OPTS_INIT;
+    *opts = o;
+  });
 }
 
 int chord_node_new(chord_node **out, const chord_node_opts *opts) {
-  if (!out) return fail(CHORD_EINVAL, "out is NULL");
-  *out = nullptr;
-  if (!opts) return fail(CHORD_EINVAL, "opts is NULL");
-  if (opts->version == 0 || opts->version > CHORD_NODE_OPTS_VERSION)
-    return fail(CHORD_EINVAL, "opts->version " + std::to_string(opts->version) +
-                                  " is not supported; start from CHORD_NODE_OPTS_INIT");
-  if (chord::crypto::init() != 0) return fail(CHORD_EINTERNAL, "libsodium failed to initialize");
+  return chord::capi::guarded([&]() -> int {
+    if (!out) return fail(CHORD_EINVAL, "out is NULL");
+    *out = nullptr;
+    if (!opts) return fail(CHORD_EINVAL, "opts is NULL");
+    if (opts->version == 0 || opts->version > CHORD_NODE_OPTS_VERSION)
+      return fail(CHORD_EINVAL, "opts->version " + std::to_string(opts->version) +
+                                    " is not supported; start from CHORD_NODE_OPTS_INIT");
+    if (chord::crypto::init() != 0) return fail(CHORD_EINTERNAL, "libsodium failed to initialize");
 
-  net::HostConfig cfg;
-  core::Options &co = cfg.core;
-  // Zero fields are defaults; core::Options holds them and their bounds.
-  co.replicas = opts->replicas;
-  co.successors = opts->successors;
-  co.stabilize_ms = opts->stabilize_ms;
-  co.fix_fingers_ms = opts->fix_fingers_ms;
-  co.check_predecessor_ms = opts->check_predecessor_ms;
-  co.rpc_timeout_ms = opts->rpc_timeout_ms;
-  co.anti_entropy_ms = opts->anti_entropy_ms;
-  co.tombstone_grace_ms = opts->tombstone_grace_ms;
-  co.max_key_bytes = opts->max_key_bytes;
-  co.max_value_bytes = opts->max_value_bytes;
-  co.max_pending = opts->max_pending;
-  co.client = (opts->flags & CHORD_NODE_CLIENT) != 0;
-  co.sloppy_quorum = (opts->flags & CHORD_NODE_SLOPPY_QUORUM) != 0;
-  if (opts->flags & ~static_cast<unsigned>(CHORD_NODE_CLIENT | CHORD_NODE_SLOPPY_QUORUM))
-    return fail(CHORD_EINVAL, "unknown bits in flags");
-  // Fields of version 2 and later exist only in structs of that version.
-  co.max_clock_skew_ms = opts->version >= 2 ? opts->max_clock_skew_ms : 0;
-  co.max_store_bytes = opts->version >= 3 ? opts->max_store_bytes : 0;
-  cfg.max_output_bytes = opts->version >= 3 ? opts->max_output_bytes : 0;
-  const std::string invalid = co.validate();
-  if (!invalid.empty()) return fail(CHORD_EINVAL, invalid);
-  co = co.with_defaults();
-  // A quiet ring slows its maintenance down to one round per 8 s (never
-  // below the configured periods): src/net reports a lost connection at once,
-  // so a crashed process is noticed without the timers.
-  co.calm_max_ms = 8000;
-  cfg.limits.max_key = co.max_key_bytes;
-  cfg.limits.max_value = co.max_value_bytes;
-  cfg.limits.max_frame =
-      opts->max_frame_bytes ? opts->max_frame_bytes : co.max_value_bytes + co.max_key_bytes + 65536;
-  if (cfg.limits.max_frame < co.max_value_bytes + co.max_key_bytes + 1024)
-    return fail(CHORD_EINVAL, "max_frame_bytes must exceed max_key_bytes + max_value_bytes + 1024");
-  // The transport's defaults are HostConfig's (src/net/node_host.hpp).
-  if (opts->max_connections) cfg.max_connections = opts->max_connections;
-  if (opts->handshake_timeout_ms) cfg.handshake_timeout_ms = opts->handshake_timeout_ms;
-  cfg.network = opts->network ? opts->network : "chord";
-  if (cfg.network.empty() || cfg.network.size() > 255)
-    return fail(CHORD_EINVAL, "network name must be 1 to 255 bytes");
-  if (opts->network_key || opts->network_key_len) {
-    if (!opts->network_key || opts->network_key_len != 32)
-      return fail(CHORD_EINVAL, "network_key must be exactly 32 bytes");
-    std::array<uint8_t, 32> k;
-    std::memcpy(k.data(), opts->network_key, 32);
-    cfg.network_key = k;
-  }
-  cfg.listen = opts->listen ? opts->listen : "127.0.0.1:0";
-  std::string why;
-  net::Address parsed;
-  if (!co.client && net::parse_address(cfg.listen, true, parsed, why) != 0)
-    return fail(CHORD_EINVAL, "listen: " + why);
-  if (opts->advertise) {
-    cfg.advertise = opts->advertise;
-    if (cfg.advertise.size() > chord::wire::kMaxAddr)
+    net::HostConfig cfg;
+    core::Options &co = cfg.core;
+    // Zero fields are defaults; core::Options holds them and their bounds.
+    co.replicas = opts->replicas;
+    co.successors = opts->successors;
+    co.stabilize_ms = opts->stabilize_ms;
+    co.fix_fingers_ms = opts->fix_fingers_ms;
+    co.check_predecessor_ms = opts->check_predecessor_ms;
+    co.rpc_timeout_ms = opts->rpc_timeout_ms;
+    co.anti_entropy_ms = opts->anti_entropy_ms;
+    co.tombstone_grace_ms = opts->tombstone_grace_ms;
+    co.max_key_bytes = opts->max_key_bytes;
+    co.max_value_bytes = opts->max_value_bytes;
+    co.max_pending = opts->max_pending;
+    co.client = (opts->flags & CHORD_NODE_CLIENT) != 0;
+    co.sloppy_quorum = (opts->flags & CHORD_NODE_SLOPPY_QUORUM) != 0;
+    if (opts->flags & ~static_cast<unsigned>(CHORD_NODE_CLIENT | CHORD_NODE_SLOPPY_QUORUM))
+      return fail(CHORD_EINVAL, "unknown bits in flags");
+    // Fields of version 2 and later exist only in structs of that version.
+    co.max_clock_skew_ms = opts->version >= 2 ? opts->max_clock_skew_ms : 0;
+    co.max_store_bytes = opts->version >= 3 ? opts->max_store_bytes : 0;
+    cfg.max_output_bytes = opts->version >= 3 ? opts->max_output_bytes : 0;
+    const std::string invalid = co.validate();
+    if (!invalid.empty()) return fail(CHORD_EINVAL, invalid);
+    co = co.with_defaults();
+    // A quiet ring slows its maintenance down to one round per 8 s (never
+    // below the configured periods): src/net reports a lost connection at once,
+    // so a crashed process is noticed without the timers.
+    co.calm_max_ms = 8000;
+    cfg.limits.max_key = co.max_key_bytes;
+    cfg.limits.max_value = co.max_value_bytes;
+    cfg.limits.max_frame = opts->max_frame_bytes ? opts->max_frame_bytes
+                                                 : co.max_value_bytes + co.max_key_bytes + 65536;
+    if (cfg.limits.max_frame < co.max_value_bytes + co.max_key_bytes + 1024)
       return fail(CHORD_EINVAL,
-                  "advertise: longer than " + std::to_string(chord::wire::kMaxAddr) + " bytes");
-    if (net::parse_address(cfg.advertise, false, parsed, why) != 0)
-      return fail(CHORD_EINVAL, "advertise: " + why);
-  }
-  cfg.identity = std::make_shared<chord::crypto::Identity>();
-  std::string identity_warning;
-  if (opts->identity_file) {
-    int rc = chord::crypto::identity_load_or_create(opts->identity_file, *cfg.identity, why,
-                                                    &identity_warning);
-    if (rc != 0) return fail(rc, "identity file " + std::string(opts->identity_file) + ": " + why);
-  } else if (chord::crypto::identity_generate(*cfg.identity) != 0) {
-    return fail(CHORD_EINTERNAL, "cannot generate an identity key");
-  }
-  cfg.log_level = opts->log_level;
-
-  auto *n = new (std::nothrow) chord_node_s;
-  if (!n) return fail(CHORD_ENOMEM, "cannot allocate a node");
-  if (opts->default_timeout_ms) n->default_timeout_ms = opts->default_timeout_ms;
-  n->max_key = co.max_key_bytes;
-  n->max_value = co.max_value_bytes;
-  n->client = co.client;
-  n->log_cb = opts->log_cb;
-  n->log_ud = opts->log_ud;
-  std::memcpy(n->id, cfg.identity->id.data(), 32);
-  n->id_hex = core::hex(cfg.identity->id);
-  n->inbox = std::make_shared<Queue>(CHORD_EV_MESSAGE, 10000);
-  n->hub->queues.push_back(n->inbox);
-  if (opts->loop) {
-    n->loop = opts->loop->loop.get();
-    n->loop->users.fetch_add(1);
-  } else {
-    n->own_loop = std::make_unique<net::Loop>();
-    if (n->own_loop->start() != 0) {
-      delete n;
-      return fail(CHORD_EIO, "cannot start the loop thread");
+                  "max_frame_bytes must exceed max_key_bytes + max_value_bytes + 1024");
+    // The transport's defaults are HostConfig's (src/net/node_host.hpp).
+    if (opts->max_connections) cfg.max_connections = opts->max_connections;
+    if (opts->handshake_timeout_ms) cfg.handshake_timeout_ms = opts->handshake_timeout_ms;
+    cfg.network = opts->network ? opts->network : "chord";
+    if (cfg.network.empty() || cfg.network.size() > 255)
+      return fail(CHORD_EINVAL, "network name must be 1 to 255 bytes");
+    if (opts->network_key || opts->network_key_len) {
+      if (!opts->network_key || opts->network_key_len != 32)
+        return fail(CHORD_EINVAL, "network_key must be exactly 32 bytes");
+      std::array<uint8_t, 32> k;
+      std::memcpy(k.data(), opts->network_key, 32);
+      cfg.network_key = k;
     }
-    n->loop = n->own_loop.get();
-  }
-  if (n->log_cb) {
-    chord_log_cb cb = n->log_cb;
-    void *ud = n->log_ud;
-    cfg.log = [cb, ud](int level, const std::string &line) { cb(level, line.c_str(), ud); };
-  }
-  std::weak_ptr<Hub> hubw = n->hub;
-  cfg.wants_key_events = [hubw] {
-    auto hub = hubw.lock();
-    return hub && hub->key_listeners.load() > 0;
-  };
-  cfg.on_event = [hubw](core::Event &&ev) {
-    auto hub = hubw.lock();
-    if (!hub) return;
-    chord_event ce;
-    std::memset(&ce, 0, sizeof ce);
-    ce.type = static_cast<int>(ev.type);
-    ce.key.data = ev.key.data();
-    ce.key.len = ev.key.size();
-    ce.data.data = ev.data.data();
-    ce.data.len = ev.data.size();
-    std::memcpy(ce.peer_id, ev.sender.id.data(), 32);
-    std::snprintf(ce.peer_addr, sizeof ce.peer_addr, "%s", ev.sender.addr.c_str());
-    ce.is_whisper = ev.whisper ? 1 : 0;
-    hub->dispatch(ce);
-  };
-  cfg.on_connect = [hubw](const core::Peer &p) {
-    auto hub = hubw.lock();
-    if (!hub) return;
-    chord_event ce;
-    std::memset(&ce, 0, sizeof ce);
-    ce.type = CHORD_EV_CONNECT;
-    std::memcpy(ce.peer_id, p.id.data(), 32);
-    std::snprintf(ce.peer_addr, sizeof ce.peer_addr, "%s", p.addr.c_str());
-    hub->dispatch(ce);
-  };
+    cfg.listen = opts->listen ? opts->listen : "127.0.0.1:0";
+    std::string why;
+    net::Address parsed;
+    if (!co.client && net::parse_address(cfg.listen, true, parsed, why) != 0)
+      return fail(CHORD_EINVAL, "listen: " + why);
+    if (opts->advertise) {
+      cfg.advertise = opts->advertise;
+      if (cfg.advertise.size() > chord::wire::kMaxAddr)
+        return fail(CHORD_EINVAL,
+                    "advertise: longer than " + std::to_string(chord::wire::kMaxAddr) + " bytes");
+      if (net::parse_address(cfg.advertise, false, parsed, why) != 0)
+        return fail(CHORD_EINVAL, "advertise: " + why);
+    }
+    cfg.identity = std::make_shared<chord::crypto::Identity>();
+    std::string identity_warning;
+    if (opts->identity_file) {
+      int rc = chord::crypto::identity_load_or_create(opts->identity_file, *cfg.identity, why,
+                                                      &identity_warning);
+      if (rc != 0)
+        return fail(rc, "identity file " + std::string(opts->identity_file) + ": " + why);
+    } else if (chord::crypto::identity_generate(*cfg.identity) != 0) {
+      return fail(CHORD_EINTERNAL, "cannot generate an identity key");
+    }
+    cfg.log_level = opts->log_level;
 
-  int rc = CHORD_OK;
-  std::string err;
-  run_on_loop(n, [&] {
-    n->host = std::make_unique<net::NodeHost>(*n->loop, std::move(cfg));
-    rc = n->host->start(err);
-    if (rc == 0) n->addr = n->host->addr();
-    if (rc == 0 && !identity_warning.empty()) n->host->log(CHORD_LOG_WARN, identity_warning);
-  });
-  if (rc != 0) {
-    // Close whatever start() opened, then free.
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    n->loop->post([&, n] {
-      teardown(n, false, [&] {
-        std::lock_guard<std::mutex> lk(mu);
-        done = true;
-        cv.notify_all();
-      });
+    auto *n = new (std::nothrow) chord_node_s;
+    if (!n) return fail(CHORD_ENOMEM, "cannot allocate a node");
+    if (opts->default_timeout_ms) n->default_timeout_ms = opts->default_timeout_ms;
+    n->max_key = co.max_key_bytes;
+    n->max_value = co.max_value_bytes;
+    n->client = co.client;
+    n->log_cb = opts->log_cb;
+    n->log_ud = opts->log_ud;
+    std::memcpy(n->id, cfg.identity->id.data(), 32);
+    n->id_hex = core::hex(cfg.identity->id);
+    n->inbox = std::make_shared<Queue>(CHORD_EV_MESSAGE, 10000);
+    n->hub->queues.push_back(n->inbox);
+    if (opts->loop) {
+      n->loop = opts->loop->loop.get();
+      n->loop->users.fetch_add(1);
+    } else {
+      n->own_loop = std::make_unique<net::Loop>();
+      if (n->own_loop->start() != 0) {
+        delete n;
+        return fail(CHORD_EIO, "cannot start the loop thread");
+      }
+      n->loop = n->own_loop.get();
+    }
+    if (n->log_cb) {
+      chord_log_cb cb = n->log_cb;
+      void *ud = n->log_ud;
+      cfg.log = [cb, ud](int level, const std::string &line) { cb(level, line.c_str(), ud); };
+    }
+    std::weak_ptr<Hub> hubw = n->hub;
+    cfg.wants_key_events = [hubw] {
+      auto hub = hubw.lock();
+      return hub && hub->key_listeners.load() > 0;
+    };
+    cfg.on_event = [hubw](core::Event &&ev) {
+      auto hub = hubw.lock();
+      if (!hub) return;
+      chord_event ce;
+      std::memset(&ce, 0, sizeof ce);
+      ce.type = static_cast<int>(ev.type);
+      ce.key.data = ev.key.data();
+      ce.key.len = ev.key.size();
+      ce.data.data = ev.data.data();
+      ce.data.len = ev.data.size();
+      std::memcpy(ce.peer_id, ev.sender.id.data(), 32);
+      std::snprintf(ce.peer_addr, sizeof ce.peer_addr, "%s", ev.sender.addr.c_str());
+      ce.is_whisper = ev.whisper ? 1 : 0;
+      hub->dispatch(ce);
+    };
+    cfg.on_connect = [hubw](const core::Peer &p) {
+      auto hub = hubw.lock();
+      if (!hub) return;
+      chord_event ce;
+      std::memset(&ce, 0, sizeof ce);
+      ce.type = CHORD_EV_CONNECT;
+      std::memcpy(ce.peer_id, p.id.data(), 32);
+      std::snprintf(ce.peer_addr, sizeof ce.peer_addr, "%s", p.addr.c_str());
+      hub->dispatch(ce);
+    };
+
+    int rc = CHORD_OK;
+    std::string err;
+    run_on_loop(n, [&] {
+      n->host = std::make_unique<net::NodeHost>(*n->loop, std::move(cfg));
+      rc = n->host->start(err);
+      if (rc == 0) n->addr = n->host->addr();
+      if (rc == 0 && !identity_warning.empty()) n->host->log(CHORD_LOG_WARN, identity_warning);
     });
-    {
-      std::unique_lock<std::mutex> lk(mu);
-      cv.wait(lk, [&] { return done; });
+    if (rc != 0) {
+      // Close whatever start() opened, then free.
+      std::mutex mu;
+      std::condition_variable cv;
+      bool done = false;
+      n->loop->post([&, n] {
+        teardown(n, false, [&] {
+          std::lock_guard<std::mutex> lk(mu);
+          done = true;
+          cv.notify_all();
+        });
+      });
+      {
+        std::unique_lock<std::mutex> lk(mu);
+        cv.wait(lk, [&] { return done; });
+      }
+      release_loop(n);
+      delete n;
+      return fail(rc, err);
     }
-    release_loop(n);
-    delete n;
-    return fail(rc, err);
-  }
-  *out = n;
-  clear_error();
-  return CHORD_OK;
+    *out = n;
+    clear_error();
+    return CHORD_OK;
+  });
 }
 
 static int join_start(chord_node *node, const char *addr, std::string &a) {
@@ -388,58 +398,68 @@ static std::function<void(core::Node &, std::function<void(core::Result &&)>)> j
 }
 
 int chord_node_join(chord_node *node, const char *addr, int timeout_ms) {
-  std::string a;
-  if (int rc = join_start(node, addr, a)) return rc;
-  uint32_t t = timeout_of(node, timeout_ms);
-  core::Result r = run_blocking<core::Result>(node, t, join_op(node, a, t));
-  if (r.status != 0) return fail(r.status, r.detail.empty() ? "join failed" : r.detail);
-  clear_error();
-  return CHORD_OK;
+  return chord::capi::guarded([&]() -> int {
+    std::string a;
+    if (int rc = join_start(node, addr, a)) return rc;
+    uint32_t t = timeout_of(node, timeout_ms);
+    core::Result r = run_blocking<core::Result>(node, t, join_op(node, a, t));
+    if (r.status != 0) return fail(r.status, r.detail.empty() ? "join failed" : r.detail);
+    clear_error();
+    return CHORD_OK;
+  });
 }
 
 int chord_node_join_async(chord_node *node, const char *addr, int timeout_ms, chord_result_cb cb,
                           void *ud) {
-  std::string a;
-  if (int rc = join_start(node, addr, a)) return rc;
-  if (!cb) return fail(CHORD_EINVAL, "cb is NULL");
-  uint32_t t = timeout_of(node, timeout_ms);
-  bool ok = submit<core::Result>(node, join_op(node, a, t), [cb, ud](core::Result &&r) {
-    chord_result res{};
-    res.status = r.status;
-    res.hops = r.hops;
-    res.detail = r.detail.c_str();
-    cb(&res, ud);
+  return chord::capi::guarded([&]() -> int {
+    std::string a;
+    if (int rc = join_start(node, addr, a)) return rc;
+    if (!cb) return fail(CHORD_EINVAL, "cb is NULL");
+    uint32_t t = timeout_of(node, timeout_ms);
+    bool ok = submit<core::Result>(node, join_op(node, a, t), [cb, ud](core::Result &&r) {
+      chord_result res{};
+      res.status = r.status;
+      res.hops = r.hops;
+      res.detail = r.detail.c_str();
+      cb(&res, ud);
+    });
+    if (!ok) return fail(CHORD_ECLOSED, "the node is closed");
+    clear_error();
+    return CHORD_OK;
   });
-  if (!ok) return fail(CHORD_ECLOSED, "the node is closed");
-  clear_error();
-  return CHORD_OK;
 }
 
 int chord_node_leave(chord_node *node, int timeout_ms) {
-  if (!node) return fail(CHORD_EINVAL, "node is NULL");
-  uint32_t t = timeout_of(node, timeout_ms);
-  core::Result r = run_blocking<core::Result>(
-      node, t,
-      [t](core::Node &cn, std::function<void(core::Result &&)> done) { cn.leave(t, done); });
-  if (r.status != 0) return fail(r.status, r.detail.empty() ? "leave failed" : r.detail);
-  clear_error();
-  return CHORD_OK;
+  return chord::capi::guarded([&]() -> int {
+    if (!node) return fail(CHORD_EINVAL, "node is NULL");
+    uint32_t t = timeout_of(node, timeout_ms);
+    core::Result r = run_blocking<core::Result>(
+        node, t,
+        [t](core::Node &cn, std::function<void(core::Result &&)> done) { cn.leave(t, done); });
+    if (r.status != 0) return fail(r.status, r.detail.empty() ? "leave failed" : r.detail);
+    clear_error();
+    return CHORD_OK;
+  });
 }
 
 void chord_node_free(chord_node *node) {
-  if (!node) return;
-  if (node->loop->on_loop_thread())
-    close_node_deferred(node, true);
-  else
-    close_node(node, true);
+  chord::capi::guarded_void([&] {
+    if (!node) return;
+    if (node->loop->on_loop_thread())
+      close_node_deferred(node, true);
+    else
+      close_node(node, true);
+  });
 }
 
 void chord_node_abort(chord_node *node) {
-  if (!node) return;
-  if (node->loop->on_loop_thread())
-    close_node_deferred(node, false);
-  else
-    close_node(node, false);
+  chord::capi::guarded_void([&] {
+    if (!node) return;
+    if (node->loop->on_loop_thread())
+      close_node_deferred(node, false);
+    else
+      close_node(node, false);
+  });
 }
 
 const char *chord_node_addr(const chord_node *node) {
@@ -447,9 +467,11 @@ const char *chord_node_addr(const chord_node *node) {
 }
 
 int chord_node_id(uint8_t out[32], const chord_node *node) {
-  if (!out || !node) return fail(CHORD_EINVAL, out ? "node is NULL" : "out is NULL");
-  std::memcpy(out, node->id, 32);
-  return CHORD_OK;
+  return chord::capi::guarded([&]() -> int {
+    if (!out || !node) return fail(CHORD_EINVAL, out ? "node is NULL" : "out is NULL");
+    std::memcpy(out, node->id, 32);
+    return CHORD_OK;
+  });
 }
 
 const char *chord_node_id_hex(const chord_node *node) {
@@ -457,36 +479,38 @@ const char *chord_node_id_hex(const chord_node *node) {
 }
 
 int chord_node_stats_get(chord_node_stats *out, chord_node *node) {
-  if (!out || !node) return fail(CHORD_EINVAL, out ? "node is NULL" : "out is NULL");
-  std::memset(out, 0, sizeof *out);
-  if (node->closed.load()) return fail(CHORD_ECLOSED, "the node is closed");
-  bool have = false;
-  bool ok = run_on_loop(node, [&] {
-    if (!node->host) return;
-    core::Stats s = node->host->node().stats();
-    net::HostStats hs = node->host->stats();
-    out->keys_stored = s.keys_stored;
-    out->keys_owned = s.keys_owned;
-    out->tombstones = s.tombstones;
-    out->msgs_sent = s.msgs_sent;
-    out->msgs_received = s.msgs_received;
-    out->bytes_sent = hs.bytes_sent;
-    out->bytes_received = hs.bytes_received;
-    out->connections = hs.connections;
-    out->successors = static_cast<unsigned>(s.successors.size());
-    out->has_predecessor = s.has_predecessor ? 1 : 0;
-    if (!s.successors.empty())
-      std::memcpy(out->successor_id, s.successors[0].id.data(), 32);
-    else
-      std::memcpy(out->successor_id, node->id, 32);
-    if (s.has_predecessor) std::memcpy(out->predecessor_id, s.predecessor.id.data(), 32);
-    out->lookups = s.lookups;
-    out->lookup_hops = s.lookup_hops;
-    have = true;
+  return chord::capi::guarded([&]() -> int {
+    if (!out || !node) return fail(CHORD_EINVAL, out ? "node is NULL" : "out is NULL");
+    std::memset(out, 0, sizeof *out);
+    if (node->closed.load()) return fail(CHORD_ECLOSED, "the node is closed");
+    bool have = false;
+    bool ok = run_on_loop(node, [&] {
+      if (!node->host) return;
+      core::Stats s = node->host->node().stats();
+      net::HostStats hs = node->host->stats();
+      out->keys_stored = s.keys_stored;
+      out->keys_owned = s.keys_owned;
+      out->tombstones = s.tombstones;
+      out->msgs_sent = s.msgs_sent;
+      out->msgs_received = s.msgs_received;
+      out->bytes_sent = hs.bytes_sent;
+      out->bytes_received = hs.bytes_received;
+      out->connections = hs.connections;
+      out->successors = static_cast<unsigned>(s.successors.size());
+      out->has_predecessor = s.has_predecessor ? 1 : 0;
+      if (!s.successors.empty())
+        std::memcpy(out->successor_id, s.successors[0].id.data(), 32);
+      else
+        std::memcpy(out->successor_id, node->id, 32);
+      if (s.has_predecessor) std::memcpy(out->predecessor_id, s.predecessor.id.data(), 32);
+      out->lookups = s.lookups;
+      out->lookup_hops = s.lookup_hops;
+      have = true;
+    });
+    if (!ok || !have) return fail(CHORD_ECLOSED, "the node is closed");
+    clear_error();
+    return CHORD_OK;
   });
-  if (!ok || !have) return fail(CHORD_ECLOSED, "the node is closed");
-  clear_error();
-  return CHORD_OK;
 }
 
 }  // extern "C"
