@@ -98,6 +98,13 @@ int NodeHost::start(std::string& why) {
   return kOk;
 }
 
+size_t NodeHost::live_connections() const {
+  // Closing ones are on their way out (uv_close pending): they hold no slot.
+  size_t n = 0;
+  for (const auto* c : conns_) n += c->state != Connection::State::Closing;
+  return n;
+}
+
 HostStats NodeHost::stats() const {
   HostStats s = stats_;
   s.connections = 0;
@@ -364,7 +371,7 @@ Connection* NodeHost::dial(const std::string& addr, const core::Id& expect) {
     dial_failures_[addr] = {kInval, why};
     return nullptr;
   }
-  if (conns_.size() >= cfg_.max_connections) {
+  if (live_connections() >= cfg_.max_connections) {
     dial_failures_[a.text] = {kBusy, "connection limit reached"};
     return nullptr;
   }
@@ -427,7 +434,7 @@ void NodeHost::on_connection(uv_stream_t* server, int status) {
   int len = sizeof ss;
   uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&ss), &len);
   c->remote = format_address(reinterpret_cast<sockaddr*>(&ss));
-  if (h->conns_.size() > h->cfg_.max_connections) {
+  if (h->live_connections() > h->cfg_.max_connections) {
     h->fail(c, kBusy, "refusing " + c->remote + ": connection limit reached", true);
     return;
   }
@@ -487,7 +494,17 @@ void NodeHost::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   if (c->state == Connection::State::Closing) return;
   h->poke();
   if (nread < 0) {
-    if (c->state == Connection::State::Handshaking && c->outbound) {
+    if (c->state == Connection::State::Handshaking && c->outbound && nread == UV_ECONNRESET &&
+        !c->got_bytes) {
+      // A responder at its connection limit (or shutting down) resets the
+      // connection before any handshake byte; one that cannot authenticate
+      // our hello hangs up (end of stream). Say which.
+      h->fail(c, kBusy,
+              "peer " + c->remote +
+                  " reset the connection before the handshake: it is at its connection limit "
+                  "or shutting down; retry later",
+              false);
+    } else if (c->state == Connection::State::Handshaking && c->outbound) {
       // A responder that cannot authenticate our hello just hangs up.
       h->fail(c, kRefused,
               "peer " + c->remote + " closed the handshake: " +

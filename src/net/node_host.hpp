@@ -112,6 +112,8 @@ class NodeHost final : public core::Host {
   void emit(core::Event&& ev) override;
   bool wants_key_events() override;
   void log(int level, const std::string& line) override;
+  // Connections that count against max_connections: all but the closing.
+  size_t live_connections() const;
 
   // Called by the connection callbacks (connection.cpp-level statics).
   void after_core_call();  // re-arms the node's timer

@@ -115,6 +115,33 @@ TEST(HostileMembers, a_peer_that_asks_for_more_than_it_reads_is_cut_off) {
   chord_buf_dispose(&v);
 }
 
+// An honest node refused for a full connection table is told that, not that
+// it "holds another network key" (the responder resets before the
+// handshake; a wrong key ends it with a hang-up).
+TEST(HostileMembers, a_node_at_its_connection_limit_says_so_to_who_it_refuses) {
+  chord_node_opts o = CHORD_NODE_OPTS_INIT;
+  o.max_connections = 1;
+  Node a(&o);
+  // An outsider takes the one slot and sits in the handshake.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(a.port()));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  usleep(100 * 1000);
+  Node b;
+  const int rc = chord_node_join(b.n, chord_node_addr(a.n), 3000);
+  const std::string why = chord_error_last();
+  ::close(fd);
+  EXPECT_EQ(rc, CHORD_EBUSY) << why;
+  EXPECT_NE(why.find("connection limit"), std::string::npos) << why;
+  EXPECT_EQ(why.find("key"), std::string::npos) << why;
+  // With the slot free again, the join works.
+  usleep(100 * 1000);
+  EXPECT_EQ(chord_node_join(b.n, chord_node_addr(a.n), 5000), 0) << chord_error_last();
+}
+
 TEST(HostileMembers, counters_are_named_and_unknown_names_are_refused) {
   Node a;
   unsigned n = 0;
