@@ -160,31 +160,68 @@ void Router::update(std::vector<Item> items, uint32_t timeout_ms, Done done) {
     if (rc != kOk) return done(fail_result(rc, detail));
   }
   if (items.empty()) return done(Result{});
-  if (user_ops_ + items.size() > opts_.max_pending)
+  if (user_ops_ >= opts_.max_pending)
     return done(fail_result(kBusy, "too many operations in flight"));
+  if (!timeout_ms) timeout_ms = 5000;
+  // More items than max_pending allows at once go in a window: as one ends
+  // the next starts, each within what is left of the call's timeout.
   struct Acc {
-    size_t left;
+    std::vector<Item> items;
+    size_t next = 0, in_flight = 0, left = 0;
+    bool pumping = false;  // an item that ends at once does not recurse
+    uint64_t deadline = 0;
     std::vector<Result> results;
+    Done done;
   };
   auto acc = std::make_shared<Acc>();
   acc->left = items.size();
   acc->results.resize(items.size());
-  for (size_t i = 0; i < items.size(); i++) {
-    user_op(wire::Op::Set, std::move(items[i].key), std::move(items[i].value), timeout_ms,
-            [acc, i, done](Result&& r) {
-              acc->results[i] = std::move(r);
-              if (--acc->left) return;
-              Result out;
-              for (Result& x : acc->results) {
-                out.hops = std::max(out.hops, x.hops);
-                if (out.status == kOk && x.status != kOk) {
-                  out.status = x.status;
-                  out.detail = x.detail;
-                }
-              }
-              done(std::move(out));
-            });
-  }
+  acc->items = std::move(items);
+  acc->deadline = now() + timeout_ms;
+  acc->done = std::move(done);
+  auto finish = [acc] {
+    Result out;
+    for (Result& x : acc->results) {
+      out.hops = std::max(out.hops, x.hops);
+      if (out.status == kOk && x.status != kOk) {
+        out.status = x.status;
+        out.detail = x.detail;
+      }
+    }
+    acc->done(std::move(out));
+  };
+  auto pump = std::make_shared<std::function<void()>>();
+  // The items in flight and the retry timer own the pump; it refers to
+  // itself weakly, so that it goes once they are done.
+  *pump = [this, acc, finish, weak = std::weak_ptr<std::function<void()>>(pump)] {
+    auto self = weak.lock();
+    if (!self || acc->pumping) return;  // the loop below goes on
+    acc->pumping = true;
+    while (acc->next < acc->items.size() && user_ops_ < opts_.max_pending) {
+      const size_t i = acc->next++;
+      const uint64_t t = now();
+      if (t >= acc->deadline) {
+        acc->results[i] = fail_result(kTimedOut, "the update's timeout passed before this item");
+        if (--acc->left == 0) {
+          acc->pumping = false;
+          return finish();
+        }
+        continue;
+      }
+      acc->in_flight++;
+      user_op(wire::Op::Set, std::move(acc->items[i].key), std::move(acc->items[i].value),
+              static_cast<uint32_t>(acc->deadline - t), [acc, i, finish, self](Result&& r) {
+                acc->results[i] = std::move(r);
+                acc->in_flight--;
+                if (--acc->left == 0) return finish();
+                (*self)();
+              });
+    }
+    acc->pumping = false;
+    // No room and none of ours out to make some: look again shortly.
+    if (acc->next < acc->items.size() && acc->in_flight == 0) after(10, [self] { (*self)(); });
+  };
+  (*pump)();
 }
 
 void Router::whisper(const Id& to, Bytes payload, uint32_t timeout_ms, Done done) {

@@ -100,6 +100,22 @@ TEST_F(Dictionary, update_writes_every_item) {
   for (auto& [k, v] : items) EXPECT_EQ(Sim::str(sim.get(any(), k).value), v) << k;
 }
 
+// More items than max_pending lets a node have in flight: the update paces
+// itself (it failed with kBusy, writing none, before).
+TEST(DictionaryLimits, an_update_larger_than_max_pending_paces_itself) {
+  Config c = test_config(12);
+  c.opts.max_pending = 4;
+  Sim sim(c);
+  ASSERT_TRUE(build_ring(sim, 6));
+  ASSERT_TRUE(sim.run_until_ideal(30000)) << sim.check(true);
+  std::vector<std::pair<std::string, std::string>> items;
+  for (int i = 0; i < 40; i++) items.emplace_back("w" + std::to_string(i), std::to_string(i));
+  core::Result r = sim.update(2, items);
+  ASSERT_EQ(r.status, kOk) << r.detail;
+  for (auto& [k, v] : items) EXPECT_EQ(Sim::str(sim.get(4, k).value), v) << k;
+  EXPECT_EQ(sim.violation(), "");
+}
+
 TEST_F(Dictionary, iteration_yields_each_live_key_once_with_its_value) {
   std::map<std::string, std::string> model;
   for (int i = 0; i < 600; i++) {  // more than a page
