@@ -74,6 +74,21 @@ uint64_t ring_copies_stored(ring *r);
 /* Frees every live node, then the shared loop. */
 void ring_stop(ring *r);
 
+/* The usual cmocka group fixture, shared by the ring tests: defines setup(),
+   which starts a ring of n nodes on one shared loop and waits until it has
+   converged, and teardown(), which stops it. */
+#define RING_GROUP_FIXTURE(r, n)                                 \
+  static int setup(void **state) {                               \
+    (void)state;                                                 \
+    if (ring_start(&(r), (n), NULL, 1) != 0) return -1;          \
+    return ring_wait_stable(&(r), RING_STABLE_MS) == 0 ? 0 : -1; \
+  }                                                              \
+  static int teardown(void **state) {                            \
+    (void)state;                                                 \
+    ring_stop(&(r));                                             \
+    return 0;                                                    \
+  }
+
 /* Key helpers: "prefix-<i>" as bytes (without a NUL). Returns the length. */
 size_t test_key(uint8_t *buf, size_t cap, const char *prefix, int i);
 

@@ -122,15 +122,7 @@ static size_t wait_total(recorder *r, size_t want, int timeout_ms) {
   return v;
 }
 
-static int setup(void **state) {
-  if (ring_start(&R, NODES, NULL, 1) != 0) return -1;
-  return ring_wait_stable(&R, RING_STABLE_MS) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  ring_stop(&R);
-  return 0;
-}
+RING_GROUP_FIXTURE(R, NODES)
 
 static void each_subscriber_sees_each_add_and_delete_exactly_once(void **state) {
   static recorder rec[NODES];

@@ -11,15 +11,7 @@
 
 static ring R;
 
-static int setup(void **state) {
-  if (ring_start(&R, NODES, NULL, 1) != 0) return -1;
-  return ring_wait_stable(&R, RING_STABLE_MS) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  ring_stop(&R);
-  return 0;
-}
+RING_GROUP_FIXTURE(R, NODES)
 
 /* Every live node reads key as value. */
 static void assert_readable_everywhere(const void *key, size_t klen, const void *value,

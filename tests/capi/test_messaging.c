@@ -12,15 +12,7 @@
 
 static ring R;
 
-static int setup(void **state) {
-  if (ring_start(&R, NODES, NULL, 1) != 0) return -1;
-  return ring_wait_stable(&R, RING_STABLE_MS) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  ring_stop(&R);
-  return 0;
-}
+RING_GROUP_FIXTURE(R, NODES)
 
 /* Receives one message on node n and checks it; returns the event (caller disposes). */
 static void expect_message(chord_event *ev, size_t n, const void *data, size_t len, size_t from,

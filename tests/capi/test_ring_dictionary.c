@@ -12,15 +12,7 @@
 
 static ring R;
 
-static int setup(void **state) {
-  if (ring_start(&R, NODES, NULL, 1) != 0) return -1;
-  return ring_wait_stable(&R, RING_STABLE_MS) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  ring_stop(&R);
-  return 0;
-}
+RING_GROUP_FIXTURE(R, NODES)
 
 /* A value derived from the key, so that any key's value can be checked. */
 static size_t value_for(uint8_t *buf, size_t cap, const uint8_t *key, size_t klen, int gen) {
