@@ -150,6 +150,148 @@ void close_node_deferred(chord_node *n, bool graceful) {
 
 using namespace chord::capi;
 
+namespace {
+
+// chord_node_opts checked and turned into the transport's configuration,
+// the identity loaded or made. 0, or a CHORD_E* code with the detail set.
+int config_from_opts(const chord_node_opts *opts, net::HostConfig &cfg,
+                     std::string &identity_warning) {
+  core::Options &co = cfg.core;
+  // Zero fields are defaults; core::Options holds them and their bounds.
+  co.replicas = opts->replicas;
+  co.successors = opts->successors;
+  co.stabilize_ms = opts->stabilize_ms;
+  co.fix_fingers_ms = opts->fix_fingers_ms;
+  co.check_predecessor_ms = opts->check_predecessor_ms;
+  co.rpc_timeout_ms = opts->rpc_timeout_ms;
+  co.anti_entropy_ms = opts->anti_entropy_ms;
+  co.tombstone_grace_ms = opts->tombstone_grace_ms;
+  co.max_key_bytes = opts->max_key_bytes;
+  co.max_value_bytes = opts->max_value_bytes;
+  co.max_pending = opts->max_pending;
+  co.client = (opts->flags & CHORD_NODE_CLIENT) != 0;
+  co.sloppy_quorum = (opts->flags & CHORD_NODE_SLOPPY_QUORUM) != 0;
+  if (opts->flags & ~static_cast<unsigned>(CHORD_NODE_CLIENT | CHORD_NODE_SLOPPY_QUORUM))
+    return fail(CHORD_EINVAL, "unknown bits in flags");
+  // Fields of version 2 and later exist only in structs of that version.
+  co.max_clock_skew_ms = opts->version >= 2 ? opts->max_clock_skew_ms : 0;
+  co.max_store_bytes = opts->version >= 3 ? opts->max_store_bytes : 0;
+  cfg.max_output_bytes = opts->version >= 3 ? opts->max_output_bytes : 0;
+  const std::string invalid = co.validate();
+  if (!invalid.empty()) return fail(CHORD_EINVAL, invalid);
+  co = co.with_defaults();
+  // A quiet ring slows its maintenance down to one round per 8 s (never
+  // below the configured periods): src/net reports a lost connection at once,
+  // so a crashed process is noticed without the timers.
+  co.calm_max_ms = 8000;
+  cfg.limits.max_key = co.max_key_bytes;
+  cfg.limits.max_value = co.max_value_bytes;
+  cfg.limits.max_frame =
+      opts->max_frame_bytes ? opts->max_frame_bytes : co.max_value_bytes + co.max_key_bytes + 65536;
+  if (cfg.limits.max_frame < co.max_value_bytes + co.max_key_bytes + 1024)
+    return fail(CHORD_EINVAL, "max_frame_bytes must exceed max_key_bytes + max_value_bytes + 1024");
+  // The transport's defaults are HostConfig's (src/net/node_host.hpp).
+  if (opts->max_connections) cfg.max_connections = opts->max_connections;
+  if (opts->handshake_timeout_ms) cfg.handshake_timeout_ms = opts->handshake_timeout_ms;
+  cfg.network = opts->network ? opts->network : "chord";
+  if (cfg.network.empty() || cfg.network.size() > 255)
+    return fail(CHORD_EINVAL, "network name must be 1 to 255 bytes");
+  if (opts->network_key || opts->network_key_len) {
+    if (!opts->network_key || opts->network_key_len != 32)
+      return fail(CHORD_EINVAL, "network_key must be exactly 32 bytes");
+    std::array<uint8_t, 32> k;
+    std::memcpy(k.data(), opts->network_key, 32);
+    cfg.network_key = k;
+  }
+  cfg.listen = opts->listen ? opts->listen : "127.0.0.1:0";
+  std::string why;
+  net::Address parsed;
+  if (!co.client && net::parse_address(cfg.listen, true, parsed, why) != 0)
+    return fail(CHORD_EINVAL, "listen: " + why);
+  if (opts->advertise) {
+    cfg.advertise = opts->advertise;
+    if (cfg.advertise.size() > chord::wire::kMaxAddr)
+      return fail(CHORD_EINVAL,
+                  "advertise: longer than " + std::to_string(chord::wire::kMaxAddr) + " bytes");
+    if (net::parse_address(cfg.advertise, false, parsed, why) != 0)
+      return fail(CHORD_EINVAL, "advertise: " + why);
+  }
+  cfg.identity = std::make_shared<chord::crypto::Identity>();
+  if (opts->identity_file) {
+    int rc = chord::crypto::identity_load_or_create(opts->identity_file, *cfg.identity, why,
+                                                    &identity_warning);
+    if (rc != 0) return fail(rc, "identity file " + std::string(opts->identity_file) + ": " + why);
+  } else if (chord::crypto::identity_generate(*cfg.identity) != 0) {
+    return fail(CHORD_EINTERNAL, "cannot generate an identity key");
+  }
+  cfg.log_level = opts->log_level;
+  return CHORD_OK;
+}
+
+// The transport's hooks into the node's handle: logs to log_cb, events and
+// connects to the node's event hub (held weakly: the hub may go first).
+void hook_up(chord_node *n, net::HostConfig &cfg) {
+  if (n->log_cb) {
+    chord_log_cb cb = n->log_cb;
+    void *ud = n->log_ud;
+    cfg.log = [cb, ud](int level, const std::string &line) { cb(level, line.c_str(), ud); };
+  }
+  std::weak_ptr<Hub> hubw = n->hub;
+  cfg.wants_key_events = [hubw] {
+    auto hub = hubw.lock();
+    return hub && hub->key_listeners.load() > 0;
+  };
+  cfg.on_event = [hubw](core::Event &&ev) {
+    auto hub = hubw.lock();
+    if (!hub) return;
+    chord_event ce;
+    std::memset(&ce, 0, sizeof ce);
+    ce.type = static_cast<int>(ev.type);
+    ce.key.data = ev.key.data();
+    ce.key.len = ev.key.size();
+    ce.data.data = ev.data.data();
+    ce.data.len = ev.data.size();
+    std::memcpy(ce.peer_id, ev.sender.id.data(), 32);
+    std::snprintf(ce.peer_addr, sizeof ce.peer_addr, "%s", ev.sender.addr.c_str());
+    ce.is_whisper = ev.whisper ? 1 : 0;
+    hub->dispatch(ce);
+  };
+  cfg.on_connect = [hubw](const core::Peer &p) {
+    auto hub = hubw.lock();
+    if (!hub) return;
+    chord_event ce;
+    std::memset(&ce, 0, sizeof ce);
+    ce.type = CHORD_EV_CONNECT;
+    std::memcpy(ce.peer_id, p.id.data(), 32);
+    std::snprintf(ce.peer_addr, sizeof ce.peer_addr, "%s", p.addr.c_str());
+    hub->dispatch(ce);
+  };
+}
+
+// Closes whatever start() opened, waits for it on the loop thread, then
+// frees the handle: a node that never started.
+void abandon(chord_node *n) {
+  // Close whatever start() opened, then free.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  n->loop->post([&, n] {
+    teardown(n, false, [&] {
+      std::lock_guard<std::mutex> lk(mu);
+      done = true;
+      cv.notify_all();
+    });
+  });
+  {
+    std::unique_lock<std::mutex> lk(mu);
+    cv.wait(lk, [&] { return done; });
+  }
+  release_loop(n);
+  delete n;
+}
+
+}  // namespace
+
 extern "C" {
 
 int chord_loop_new(chord_loop **out) {
@@ -202,78 +344,9 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
     if (chord::crypto::init() != 0) return fail(CHORD_EINTERNAL, "libsodium failed to initialize");
 
     net::HostConfig cfg;
-    core::Options &co = cfg.core;
-    // Zero fields are defaults; core::Options holds them and their bounds.
-    co.replicas = opts->replicas;
-    co.successors = opts->successors;
-    co.stabilize_ms = opts->stabilize_ms;
-    co.fix_fingers_ms = opts->fix_fingers_ms;
-    co.check_predecessor_ms = opts->check_predecessor_ms;
-    co.rpc_timeout_ms = opts->rpc_timeout_ms;
-    co.anti_entropy_ms = opts->anti_entropy_ms;
-    co.tombstone_grace_ms = opts->tombstone_grace_ms;
-    co.max_key_bytes = opts->max_key_bytes;
-    co.max_value_bytes = opts->max_value_bytes;
-    co.max_pending = opts->max_pending;
-    co.client = (opts->flags & CHORD_NODE_CLIENT) != 0;
-    co.sloppy_quorum = (opts->flags & CHORD_NODE_SLOPPY_QUORUM) != 0;
-    if (opts->flags & ~static_cast<unsigned>(CHORD_NODE_CLIENT | CHORD_NODE_SLOPPY_QUORUM))
-      return fail(CHORD_EINVAL, "unknown bits in flags");
-    // Fields of version 2 and later exist only in structs of that version.
-    co.max_clock_skew_ms = opts->version >= 2 ? opts->max_clock_skew_ms : 0;
-    co.max_store_bytes = opts->version >= 3 ? opts->max_store_bytes : 0;
-    cfg.max_output_bytes = opts->version >= 3 ? opts->max_output_bytes : 0;
-    const std::string invalid = co.validate();
-    if (!invalid.empty()) return fail(CHORD_EINVAL, invalid);
-    co = co.with_defaults();
-    // A quiet ring slows its maintenance down to one round per 8 s (never
-    // below the configured periods): src/net reports a lost connection at once,
-    // so a crashed process is noticed without the timers.
-    co.calm_max_ms = 8000;
-    cfg.limits.max_key = co.max_key_bytes;
-    cfg.limits.max_value = co.max_value_bytes;
-    cfg.limits.max_frame = opts->max_frame_bytes ? opts->max_frame_bytes
-                                                 : co.max_value_bytes + co.max_key_bytes + 65536;
-    if (cfg.limits.max_frame < co.max_value_bytes + co.max_key_bytes + 1024)
-      return fail(CHORD_EINVAL,
-                  "max_frame_bytes must exceed max_key_bytes + max_value_bytes + 1024");
-    // The transport's defaults are HostConfig's (src/net/node_host.hpp).
-    if (opts->max_connections) cfg.max_connections = opts->max_connections;
-    if (opts->handshake_timeout_ms) cfg.handshake_timeout_ms = opts->handshake_timeout_ms;
-    cfg.network = opts->network ? opts->network : "chord";
-    if (cfg.network.empty() || cfg.network.size() > 255)
-      return fail(CHORD_EINVAL, "network name must be 1 to 255 bytes");
-    if (opts->network_key || opts->network_key_len) {
-      if (!opts->network_key || opts->network_key_len != 32)
-        return fail(CHORD_EINVAL, "network_key must be exactly 32 bytes");
-      std::array<uint8_t, 32> k;
-      std::memcpy(k.data(), opts->network_key, 32);
-      cfg.network_key = k;
-    }
-    cfg.listen = opts->listen ? opts->listen : "127.0.0.1:0";
-    std::string why;
-    net::Address parsed;
-    if (!co.client && net::parse_address(cfg.listen, true, parsed, why) != 0)
-      return fail(CHORD_EINVAL, "listen: " + why);
-    if (opts->advertise) {
-      cfg.advertise = opts->advertise;
-      if (cfg.advertise.size() > chord::wire::kMaxAddr)
-        return fail(CHORD_EINVAL,
-                    "advertise: longer than " + std::to_string(chord::wire::kMaxAddr) + " bytes");
-      if (net::parse_address(cfg.advertise, false, parsed, why) != 0)
-        return fail(CHORD_EINVAL, "advertise: " + why);
-    }
-    cfg.identity = std::make_shared<chord::crypto::Identity>();
     std::string identity_warning;
-    if (opts->identity_file) {
-      int rc = chord::crypto::identity_load_or_create(opts->identity_file, *cfg.identity, why,
-                                                      &identity_warning);
-      if (rc != 0)
-        return fail(rc, "identity file " + std::string(opts->identity_file) + ": " + why);
-    } else if (chord::crypto::identity_generate(*cfg.identity) != 0) {
-      return fail(CHORD_EINTERNAL, "cannot generate an identity key");
-    }
-    cfg.log_level = opts->log_level;
+    if (int rc = config_from_opts(opts, cfg, identity_warning)) return rc;
+    const core::Options &co = cfg.core;
 
     auto *n = new (std::nothrow) chord_node_s;
     if (!n) return fail(CHORD_ENOMEM, "cannot allocate a node");
@@ -298,41 +371,7 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
       }
       n->loop = n->own_loop.get();
     }
-    if (n->log_cb) {
-      chord_log_cb cb = n->log_cb;
-      void *ud = n->log_ud;
-      cfg.log = [cb, ud](int level, const std::string &line) { cb(level, line.c_str(), ud); };
-    }
-    std::weak_ptr<Hub> hubw = n->hub;
-    cfg.wants_key_events = [hubw] {
-      auto hub = hubw.lock();
-      return hub && hub->key_listeners.load() > 0;
-    };
-    cfg.on_event = [hubw](core::Event &&ev) {
-      auto hub = hubw.lock();
-      if (!hub) return;
-      chord_event ce;
-      std::memset(&ce, 0, sizeof ce);
-      ce.type = static_cast<int>(ev.type);
-      ce.key.data = ev.key.data();
-      ce.key.len = ev.key.size();
-      ce.data.data = ev.data.data();
-      ce.data.len = ev.data.size();
-      std::memcpy(ce.peer_id, ev.sender.id.data(), 32);
-      std::snprintf(ce.peer_addr, sizeof ce.peer_addr, "%s", ev.sender.addr.c_str());
-      ce.is_whisper = ev.whisper ? 1 : 0;
-      hub->dispatch(ce);
-    };
-    cfg.on_connect = [hubw](const core::Peer &p) {
-      auto hub = hubw.lock();
-      if (!hub) return;
-      chord_event ce;
-      std::memset(&ce, 0, sizeof ce);
-      ce.type = CHORD_EV_CONNECT;
-      std::memcpy(ce.peer_id, p.id.data(), 32);
-      std::snprintf(ce.peer_addr, sizeof ce.peer_addr, "%s", p.addr.c_str());
-      hub->dispatch(ce);
-    };
+    hook_up(n, cfg);
 
     int rc = CHORD_OK;
     std::string err;
@@ -343,23 +382,7 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
       if (rc == 0 && !identity_warning.empty()) n->host->log(CHORD_LOG_WARN, identity_warning);
     });
     if (rc != 0) {
-      // Close whatever start() opened, then free.
-      std::mutex mu;
-      std::condition_variable cv;
-      bool done = false;
-      n->loop->post([&, n] {
-        teardown(n, false, [&] {
-          std::lock_guard<std::mutex> lk(mu);
-          done = true;
-          cv.notify_all();
-        });
-      });
-      {
-        std::unique_lock<std::mutex> lk(mu);
-        cv.wait(lk, [&] { return done; });
-      }
-      release_loop(n);
-      delete n;
+      abandon(n);
       return fail(rc, err);
     }
     *out = n;
