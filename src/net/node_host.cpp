@@ -98,6 +98,27 @@ int NodeHost::start(std::string& why) {
   return kOk;
 }
 
+namespace {
+// A responder at its connection limit (or shutting down) resets the
+// connection before any handshake byte; the initiator may see the reset when
+// its connect completes, when it writes its hello, or when it reads.
+constexpr char kResetBeforeHandshake[] =
+    " reset the connection before the handshake: it is at its connection limit or shutting "
+    "down; retry later";
+bool is_reset(int status) {
+  return status == UV_ECONNRESET || status == UV_EPIPE;
+}
+}  // namespace
+
+void NodeHost::write_failed(Connection* c, int status) {
+  if (c->state == Connection::State::Handshaking && c->outbound && !c->got_bytes &&
+      is_reset(status)) {
+    fail(c, kBusy, "peer " + c->remote + kResetBeforeHandshake, false);
+    return;
+  }
+  fail(c, kUnreachable, std::string("write failed: ") + uv_strerror(status), false);
+}
+
 size_t NodeHost::live_connections() const {
   // Closing ones are on their way out (uv_close pending): they hold no slot.
   size_t n = 0;
@@ -234,7 +255,7 @@ void NodeHost::flush(Connection* c) {
     if (n > 0)
       off = static_cast<size_t>(n);
     else if (n < 0 && n != UV_EAGAIN) {
-      fail(c, kUnreachable, std::string("write failed: ") + uv_strerror(n), false);
+      write_failed(c, n);
       return;
     }
   }
@@ -263,7 +284,7 @@ void NodeHost::flush(Connection* c) {
   if (rc != 0) {
     --c->writes_in_flight;
     delete w;
-    fail(c, kUnreachable, std::string("write failed: ") + uv_strerror(rc), false);
+    write_failed(c, rc);
   }
 }
 
@@ -274,7 +295,7 @@ void NodeHost::on_write(uv_write_t* req, int status) {
   c->host->stats_.bytes_sent += w->buf.size();
   delete w;
   if (status < 0 && status != UV_ECANCELED && c->state != Connection::State::Closing) {
-    c->host->fail(c, kUnreachable, std::string("write failed: ") + uv_strerror(status), false);
+    c->host->write_failed(c, status);
   }
 }
 
@@ -408,6 +429,10 @@ void NodeHost::on_connect(uv_connect_t* req, int status) {
   NodeHost* h = c->host;
   if (status == UV_ECANCELED || c->state == Connection::State::Closing) return;
   if (status < 0) {
+    if (is_reset(status)) {
+      h->fail(c, kBusy, "peer " + c->remote + kResetBeforeHandshake, false);
+      return;
+    }
     h->fail(c, kUnreachable, "cannot connect to " + c->remote + ": " + uv_strerror(status), false);
     return;
   }
@@ -494,16 +519,11 @@ void NodeHost::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   if (c->state == Connection::State::Closing) return;
   h->poke();
   if (nread < 0) {
-    if (c->state == Connection::State::Handshaking && c->outbound && nread == UV_ECONNRESET &&
-        !c->got_bytes) {
-      // A responder at its connection limit (or shutting down) resets the
-      // connection before any handshake byte; one that cannot authenticate
-      // our hello hangs up (end of stream). Say which.
-      h->fail(c, kBusy,
-              "peer " + c->remote +
-                  " reset the connection before the handshake: it is at its connection limit "
-                  "or shutting down; retry later",
-              false);
+    if (c->state == Connection::State::Handshaking && c->outbound &&
+        is_reset(static_cast<int>(nread)) && !c->got_bytes) {
+      // A reset before any handshake byte (kResetBeforeHandshake); one that
+      // cannot authenticate our hello hangs up (end of stream). Say which.
+      h->fail(c, kBusy, "peer " + c->remote + kResetBeforeHandshake, false);
     } else if (c->state == Connection::State::Handshaking && c->outbound) {
       // A responder that cannot authenticate our hello just hangs up.
       h->fail(c, kRefused,

@@ -114,6 +114,8 @@ class NodeHost final : public core::Host {
   void log(int level, const std::string& line) override;
   // Connections that count against max_connections: all but the closing.
   size_t live_connections() const;
+  // A write to c failed with status: closes it, naming the cause.
+  void write_failed(Connection* c, int status);
 
   // Called by the connection callbacks (connection.cpp-level statics).
   void after_core_call();  // re-arms the node's timer
