@@ -140,6 +140,35 @@ class ChordCommandTest(unittest.TestCase):
             self.assertIn(b"usage: chord " + sub.encode(), out)
             self.assertIn(b"examples:", out)
 
+    def test_help_states_the_defaults_that_chord_h_documents(self):
+        # chord.h documents each option's default at the end of its comment;
+        # the help of `chord node` and `chord get` must say the same.
+        header = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                              "include", "chord", "chord.h")
+        with open(header) as f:
+            text = f.read()
+        body = text[text.index("typedef struct chord_node_opts {"):
+                    text.index("} chord_node_opts;")]
+        documented = {}
+        for m in re.finditer(r"(\w+);\s*/\*\*<([^*]*)\*/", body):
+            documented[m.group(1)] = m.group(2).strip().rstrip(".").split(".")[-1].strip()
+        documented["max_clock_skew_ms"] = re.search(
+            r"run NTP\. (\d+) \*/\s*unsigned max_clock_skew_ms;", body).group(1)
+        _, node_help, _ = chord("node", "--help")
+        _, get_help, _ = chord("get", "--help")
+        node_help, get_help = node_help.decode(), get_help.decode()
+
+        def default_after(help_text, option):
+            i = help_text.index(option)
+            return re.search(r"\(default ([^)]*)\)", help_text[i:]).group(1)
+
+        self.assertEqual(default_after(node_help, "--replicas"), documented["replicas"])
+        self.assertEqual(default_after(node_help, "--max-clock-skew"),
+                         documented["max_clock_skew_ms"])
+        self.assertEqual(default_after(get_help, "--network"), documented["network"]
+                         .split()[-1])  # '"chord"'
+        self.assertEqual(default_after(get_help, "--timeout"), documented["default_timeout_ms"])
+
     def check_watch(self, *extra):
         """Runs `chord watch`, sets keys until an add shows up, deletes that key
         and waits for its delete line, then stops watch with SIGINT."""
