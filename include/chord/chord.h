@@ -443,7 +443,7 @@ CHORD_EXTERN int chord_node_stats_get(chord_node_stats *out, chord_node *node);
  *   asked for; "net.bad_addresses": peers refused for an advertised address
  *   that is no HOST:PORT of at most 255 bytes; "net.pending_dropped":
  *   messages dropped while their connection was being set up.
- * Counters only grow. Reading one costs a scan of the node's records.
+ * Counters only grow. Reading one is cheap (no scan of the records).
  * @param out receives the count.
  * @param node the node.
  * @param name a counter's name.

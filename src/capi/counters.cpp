@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // chord_node_counter and chord_counter_name: the node's counters by name
 // (refusals, cut links, internal faults), so that new ones need no change
-// of a struct's layout.
+// of a struct's layout. One table: a name and how to read it.
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "capi/handles.hpp"
 #include "core/runtime.hpp"
@@ -11,14 +12,48 @@
 
 namespace {
 
-// The refusal kinds first, in core::Refusal order, then the rest.
-constexpr unsigned kRefusals = static_cast<unsigned>(chord::core::Refusal::count_);
-const char *const kOther[] = {"versions_refused", "internal_errors", "net.slow_links_cut",
-                              "net.bad_addresses", "net.pending_dropped"};
-constexpr unsigned kOthers = sizeof kOther / sizeof kOther[0];
+namespace core = chord::core;
+namespace net = chord::net;
 
-std::string refused_name(unsigned i) {
-  return std::string("refused.") + chord::core::refusal_name(static_cast<chord::core::Refusal>(i));
+struct Counter {
+  std::string name;
+  uint64_t (*read)(const core::Stats &, const net::HostStats &, size_t refusal);
+  size_t refusal;  // which core::Refusal, for the "refused.*" ones
+};
+
+const std::vector<Counter> &counters() {
+  static const std::vector<Counter> table = [] {
+    std::vector<Counter> t;
+    // The refusal kinds, in core::Refusal order; their names are the core's.
+    for (size_t k = 0; k < static_cast<size_t>(core::Refusal::count_); k++) {
+      t.push_back({std::string("refused.") + core::refusal_name(static_cast<core::Refusal>(k)),
+                   [](const core::Stats &s, const net::HostStats &, size_t i) -> uint64_t {
+                     auto it = s.refused.find(core::refusal_name(static_cast<core::Refusal>(i)));
+                     return it == s.refused.end() ? 0 : it->second;
+                   },
+                   k});
+    }
+    t.push_back(
+        {"versions_refused",
+         [](const core::Stats &s, const net::HostStats &, size_t) { return s.versions_refused; },
+         0});
+    t.push_back(
+        {"internal_errors",
+         [](const core::Stats &s, const net::HostStats &, size_t) { return s.internal_errors; },
+         0});
+    t.push_back(
+        {"net.slow_links_cut",
+         [](const core::Stats &, const net::HostStats &h, size_t) { return h.slow_links_cut; }, 0});
+    t.push_back(
+        {"net.bad_addresses",
+         [](const core::Stats &, const net::HostStats &h, size_t) { return h.bad_addresses; }, 0});
+    t.push_back(
+        {"net.pending_dropped",
+         [](const core::Stats &, const net::HostStats &h, size_t) { return h.pending_dropped; },
+         0});
+    return t;
+  }();
+  return table;
 }
 
 }  // namespace
@@ -29,14 +64,7 @@ using chord::capi::fail;
 extern "C" {
 
 const char *chord_counter_name(unsigned i) {
-  // Built once: the refusal names come from the core's table.
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> v;
-    for (unsigned k = 0; k < kRefusals; k++) v.push_back(refused_name(k));
-    for (const char *o : kOther) v.emplace_back(o);
-    return v;
-  }();
-  return i < names.size() ? names[i].c_str() : nullptr;
+  return i < counters().size() ? counters()[i].name.c_str() : nullptr;
 }
 
 int chord_node_counter(uint64_t *out, chord_node *node, const char *name) {
@@ -44,27 +72,15 @@ int chord_node_counter(uint64_t *out, chord_node *node, const char *name) {
     if (!out || !node || !name)
       return fail(CHORD_EINVAL, !out ? "out is NULL" : !node ? "node is NULL" : "name is NULL");
     *out = 0;
-    unsigned which = kRefusals + kOthers;
-    for (unsigned i = 0; i < kRefusals + kOthers; i++)
-      if (std::strcmp(chord_counter_name(i), name) == 0) which = i;
-    if (which == kRefusals + kOthers)
-      return fail(CHORD_ENOTFOUND, std::string("no counter named '") + name + "'");
+    const Counter *c = nullptr;
+    for (const Counter &k : counters())
+      if (k.name == name) c = &k;
+    if (!c) return fail(CHORD_ENOTFOUND, std::string("no counter named '") + name + "'");
     if (node->closed.load()) return fail(CHORD_ECLOSED, "the node is closed");
     bool have = false;
     bool ok = chord::capi::run_on_loop(node, [&] {
       if (!node->host) return;
-      const chord::core::Stats s = node->host->node().stats();
-      const chord::net::HostStats hs = node->host->stats();
-      if (which < kRefusals) {
-        auto it =
-            s.refused.find(chord::core::refusal_name(static_cast<chord::core::Refusal>(which)));
-        *out = it == s.refused.end() ? 0 : it->second;
-      } else {
-        const uint64_t other[] = {s.versions_refused, s.internal_errors, hs.slow_links_cut,
-                                  hs.bad_addresses, hs.pending_dropped};
-        static_assert(sizeof other / sizeof other[0] == kOthers, "one value per name");
-        *out = other[which - kRefusals];
-      }
+      *out = c->read(node->host->node().counters(), node->host->stats(), c->refusal);
       have = true;
     });
     if (!ok || !have) return fail(CHORD_ECLOSED, "the node is closed");

@@ -90,8 +90,19 @@ void NodeImpl::on_message(const Peer& from, wire::Message&& m) {
       m.body);
 }
 
-Stats NodeImpl::stats() const {
+Stats NodeImpl::counters() const {
   Stats s;
+  for (size_t i = 0; i < static_cast<size_t>(Refusal::count_); i++) {
+    const auto why = static_cast<Refusal>(i);
+    if (rt_.refused(why)) s.refused[refusal_name(why)] = rt_.refused(why);
+  }
+  s.internal_errors = rt_.internal_errors();
+  s.versions_refused = rt_.versions_refused();
+  return s;
+}
+
+Stats NodeImpl::stats() const {
+  Stats s = counters();
   rt_.store().scan(self_.id, self_.id, nullptr,
                    [&](const Id& pos, const Bytes&, const StoredRecord& r) {
                      if (r.tomb) {
@@ -109,12 +120,6 @@ Stats NodeImpl::stats() const {
   s.has_predecessor = ring_.has_predecessor();
   if (ring_.has_predecessor()) s.predecessor = ring_.predecessor();
   s.successors = ring_.successors();
-  for (size_t i = 0; i < static_cast<size_t>(Refusal::count_); i++) {
-    const auto why = static_cast<Refusal>(i);
-    if (rt_.refused(why)) s.refused[refusal_name(why)] = rt_.refused(why);
-  }
-  s.internal_errors = rt_.internal_errors();
-  s.versions_refused = rt_.versions_refused();
   if (s.successors.empty() && !opts_.client) s.successors.push_back(self_);
   return s;
 }
@@ -190,6 +195,9 @@ const Id& Node::id() const {
 }
 Stats Node::stats() const {
   return impl_->stats();
+}
+Stats Node::counters() const {
+  return impl_->counters();
 }
 uint64_t Node::internal_errors() const {
   return impl_->runtime.internal_errors();

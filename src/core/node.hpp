@@ -230,7 +230,10 @@ class Node {
 
   // Inspection, for the simulator's invariant checker and tests (cheap).
   bool is_client() const;
-  uint64_t internal_errors() const;                 // Stats::internal_errors, without a scan
+  uint64_t internal_errors() const;  // Stats::internal_errors, without a scan
+  // Only the counters of Stats (refused, internal_errors, versions_refused),
+  // without the scan of the store that stats() makes.
+  Stats counters() const;
   const std::vector<Peer>& successor_list() const;  // empty in a ring of one
   bool predecessor(Peer* out) const;                // false if none known
   // The node's records: the simulator copies them into a restarted node.

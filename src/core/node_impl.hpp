@@ -39,6 +39,7 @@ class NodeImpl : public RuntimeHolder, private Module {
   void on_message(const Peer& from, wire::Message&& m);
   void on_unreachable(const Peer& peer);
   Stats stats() const;
+  Stats counters() const;  // stats() without the store scan: its counters only
 
   // The modules, in the order they are built (the router draws its first
   // operation id from the host's random source: order matters for replays).

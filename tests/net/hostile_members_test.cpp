@@ -5,6 +5,7 @@
 // the node keeps serving. The peer is tests/net/speaker.hpp.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -38,6 +39,17 @@ struct Node {
     return v;
   }
 };
+
+// This process's peak resident set (VmHWM), in bytes: the node runs here.
+size_t peak_rss() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  char line[256];
+  size_t kb = 0;
+  while (f && std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmHWM: %zu kB", &kb) == 1) break;
+  if (f) std::fclose(f);
+  return kb * 1024;
+}
 
 TEST(HostileMembers, a_peer_advertising_an_address_no_message_can_carry_is_cut_off) {
   Node a, b;
@@ -91,6 +103,7 @@ TEST(HostileMembers, a_peer_that_asks_for_more_than_it_reads_is_cut_off) {
   std::string why;
   ASSERT_TRUE(s.connect(a.port(), "", &why)) << why;  // a light client
   s.shrink_receive_buffer();
+  const size_t peak_before = peak_rss();
   // 200 gets of a 1 MiB value, about 6 kB of requests: 200 MiB of replies
   // if the node queued them all. It may queue 32 MiB for one link.
   wire::OpReq get;
@@ -108,6 +121,10 @@ TEST(HostileMembers, a_peer_that_asks_for_more_than_it_reads_is_cut_off) {
   }
   EXPECT_EQ(cut, 1u);
   EXPECT_TRUE(s.wait_closed(5000));
+  // What the node queued for it stayed near the 32 MiB cap (generous margin;
+  // before the cap the peak grew by about 200 MiB).
+  const size_t grew = peak_rss() - peak_before;
+  EXPECT_LT(grew, size_t{96} << 20) << "peak RSS grew by " << (grew >> 20) << " MiB";
   // The node keeps serving.
   chord_buf v = {nullptr, 0};
   ASSERT_EQ(chord_get(&v, a.n, reinterpret_cast<const uint8_t*>(key.data()), key.size(), 5000), 0);
