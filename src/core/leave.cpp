@@ -55,10 +55,16 @@ void Membership::handoff_then_leave(std::shared_ptr<std::vector<wire::Record>> r
   }
   Peer to = succs_[succ_index];
   rpc(to, std::move(m), opts_.rpc_timeout_ms,
-      [this, recs, end, succ_index, deadline, done](int rc, wire::Message* reply) {
-        if (rc == kOk && std::holds_alternative<wire::Ack>(reply->body) &&
-            std::get<wire::Ack>(reply->body).status == kOk)
-          return handoff_then_leave(recs, end, succ_index, deadline, done);
+      [this, recs, at, end, succ_index, deadline, done](int rc, wire::Message* reply) {
+        const int status = rc == kOk && std::holds_alternative<wire::Ack>(reply->body)
+                               ? std::get<wire::Ack>(reply->body).status
+                               : kProto;
+        if (status == kOk) return handoff_then_leave(recs, end, succ_index, deadline, done);
+        if (status == kBusy) {  // past its rate for us (kReplicateRecordsPerS): wait, not skip
+          return after(kBusyRetryMs, [this, recs, at, succ_index, deadline, done] {
+            handoff_then_leave(recs, at, succ_index, deadline, done);
+          });
+        }
         // That successor failed: hand everything to the next one.
         handoff_then_leave(recs, 0, succ_index + 1, deadline, done);
       });

@@ -89,6 +89,15 @@ bool Replicator::apply(const wire::Record& rec, bool* full) {
 }
 
 void Replicator::handle_replicate(const Peer& from, uint64_t rid, wire::Replicate&& m) {
+  if (!replicate_recs_.take(from.id, static_cast<double>(m.recs.size()), now())) {
+    rt_.refuse(Refusal::replicate_rate, from,
+               "records pushed past " +
+                   std::to_string(static_cast<uint64_t>(kReplicateRecordsPerS)) + " per second");
+    wire::Ack busy;
+    busy.status = kBusy;
+    if (rid) send(from, rid, std::move(busy));
+    return;
+  }
   size_t n = 0;
   bool full = false;
   for (const wire::Record& r : m.recs) n += apply(r, &full) ? 1 : 0;
@@ -254,7 +263,19 @@ void Replicator::on_digest_resp(const Peer& to, const Id& lo, const Id& hi, wire
   }
 }
 
+bool Replicator::serve_allowed(const Peer& from, uint64_t rid) {
+  if (serve_bytes_.allowed(from.id, now())) return true;
+  rt_.refuse(Refusal::serve_rate, from,
+             "range and pull pages past " +
+                 std::to_string(static_cast<uint64_t>(kServeBytesPerS) >> 20) + " MiB per second");
+  wire::Ack busy;
+  busy.status = kBusy;
+  send(from, rid, std::move(busy));
+  return false;
+}
+
 void Replicator::handle_pull(const Peer& from, uint64_t rid, const wire::Pull& m) {
+  if (!serve_allowed(from, rid)) return;
   wire::Records out;
   size_t bytes = 0;
   for (const Bytes& key : m.keys) {
@@ -269,12 +290,14 @@ void Replicator::handle_pull(const Peer& from, uint64_t rid, const wire::Pull& m
     bytes += record_size(w);
     out.recs.push_back(std::move(w));
   }
+  serve_bytes_.charge(from.id, static_cast<double>(bytes));
   send(from, rid, std::move(out));
 }
 
 // ---------------------------------------------------------- range transfers
 
 void Replicator::handle_range(const Peer& from, uint64_t rid, const wire::RangeReq& m) {
+  if (!serve_allowed(from, rid)) return;
   wire::Records out;
   size_t bytes = 0;
   StoreKey after{m.after_pos, m.after_key};
@@ -290,6 +313,7 @@ void Replicator::handle_range(const Peer& from, uint64_t rid, const wire::RangeR
                  return true;
                });
   out.listen_ms = bcast_.listen_left();
+  serve_bytes_.charge(from.id, static_cast<double>(bytes));
   send(from, rid, std::move(out));
 }
 
@@ -308,7 +332,13 @@ void Replicator::pull_range(const Peer& from, const Id& lo, const Id& hi, uint64
       [this, from, lo, hi, deadline, done, after](int rc, wire::Message* r) {
         if (rc != kOk || !std::holds_alternative<wire::Records>(r->body)) {
           if (rc == kUnreachable) return done(kUnreachable);
-          return pull_range(from, lo, hi, deadline, done, after);  // ask again
+          if (rc == kOk) {  // busy (serve_rate), or an answer we did not ask for: not at once
+            auto again = [this, from, lo, hi, deadline, done, after] {
+              pull_range(from, lo, hi, deadline, done, after);
+            };
+            return this->after(kBusyRetryMs, std::move(again));
+          }
+          return pull_range(from, lo, hi, deadline, done, after);  // timed out: ask again
         }
         wire::Records& recs = std::get<wire::Records>(r->body);
         if (recs.listen_ms) bcast_.heard_listener(recs.listen_ms);

@@ -33,6 +33,18 @@ constexpr size_t kBatchBytes = 256 * 1024;
 // still differ.
 constexpr size_t kPushBytes = 8u << 20;
 constexpr unsigned kDigestBuckets = 64;
+// Records one peer may push to this node per second (Replicate: writes'
+// copies, repairs, handoffs), with bursts of twice that: applying one costs a
+// clock check, a lookup and a store write. Past it a Replicate is answered
+// busy and nothing of it applied; honest pushers retry (a handoff) or leave
+// it to anti-entropy. Honest rings stay far below: a write costs each of its
+// r - 1 replicas one record.
+constexpr double kReplicateRecordsPerS = 100000;
+// Bytes of range transfers and pulls one peer may have this node read and
+// send per second, with bursts of four times that (a joiner's first pages).
+constexpr double kServeBytesPerS = 64.0 * (1 << 20);
+// How long an honest asker waits after a busy answer before it asks again.
+constexpr uint32_t kBusyRetryMs = 100;
 static_assert(kDigestBuckets <= wire::kMaxBuckets, "a Digest must stay decodable");
 
 class Replicator : public Module {
@@ -91,6 +103,12 @@ class Replicator : public Module {
   // anti-entropy period (an honest owner asks once per period), bursts of
   // four times (handle_digest).
   RateLimit digest_scan_{1, 1};
+  // Records accepted from each peer, and bytes served to each.
+  RateLimit replicate_recs_{kReplicateRecordsPerS, 2 * kReplicateRecordsPerS};
+  RateLimit serve_bytes_{kServeBytesPerS, 4 * kServeBytesPerS};
+  // Whether a range or pull request from `from` may be served now: if not,
+  // it is answered busy and refused (serve_rate).
+  bool serve_allowed(const Peer& from, uint64_t rid);
 };
 
 }  // namespace chord::core

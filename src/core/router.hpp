@@ -13,18 +13,30 @@
 // owner is only a hint (the owner checks that it still owns the target).
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "core/rate_limit.hpp"
 #include "core/ring_view.hpp"
 #include "core/runtime.hpp"
 
 namespace chord::core {
 
 class Executor;
+
+// Dials that peers' words may cause (docs/threat-model.md): a peer that a
+// Redirect names and that we have no other reason to believe a member (not
+// in our tables, never answered one of our hops) costs the naming peer one
+// token of kNamedDialsPerS (bursts of 4 times), and the node one of
+// kAllNamedDialsPerS. Past either it is not dialed (dial_rate).
+constexpr double kNamedDialsPerS = 16;
+constexpr double kAllNamedDialsPerS = 256;
+// Peers remembered as having answered a hop.
+constexpr size_t kAnsweredMax = 4096;
 
 // Keys per iteration page.
 constexpr uint32_t kPageKeys = 256;
@@ -105,6 +117,10 @@ class Router : public Module {
   void forget_owner_of(const Peer& node, const Id& target);
   const Peer* cached_owner(const Id& t);  // nullptr: route
   void trim_span_at(const Id& q);
+  // Whether a peer that `by` named may join an operation's candidates: known
+  // to us, or within the dial budgets (kNamedDialsPerS).
+  bool may_dial(const Peer& by, const Peer& named);
+  void answered(const Id& id);  // id answered one of our hops
 
   RingView& ring_;
   Executor& exec_;
@@ -122,6 +138,12 @@ class Router : public Module {
     Id lo{};
   };
   std::map<Id, OwnerSpan> owner_cache_;
+  // Peers that answered our hops (at most kAnsweredMax, oldest out first),
+  // and the dial budgets of may_dial.
+  std::set<Id> answered_;
+  std::deque<Id> answered_order_;
+  RateLimit named_dials_{kNamedDialsPerS, 4 * kNamedDialsPerS};
+  RateLimit all_named_dials_{kAllNamedDialsPerS, 4 * kAllNamedDialsPerS, 1};
 };
 
 }  // namespace chord::core

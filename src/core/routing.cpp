@@ -237,6 +237,7 @@ void Router::on_hop_reply(uint64_t opid, const Peer& to, bool via_seed, int rc,
   if (it == ops_.end()) return;
   OpState& o = *it->second;
   if (rc == kOk) {
+    if (!is_zero(to.id)) answered(to.id);
     if (auto* resp = std::get_if<wire::OpResp>(&reply->body)) {
       if (o.user && opts_.owner_cache && !is_zero(to.id) && !to.addr.empty() &&
           resp->status != kProto)
@@ -289,7 +290,7 @@ void Router::on_hop_reply(uint64_t opid, const Peer& to, bool via_seed, int rc,
         if (opts_.owner_cache && !is_zero(p.id)) trim_span_at(p.id);
         bool have = false;
         for (const Peer& q : o.pool) have = have || q.id == p.id;
-        if (!have && o.pool.size() < kPoolMax) o.pool.push_back(p);
+        if (!have && o.pool.size() < kPoolMax && may_dial(to, p)) o.pool.push_back(p);
       }
       if (red->owner && !red->peers.empty() && red->peers[0].id != self_.id) {
         o.has_owner = true;
@@ -319,6 +320,30 @@ void Router::on_hop_reply(uint64_t opid, const Peer& to, bool via_seed, int rc,
     }
   }
   op_step(opid);
+}
+
+void Router::answered(const Id& id) {
+  if (!answered_.insert(id).second) return;
+  answered_order_.push_back(id);
+  if (answered_order_.size() > kAnsweredMax) {
+    answered_.erase(answered_order_.front());
+    answered_order_.pop_front();
+  }
+}
+
+bool Router::may_dial(const Peer& by, const Peer& named) {
+  if (answered_.count(named.id) || owner_cache_.count(named.id)) return true;
+  if (ring_.has_predecessor() && ring_.predecessor().id == named.id) return true;
+  for (const Peer& s : ring_.successors())
+    if (s.id == named.id) return true;
+  for (const Finger& f : ring_.fingers())
+    if (f.peer.id == named.id) return true;
+  const uint64_t t = now();
+  if (named_dials_.take(by.id, 1, t) && all_named_dials_.take(Id{}, 1, t)) return true;
+  rt_.refuse(
+      Refusal::dial_rate, by,
+      "named " + name(named) + " at " + named.addr + ", past the dial budget of what peers say");
+  return false;
 }
 
 }  // namespace chord::core

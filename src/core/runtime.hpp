@@ -52,6 +52,9 @@ enum class Refusal : uint8_t {
   retry_cache,       // an origin's replies past its share of the retry cache
   digest_rate,       // anti-entropy requests from one peer past their rate
   store_full,        // records pushed past Options::max_store_bytes
+  replicate_rate,    // records pushed by one peer past kReplicateRecordsPerS
+  serve_rate,        // range and pull pages asked by one peer past kServeBytesPerS
+  dial_rate,         // peers named by one peer (Redirects) past kNamedDialsPerS
   count_
 };
 const char* refusal_name(Refusal r);

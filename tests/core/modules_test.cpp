@@ -464,6 +464,142 @@ TEST_F(Modules, a_peer_flooding_digests_is_answered_busy) {
   EXPECT_EQ(host.sent_of<wire::DigestResp>().size(), answered + 1);
 }
 
+TEST_F(Modules, a_peer_pushing_records_past_its_rate_is_answered_busy_and_nothing_applied) {
+  Hlc w;
+  int next = 0;
+  auto push = [&](const Peer& from, uint64_t rid) {
+    wire::Replicate m;
+    for (int i = 0; i < 1000; i++) {
+      wire::Record r;
+      r.key = b("k" + std::to_string(next++));
+      r.hlc = w.next(host.wall_ms());
+      r.writer = id_of(9);
+      m.recs.push_back(std::move(r));
+    }
+    host.sent.clear();
+    repl.handle_replicate(from, rid, std::move(m));
+    auto acks = host.sent_of<wire::Ack>();
+    return acks.size() == 1 ? std::get<wire::Ack>(acks[0].second.body).status : 99;
+  };
+  // A burst of twice the rate (kReplicateRecordsPerS) goes through ...
+  int busy = 0;
+  for (uint64_t i = 0; i < 210; i++) busy += push(peer(9), i + 1) == kBusy;
+  EXPECT_EQ(busy, 10);
+  EXPECT_EQ(rt.store().size(), 200000u);  // nothing of a refused batch
+  EXPECT_EQ(rt.refused(Refusal::replicate_rate), 10u);
+  // ... another peer has its own allowance, and a second later the first
+  // may push the rate again.
+  EXPECT_EQ(push(peer(10), 1000), kOk);
+  host.now += 1000;
+  for (uint64_t i = 0; i < 100; i++) EXPECT_EQ(push(peer(9), 2000 + i), kOk);
+  EXPECT_EQ(push(peer(9), 3000), kBusy);
+  EXPECT_EQ(rt.store().size(), 301000u);
+}
+
+TEST_F(Modules, a_peer_asking_for_ranges_past_its_rate_is_answered_busy) {
+  Hlc w;
+  for (int i = 0; i < 64; i++) {
+    wire::Record r;
+    r.key = b("k" + std::to_string(i));
+    r.value.assign(200 * 1024, 'v');
+    r.hlc = w.next(host.wall_ms());
+    r.writer = id_of(1);
+    ASSERT_TRUE(repl.apply(r));
+  }
+  wire::RangeReq req;
+  req.lo = id_of(0x80);
+  req.hi = id_of(0x80);  // the whole ring: each page is about 400 KiB
+  size_t served = 0, pages = 0, busy = 0;
+  for (uint64_t i = 0; i < 2000; i++) {  // pages of one 200 KiB record: 400 MB asked
+    host.sent.clear();
+    repl.handle_range(peer(9), i + 1, req);
+    for (const auto& [to, m] : host.sent_of<wire::Records>()) {
+      pages++;
+      for (const wire::Record& r : std::get<wire::Records>(m.body).recs) served += r.value.size();
+    }
+    busy += host.sent_of<wire::Ack>().size();
+  }
+  // At most the burst (four seconds' worth) and one page past it.
+  EXPECT_LE(served, static_cast<size_t>(4 * kServeBytesPerS) + 512 * 1024);
+  EXPECT_GE(served, static_cast<size_t>(4 * kServeBytesPerS) - 512 * 1024);
+  EXPECT_EQ(busy, 2000u - pages);
+  EXPECT_GE(busy, 600u);
+  EXPECT_EQ(rt.refused(Refusal::serve_rate), busy);
+  // Pulls share the allowance; another peer has its own.
+  wire::Pull pull;
+  pull.keys = {b("k1")};
+  host.sent.clear();
+  repl.handle_pull(peer(9), 5000, pull);
+  repl.handle_pull(peer(10), 5001, pull);
+  EXPECT_EQ(host.sent_of<wire::Ack>().size(), 1u);
+  ASSERT_EQ(host.sent_of<wire::Records>().size(), 1u);
+  EXPECT_EQ(host.sent_of<wire::Records>()[0].first.id, peer(10).id);
+}
+
+TEST_F(Modules, a_range_pull_answered_busy_asks_again_only_after_a_pause) {
+  int rc = 99;
+  repl.pull_range(peer(9), id_of(0x10), id_of(0x20), host.now + 5000, [&](int r) { rc = r; });
+  ASSERT_EQ(host.sent_of<wire::RangeReq>().size(), 1u);
+  wire::Ack busy;
+  busy.status = kBusy;
+  rt.on_reply(peer(9), reply(host.sent.back().second.rid, busy));
+  EXPECT_EQ(host.sent_of<wire::RangeReq>().size(), 1u);  // not at once
+  host.now += kBusyRetryMs;
+  rt.tick();
+  ASSERT_EQ(host.sent_of<wire::RangeReq>().size(), 2u);
+  wire::Records done;
+  rt.on_reply(peer(9), reply(host.sent.back().second.rid, done));
+  EXPECT_EQ(rc, kOk);
+}
+
+TEST_F(Modules, the_peers_one_node_names_are_dialed_only_within_its_budget) {
+  ring.redirect.peers = {peer(0x10)};
+  int ended = 0;
+  for (int op = 0; op < 20; op++) {
+    wire::OpReq req;
+    req.op = wire::Op::Get;
+    req.key = b("k" + std::to_string(op));
+    req.target = key_id(req.key.data(), req.key.size());
+    host.sent.clear();
+    router.start_op(std::move(req), 3000, false, [&](int, wire::OpResp&&, unsigned) { ended++; });
+    ASSERT_EQ(host.sent_of<wire::OpReq>().size(), 1u);
+    ASSERT_EQ(host.sent[0].first.id, peer(0x10).id);
+    // Each answer names 8 peers nobody else vouched for: 160 in all.
+    wire::Redirect red;
+    for (int i = 0; i < 8; i++) red.peers.push_back(peer(static_cast<uint8_t>(0x20 + 8 * op + i)));
+    rt.on_reply(peer(0x10), reply(host.sent[0].second.rid, red));
+  }
+  // A burst of 4 s of kNamedDialsPerS: the first 64 named; the rest (but
+  // for 0x80, ourselves) refused.
+  EXPECT_EQ(rt.refused(Refusal::dial_rate), 159u - 4 * static_cast<unsigned>(kNamedDialsPerS));
+  {
+    // Peers in our own tables cost nothing, even with the budget spent.
+    ring.succs = {peer(0xF0)};
+    const uint64_t before = rt.refused(Refusal::dial_rate);
+    wire::OpReq req;
+    req.op = wire::Op::Get;
+    req.key = b("again");
+    req.target = key_id(req.key.data(), req.key.size());
+    host.sent.clear();
+    router.start_op(std::move(req), 3000, false, [&](int, wire::OpResp&&, unsigned) { ended++; });
+    wire::Redirect red;
+    red.peers = {peer(0xF0), peer(0xF1)};
+    rt.on_reply(peer(0x10), reply(host.sent_of<wire::OpReq>()[0].second.rid, red));
+    EXPECT_EQ(rt.refused(Refusal::dial_rate), before + 1);  // only 0xF1
+  }
+  host.sent.clear();
+  for (int i = 0; i < 40 && ended < 21; i++) {
+    host.now += 100;
+    rt.tick();
+  }
+  EXPECT_EQ(ended, 21);
+  std::set<Id> dialed;
+  for (const auto& [to, m] : host.sent_of<wire::OpReq>()) dialed.insert(to.id);
+  for (const Id& d : dialed)
+    EXPECT_TRUE(d == peer(0x10).id || d == peer(0xF0).id || d[0] < 0x20 + 64)
+        << "dialed a peer past the budget: " << int(d[0]);
+}
+
 TEST(ModulesStore, a_full_store_refuses_new_bytes_but_takes_deletes) {
   Options opts;
   opts.max_store_bytes = 10000;
