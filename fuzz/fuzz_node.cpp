@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+
+#include "sim/seeded_keys.hpp"
 #include <utility>
 #include <vector>
 
@@ -89,6 +91,15 @@ class FuzzHost : public core::Host {
   void emit(core::Event&&) override {}
   bool wants_key_events() override { return true; }
   void log(int, const std::string&) override {}
+  mutable sim::SeededKeys keys;  // peers sign their broadcasts, or (1 in 8) do not
+  Id self_id{};
+  void sign(const wire::Bytes& msg, wire::PublicKey& pk, wire::Signature& sig) override {
+    keys.sign(self_id, msg, pk, sig);
+  }
+  bool verify(const Id& id, const wire::PublicKey& pk, const wire::Bytes& msg,
+              const wire::Signature& sig) override {
+    return keys.verify(id, pk, msg, sig);
+  }
 };
 
 wire::Bytes small_bytes(Script& s, size_t max) {
@@ -223,6 +234,8 @@ wire::Body body(Script& s, uint8_t kind, const FuzzHost& h) {
       }
       m.data = small_bytes(s, 64);
       m.lease_ms = s.byte() * 100u;
+      m.sent_ms = 1796083200000ull + h.now - s.byte() * 1000u;
+      if (s.byte() % 8) h.keys.sign(m.origin.id, wire::signed_part(m), m.origin_key, m.sig);
       return m;
     }
     case 13: {
@@ -260,6 +273,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   host.limits.max_key = opts.max_key_bytes;
   host.limits.max_value = opts.max_value_bytes;
   host.limits.max_frame = opts.max_value_bytes + opts.max_key_bytes + (1 << 16);
+  host.self_id = id_of(0x80);
   core::Node node(opts, id_of(0x80), "10.0.0.128:7000", host);
 
   // Each call's completion count; each must end at 1.

@@ -51,6 +51,13 @@ const std::vector<Counter> &counters() {
         {"net.pending_dropped",
          [](const core::Stats &, const net::HostStats &h, size_t) { return h.pending_dropped; },
          0});
+    t.push_back(
+        {"net.reads_paused",
+         [](const core::Stats &, const net::HostStats &h, size_t) { return h.reads_paused; }, 0});
+    t.push_back(
+        {"net.stalled_links_cut",
+         [](const core::Stats &, const net::HostStats &h, size_t) { return h.stalled_links_cut; },
+         0});
     return t;
   }();
   return table;

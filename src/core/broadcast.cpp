@@ -51,7 +51,35 @@ Broadcaster::Broadcaster(Runtime& rt, RingView& ring, Router& router, ClientEven
       message_rate_(kBroadcastsPerS, 2 * kBroadcastsPerS),
       message_bytes_(std::max<double>(kBroadcastBytesPerS, double(rt.opts().max_value_bytes)),
                      4 * std::max<double>(kBroadcastBytesPerS, double(rt.opts().max_value_bytes))),
-      listen_rate_(kListensPerS, 10) {}
+      listen_rate_(kListensPerS, 10),
+      verifies_(kVerifiesPerS, 2 * kVerifiesPerS) {}
+
+// ------------------------------------------------------------------ origins
+
+void Broadcaster::seal(wire::Broadcast& m) {
+  m.sent_ms = wall();
+  rt_.host().sign(wire::signed_part(m), m.origin_key, m.sig);
+}
+
+bool Broadcaster::authentic(const Peer& from, const wire::Broadcast& m) {
+  const uint64_t w = wall(), skew = opts_.max_clock_skew_ms;
+  if (m.sent_ms > w + skew || m.sent_ms + kBroadcastMaxAgeMs + skew < w) {
+    rt_.refuse(Refusal::stale_broadcast, from,
+               "a broadcast of " + name(m.origin) + " sent " +
+                   std::to_string((static_cast<int64_t>(w - m.sent_ms)) / 1000) + " s ago");
+    return false;
+  }
+  if (!verifies_.take(from.id, 1, now())) {
+    rt_.refuse(Refusal::verify_rate, from, "broadcasts to check past their rate");
+    return false;
+  }
+  if (!rt_.host().verify(m.origin.id, m.origin_key, wire::signed_part(m), m.sig)) {
+    rt_.refuse(Refusal::forged_origin, from,
+               "a broadcast in the name of " + name(m.origin) + " it did not sign");
+    return false;
+  }
+  return true;
+}
 
 // ------------------------------------------------------------------ listening
 
@@ -79,6 +107,7 @@ void Broadcaster::announce_listen(std::function<void()> done) {
   m.limit = self_.id;
   m.kind = wire::Cast::Listen;
   m.lease_ms = kListenLeaseMs;
+  seal(m);
   first_sight(self_.id, m.bid);
   fan_out(m, std::move(done));
 }
@@ -108,7 +137,10 @@ void Broadcaster::key_event(wire::KeyChange change, const Bytes& key) {
   here.kind = wire::Cast::Keys;
   here.events.push_back(wire::KeyEvent{change, key});
   deliver(here);
-  clients_.forward_to_clients(here);
+  if (clients_.leasing()) {
+    seal(here);
+    clients_.forward_to_clients(here);
+  }
   // To the other members in a batch, if any of them listens.
   if (now() >= listen_until_ && !listening()) return;
   key_events_.push_back(wire::KeyEvent{change, key});
@@ -141,6 +173,7 @@ void Broadcaster::broadcast(wire::Cast kind, std::vector<wire::KeyEvent> events,
   m.kind = kind;
   m.events = std::move(events);
   m.data = std::move(data);
+  seal(m);
   if (!opts_.client) {
     first_sight(self_.id, m.bid);
     // Key events were delivered here when they happened (key_event); a
@@ -159,6 +192,10 @@ bool Broadcaster::admit(const Peer& from, const wire::Broadcast& m) {
                                       : "a key-event or listen broadcast");
     return false;
   }
+  return true;
+}
+
+bool Broadcaster::admit_rate(const Peer& from, const wire::Broadcast& m) {
   const uint64_t t = now();
   if (m.kind == wire::Cast::Message) {
     if (!message_rate_.take(m.origin.id, 1, t) ||
@@ -176,11 +213,15 @@ bool Broadcaster::admit(const Peer& from, const wire::Broadcast& m) {
 }
 
 void Broadcaster::handle_broadcast(const Peer& from, uint64_t rid, wire::Broadcast&& m) {
-  if (!first_sight(m.origin.id, m.bid)) {
+  // Seen already: a duplicate (a forged copy of a seen one changes nothing).
+  // Marked seen only once authentic, so that a forgery cannot make us drop
+  // the genuine message as its duplicate.
+  if (seen_.count({m.origin.id, m.bid})) {
     if (rid) send(from, rid, wire::Ack{});
     return;
   }
-  if (!admit(from, m)) {
+  if (!admit(from, m) || !authentic(from, m) || !admit_rate(from, m) ||
+      !first_sight(m.origin.id, m.bid)) {
     wire::Ack no;
     no.status = kRefused;
     if (rid) send(from, rid, std::move(no));

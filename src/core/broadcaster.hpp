@@ -10,7 +10,9 @@
 // client's listen).
 // Promises: every member is reached once if successors are right (N-1
 // messages); listen() completes once every member knows that someone
-// listens; key events are sent only while some member listens.
+// listens; key events are sent only while some member listens; what is
+// delivered was signed by its origin within kBroadcastMaxAgeMs, and no relay
+// changed it.
 #pragma once
 
 #include <deque>
@@ -27,6 +29,14 @@ namespace chord::core {
 
 class Router;
 class ClientEvents;
+
+// A broadcast is delivered only within this long of its origin's sent_ms
+// (plus the clock skew allowed): an old one replayed is refused, and a
+// recent one is a duplicate (broadcast ids are kept longer than this).
+constexpr uint64_t kBroadcastMaxAgeMs = 60000;
+// Signatures one peer may make this node check per second (bursts of twice
+// that): about a quarter of a core.
+constexpr double kVerifiesPerS = 5000;
 
 class Broadcaster : public Module {
  public:
@@ -49,6 +59,12 @@ class Broadcaster : public Module {
   void deliver(const wire::Broadcast& m);
   // Records a broadcast id; false if it was seen already (bounded memory).
   bool first_sight(const Id& origin, uint64_t bid);
+  // Signs m as its origin (this node): sent_ms, origin_key and sig.
+  void seal(wire::Broadcast& m);
+  // Whether m is signed by its origin and recent (kBroadcastMaxAgeMs):
+  // refused (forged_origin, stale_broadcast) if not. Checking costs a
+  // signature verification, so `from` may ask for kVerifiesPerS of them.
+  bool authentic(const Peer& from, const wire::Broadcast& m);
 
  private:
   // Sends m down the tree; done (may be empty) once every subtree finished.
@@ -56,10 +72,12 @@ class Broadcaster : public Module {
   using SubtreeDone = std::shared_ptr<std::function<void()>>;
   void send_subtree(const wire::Broadcast& m, const Peer& to, const Id& lim, unsigned attempt,
                     SubtreeDone done);
-  // Whether a broadcast that reached us from `from` may go on: a light
-  // client's own messages only, and every origin's messages within its rate
-  // (kBroadcastsPerS, and bytes). Refusals are counted (Runtime::refuse).
+  // Whether a broadcast that reached us from `from` may go on: from a light
+  // client, its own messages only (admit); then, once authentic, every
+  // origin's messages within its rate (admit_rate: kBroadcastsPerS, and
+  // bytes). Refusals are counted (Runtime::refuse).
   bool admit(const Peer& from, const wire::Broadcast& m);
+  bool admit_rate(const Peer& from, const wire::Broadcast& m);
 
   RingView& ring_;
   Router& router_;
@@ -77,6 +95,8 @@ class Broadcaster : public Module {
   std::deque<std::pair<uint64_t, std::pair<Id, uint64_t>>> seen_order_;
   // Per origin: user messages, their bytes, and Listen announcements.
   RateLimit message_rate_, message_bytes_, listen_rate_;
+  // Per sending peer: signatures checked.
+  RateLimit verifies_;
 };
 
 }  // namespace chord::core

@@ -125,6 +125,7 @@ void ClientEvents::handle_client_event(const Peer& from, uint64_t rid, wire::Bro
   if (rid) send(from, rid, wire::Ack{});
   if (from.addr.empty()) return;        // only members forward events
   if (m.origin.id == self_.id) return;  // our own message, back from the member
+  if (!bcast_.authentic(from, m)) return;
   if (!bcast_.first_sight(m.origin.id, m.bid)) return;
   bcast_.deliver(m);
 }

@@ -31,6 +31,7 @@ class ClientEvents : public Module {
   void handle_subscribe(const Peer& from, uint64_t rid, const wire::Subscribe& m);
   void handle_client_event(const Peer& from, uint64_t rid, wire::Broadcast&& m);
   void forward_to_clients(const wire::Broadcast& m);
+  bool leasing() const { return !client_leases_.empty(); }  // some client leases events
   void drop_client(const Id& id);
   // Some client's lease here runs and asks for key events.
   bool wants_keys();

@@ -160,6 +160,13 @@ class Host {
   virtual void emit(Event&& ev) = 0;
   // Whether anyone here wants add and delete events (see Node::listen).
   virtual bool wants_key_events() { return false; }
+  // Broadcasts are signed by their origin (docs/threat-model.md). sign():
+  // this node's Ed25519 identity key and its signature of msg. verify():
+  // whether pk is the identity key of the node with ring id `id` (src/net:
+  // id is the BLAKE2b-256 of pk) and sig its signature of msg.
+  virtual void sign(const Bytes& msg, wire::PublicKey& pk, wire::Signature& sig) = 0;
+  virtual bool verify(const Id& id, const wire::PublicKey& pk, const Bytes& msg,
+                      const wire::Signature& sig) = 0;
   virtual void log(int level, const std::string& line) = 0;  // CHORD_LOG_* levels
 };
 

@@ -21,7 +21,8 @@ Runtime::Runtime(const Options& opts, const Id& self_id, std::string self_addr, 
 const char* refusal_name(Refusal r) {
   static const char* const names[] = {"long_redirect",  "client_broadcast", "broadcast_rate",
                                       "retry_cache",    "digest_rate",      "store_full",
-                                      "replicate_rate", "serve_rate",       "dial_rate"};
+                                      "replicate_rate", "serve_rate",       "dial_rate",
+                                      "forged_origin",  "stale_broadcast",  "verify_rate"};
   static_assert(sizeof names / sizeof names[0] == static_cast<size_t>(Refusal::count_));
   const auto i = static_cast<size_t>(r);
   return i < static_cast<size_t>(Refusal::count_) ? names[i] : "unknown";

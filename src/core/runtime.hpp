@@ -55,6 +55,9 @@ enum class Refusal : uint8_t {
   replicate_rate,    // records pushed by one peer past kReplicateRecordsPerS
   serve_rate,        // range and pull pages asked by one peer past kServeBytesPerS
   dial_rate,         // peers named by one peer (Redirects) past kNamedDialsPerS
+  forged_origin,     // a broadcast whose signature is not its origin's
+  stale_broadcast,   // a broadcast sent too long ago, or from the future
+  verify_rate,       // broadcasts to check from one peer past kVerifiesPerS
   count_
 };
 const char* refusal_name(Refusal r);

@@ -32,6 +32,15 @@ int identity_from_seed(const std::array<uint8_t, 32> &seed, Identity &out) {
   return kOk;
 }
 
+void sign(const Identity &who, const uint8_t *msg, size_t n, std::array<uint8_t, 64> &sig) {
+  crypto_sign_detached(sig.data(), nullptr, msg, n, who.secret_key.data());
+}
+
+bool verify(const std::array<uint8_t, 32> &pk, const uint8_t *msg, size_t n,
+            const std::array<uint8_t, 64> &sig) {
+  return crypto_sign_verify_detached(sig.data(), msg, n, pk.data()) == 0;
+}
+
 Id id_of_public_key(const std::array<uint8_t, 32> &pk) {
   Id id{};
   crypto_generichash(id.data(), id.size(), pk.data(), pk.size(), nullptr, 0);

@@ -40,4 +40,10 @@ int identity_load_or_create(const std::string &path, Identity &out, std::string 
 // The ring id of a public key: BLAKE2b-256 (crypto_generichash, no key).
 Id id_of_public_key(const std::array<uint8_t, 32> &pk);
 
+// Ed25519 detached signatures (crypto_sign_detached): by who, of msg[0..n);
+// and whether sig is pk's signature of it.
+void sign(const Identity &who, const uint8_t *msg, size_t n, std::array<uint8_t, 64> &sig);
+bool verify(const std::array<uint8_t, 32> &pk, const uint8_t *msg, size_t n,
+            const std::array<uint8_t, 64> &sig);
+
 }  // namespace chord::crypto

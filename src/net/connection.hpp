@@ -4,6 +4,7 @@
 
 #include <uv.h>
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,13 @@ struct Connection {
   std::unique_ptr<crypto::Channel> channel;
   std::vector<uint8_t> outbuf;  // sealed bytes not yet handed to the kernel
   size_t writes_in_flight = 0;
+  // Backpressure (NodeHost::send_on): not reading the peer while it leaves
+  // half of max_output_bytes unread; since when no write of ours completed.
+  bool reading_paused = false;
+  uint64_t drained_ms = 0;
+  // Messages of the read during which the pause came, not yet handed to the
+  // node (at most one read buffer's worth).
+  std::deque<wire::Message> held;
   // Messages queued while connecting; sent once the channel is up.
   std::vector<std::pair<core::Peer, wire::Message>> pending;
 };

@@ -174,6 +174,16 @@ bool NodeHost::wants_key_events() {
   return cfg_.wants_key_events && cfg_.wants_key_events();
 }
 
+void NodeHost::sign(const core::Bytes& msg, wire::PublicKey& pk, wire::Signature& sig) {
+  pk = cfg_.identity->public_key;
+  crypto::sign(*cfg_.identity, msg.data(), msg.size(), sig);
+}
+
+bool NodeHost::verify(const core::Id& id, const wire::PublicKey& pk, const core::Bytes& msg,
+                      const wire::Signature& sig) {
+  return crypto::id_of_public_key(pk) == id && crypto::verify(pk, msg.data(), msg.size(), sig);
+}
+
 // ------------------------------------------------------------------ sending
 
 void NodeHost::send(const core::Peer& to, wire::Message&& m) {
@@ -226,22 +236,57 @@ void NodeHost::send_on(Connection* c, const wire::Message& m) {
   }
   // A peer that asks for more than it reads: what it has not taken is
   // bounded, and past the bound the link goes (its requests fail over).
-  const size_t queued =
-      c->outbuf.size() + uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&c->tcp));
-  if (queued > cfg_.max_output_bytes) {
+  const size_t q = queued(c);
+  if (q > cfg_.max_output_bytes) {
     ++stats_.slow_links_cut;
     fail(c, kBusy,
-         c->remote + " does not read what it asks for: " + std::to_string(queued) +
+         c->remote + " does not read what it asks for: " + std::to_string(q) +
              " bytes queued for it (max_output_bytes " + std::to_string(cfg_.max_output_bytes) +
              ")",
          true);
     return;
   }
+  if (q > cfg_.max_output_bytes / 2 && !c->reading_paused) pause_reading(c);
   if (!c->dirty) {
     c->dirty = true;
     dirty_.push_back(c);
     poke();
   }
+}
+
+size_t NodeHost::queued(Connection* c) {
+  return c->outbuf.size() + uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&c->tcp));
+}
+
+void NodeHost::pause_reading(Connection* c) {
+  if (c->state != Connection::State::Open) return;
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+  c->reading_paused = true;
+  c->drained_ms = now_ms();
+  if (++stats_.reads_paused % 1024 == 1)
+    log(2, "not reading " + c->remote +
+               " until it takes what it asked for: " + std::to_string(queued(c)) +
+               " bytes queued for it (" + std::to_string(stats_.reads_paused) + " pauses so far)");
+  watch_handshakes();  // the sweep cuts a link paused too long
+}
+
+void NodeHost::maybe_resume_reading(Connection* c) {
+  if (!c->reading_paused || c->state != Connection::State::Open) return;
+  c->drained_ms = now_ms();
+  if (queued(c) > cfg_.max_output_bytes / 4) return;
+  c->reading_paused = false;
+  // First what was read but held back when the pause came (the rest of
+  // that read), one at a time: any of them may pause us again.
+  while (!c->held.empty() && !c->reading_paused && c->state == Connection::State::Open && node_ &&
+         !closing_) {
+    wire::Message m = std::move(c->held.front());
+    c->held.pop_front();
+    poke();
+    node_->on_message(c->peer, std::move(m));
+  }
+  if (c->reading_paused || c->state != Connection::State::Open) return;
+  int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), on_alloc, on_read);
+  if (rc != 0) fail(c, kIo, std::string("read failed: ") + uv_strerror(rc), true);
 }
 
 void NodeHost::flush(Connection* c) {
@@ -266,6 +311,7 @@ void NodeHost::flush(Connection* c) {
   // the encryption and the system call it goes with.
   if (off == c->outbuf.size()) {
     std::vector<uint8_t>().swap(c->outbuf);
+    maybe_resume_reading(c);
     return;
   }
   auto* w = new WriteReq;
@@ -296,7 +342,9 @@ void NodeHost::on_write(uv_write_t* req, int status) {
   delete w;
   if (status < 0 && status != UV_ECANCELED && c->state != Connection::State::Closing) {
     c->host->write_failed(c, status);
+    return;
   }
+  if (status >= 0) c->host->maybe_resume_reading(c);
 }
 
 void NodeHost::flush_all() {
@@ -370,17 +418,29 @@ void NodeHost::on_timer(uv_timer_t* t) {
 void NodeHost::on_sweep(uv_timer_t* t) {
   auto* h = static_cast<NodeHost*>(t->data);
   uint64_t now = h->now_ms();
-  std::vector<Connection*> late;
+  std::vector<Connection*> late, stalled;
   bool open = false;
   for (auto* c : h->conns_) {
+    if (c->state == Connection::State::Open && c->reading_paused) {
+      open = true;
+      if (now - c->drained_ms > kStalledMs) stalled.push_back(c);
+      continue;
+    }
     if (c->state != Connection::State::Connecting && c->state != Connection::State::Handshaking)
       continue;
     open = true;
     if (now - c->opened_ms > h->cfg_.handshake_timeout_ms) late.push_back(c);
   }
-  if (!open) uv_timer_stop(t);  // until the next connection opens
+  if (!open) uv_timer_stop(t);  // until the next connection opens or a read pauses
   for (auto* c : late)
     h->fail(c, kTimedOut, "handshake with " + c->remote + " did not finish in time", true);
+  for (auto* c : stalled) {
+    ++h->stats_.stalled_links_cut;
+    h->fail(c, kBusy,
+            c->remote + " took none of the " + std::to_string(queued(c)) +
+                " bytes queued for it in " + std::to_string(kStalledMs / 1000) + " s",
+            true);
+  }
 }
 
 // -------------------------------------------------------------- connections
@@ -625,6 +685,9 @@ void NodeHost::deliver(Connection* c, const uint8_t* p, size_t n) {
           return;
         }
         ++stats_.msgs_received;
+        // Paused by what an earlier message of this read made us send: the
+        // rest waits (at most one read's worth) until the peer takes it.
+        if (c->reading_paused) return c->held.push_back(std::move(m));
         node_->on_message(c->peer, std::move(m));
       },
       why);

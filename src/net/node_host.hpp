@@ -50,7 +50,10 @@ struct HostConfig {
   // peer (ours to send plus libuv's write queue). A peer that asks for more
   // than it reads is cut off past this (HostStats::slow_links_cut); honest
   // bursts stay below it (Replicator::push sends at most kPushBytes a round).
-  // 0: max(32 MiB, 8 x the largest frame).
+  // 0: max(32 MiB, 8 x the largest frame). Before that, at half of it, the
+  // node stops reading the peer (it takes no more requests from a peer that
+  // does not take the answers) until its queue is down to a quarter; a link
+  // paused for kStalledMs with none of our writes completing is cut.
   size_t max_output_bytes = 0;
   // Messages held for a connection that is still being set up; past this the
   // newest are dropped (their requests time out) and counted.
@@ -74,7 +77,16 @@ struct HostStats {
   uint64_t bad_addresses = 0;
   // Messages dropped because a connection being set up held too many.
   uint64_t pending_dropped = 0;
+  // Times the node stopped reading a peer that left half of
+  // max_output_bytes unread; links cut after kStalledMs paused.
+  uint64_t reads_paused = 0;
+  uint64_t stalled_links_cut = 0;
 };
+
+// A link whose reading is paused (backpressure) and whose peer took none of
+// our bytes for this long is cut (HostStats::stalled_links_cut): a peer that
+// never reads, or two nodes each waiting for the other.
+constexpr uint64_t kStalledMs = 30000;
 
 class NodeHost final : public core::Host {
  public:
@@ -111,6 +123,9 @@ class NodeHost final : public core::Host {
   void send(const core::Peer& to, wire::Message&& m) override;
   void emit(core::Event&& ev) override;
   bool wants_key_events() override;
+  void sign(const core::Bytes& msg, wire::PublicKey& pk, wire::Signature& sig) override;
+  bool verify(const core::Id& id, const wire::PublicKey& pk, const core::Bytes& msg,
+              const wire::Signature& sig) override;
   void log(int level, const std::string& line) override;
   // Connections that count against max_connections: all but the closing.
   size_t live_connections() const;
@@ -144,6 +159,12 @@ class NodeHost final : public core::Host {
   void deliver(Connection* c, const uint8_t* p, size_t n);
   void send_on(Connection* c, const wire::Message& m);
   void flush(Connection* c);
+  // Bytes queued for c's peer: ours not yet written, and libuv's queue.
+  static size_t queued(Connection* c);
+  // Backpressure: stop reading c's peer past half of max_output_bytes, read
+  // again once down to a quarter.
+  void pause_reading(Connection* c);
+  void maybe_resume_reading(Connection* c);
   void flush_all();
   void fail(Connection* c, int code, const std::string& why, bool reset);
   void forget(Connection* c);

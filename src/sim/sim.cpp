@@ -34,6 +34,13 @@ class Sim::NodeHost final : public core::Host {
   }
   void emit(core::Event&& ev) override { sim_.nodes_[index_]->events.push_back(std::move(ev)); }
   bool wants_key_events() override { return sim_.nodes_[index_]->listens; }
+  void sign(const wire::Bytes& msg, wire::PublicKey& pk, wire::Signature& sig) override {
+    sim_.keys_.sign(sim_.nodes_[index_]->peer.id, msg, pk, sig);
+  }
+  bool verify(const Id& id, const wire::PublicKey& pk, const wire::Bytes& msg,
+              const wire::Signature& sig) override {
+    return sim_.keys_.verify(id, pk, msg, sig);
+  }
   void log(int level, const std::string& line) override {
     if (sim_.cfg_.log && level <= sim_.cfg_.log_level) sim_.cfg_.log(index_, level, line);
   }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/node.hpp"
+#include "sim/seeded_keys.hpp"
 
 namespace chord::sim {
 
@@ -223,6 +224,7 @@ class Sim {
     }
   };
   std::unordered_map<Id, int, IdHash> by_id_;
+  SeededKeys keys_;  // the nodes' signing keys (broadcast origins)
   std::unordered_map<std::string, int> by_addr_;
   // Per directed link, the delivery time of the last message (FIFO links).
   std::unordered_map<uint64_t, uint64_t> link_last_;

@@ -20,7 +20,10 @@ class Writer {
   void u64(uint64_t v) {
     for (int i = 0; i < 8; i++) out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
   }
-  void id(const Id& v) { out_.insert(out_.end(), v.begin(), v.end()); }
+  template <size_t N>
+  void id(const std::array<uint8_t, N>& v) {
+    out_.insert(out_.end(), v.begin(), v.end());
+  }
   void bytes(const uint8_t* p, size_t n) {
     u32(static_cast<uint32_t>(n));
     out_.insert(out_.end(), p, p + n);
@@ -94,11 +97,13 @@ class Reader {
     at_ += 8;
     return v;
   }
-  Id id(const char* what) {
-    Id v{};
-    if (!need(32, what)) return v;
-    std::memcpy(v.data(), p_ + at_, 32);
-    at_ += 32;
+  Id id(const char* what) { return fixed<32>(what); }
+  template <size_t N>
+  std::array<uint8_t, N> fixed(const char* what) {
+    std::array<uint8_t, N> v{};
+    if (!need(N, what)) return v;
+    std::memcpy(v.data(), p_ + at_, N);
+    at_ += N;
     return v;
   }
   // A length-prefixed byte string of at most max bytes; over max is kTooBig.
@@ -268,6 +273,9 @@ void put(Writer& w, const Broadcast& m) {
   });
   w.bytes(m.data);
   w.u32(m.lease_ms);
+  w.u64(m.sent_ms);
+  w.id(m.origin_key);
+  w.id(m.sig);
 }
 void put(Writer& w, const Subscribe& m) {
   w.u32(m.lease_ms);
@@ -396,6 +404,9 @@ void get(Reader& r, Broadcast& m) {
       kMaxEvents);
   m.data = r.bytes(r.lim().max_value, "data");
   m.lease_ms = r.u32("lease_ms");
+  m.sent_ms = r.u64("sent_ms");
+  m.origin_key = r.fixed<32>("origin key");
+  m.sig = r.fixed<64>("signature");
 }
 void get(Reader& r, Subscribe& m) {
   m.lease_ms = r.u32("lease_ms");
@@ -432,6 +443,18 @@ bool is_reply(const Message& m) {
          std::holds_alternative<OpResp>(m.body) || std::holds_alternative<Redirect>(m.body) ||
          std::holds_alternative<Ack>(m.body) || std::holds_alternative<DigestResp>(m.body) ||
          std::holds_alternative<Records>(m.body);
+}
+
+Bytes signed_part(const Broadcast& m) {
+  static const char kTag[] = "chord.broadcast.1";
+  Bytes out(kTag, kTag + sizeof kTag - 1);
+  Broadcast c = m;
+  c.limit = Id{};
+  c.origin_key = PublicKey{};  // Ed25519 binds its key into the signature
+  c.sig = Signature{};
+  Writer w(out);
+  put(w, c);
+  return out;
 }
 
 void encode(const Message& m, std::vector<uint8_t>& out) {

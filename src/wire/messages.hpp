@@ -18,6 +18,8 @@ namespace chord::wire {
 
 using Id = std::array<uint8_t, 32>;
 using Bytes = std::vector<uint8_t>;
+using PublicKey = std::array<uint8_t, 32>;  // Ed25519
+using Signature = std::array<uint8_t, 64>;  // Ed25519, detached
 
 struct Limits {
   size_t max_key = 1024;
@@ -218,6 +220,8 @@ struct KeyEvent {
 
 // One step of a broadcast tree: deliver, then cover (receiver, limit).
 // Reply: Ack; for Listen only once the receiver's whole subtree acknowledged.
+// The origin signs everything but limit (signed_part): no relay can change
+// who sent it, what it says or when (docs/threat-model.md).
 struct Broadcast {
   uint64_t bid = 0;  // with origin.id: the dedup key
   Peer origin;
@@ -226,7 +230,14 @@ struct Broadcast {
   std::vector<KeyEvent> events;  // Keys: in the order the owner applied them
   Bytes data;                    // Message
   uint32_t lease_ms = 0;         // Listen: the origin listens this long
+  uint64_t sent_ms = 0;          // the origin's wall clock when it sent it
+  PublicKey origin_key{};        // the origin's identity key (its id is its hash)
+  Signature sig{};               // by origin_key, of signed_part(*this)
 };
+// What a Broadcast's origin signs: the tag "chord.broadcast.1" and the
+// body's encoding with limit, origin_key and sig zeroed (an Ed25519
+// signature binds its key already).
+Bytes signed_part(const Broadcast& m);
 
 // ------------------------------------------------------ light clients' events
 

@@ -79,7 +79,7 @@ class FakeRing : public RingView {
 
 // Every module but membership, wired as NodeImpl wires them, over FakeRing.
 struct Wired {
-  explicit Wired(const Options& o) : opts(o) {}
+  explicit Wired(const Options& o) : opts(o) { host.self_id = id_of(0x80); }
   RecordingHost host;
   Options opts;
   Runtime rt{opts, id_of(0x80), "10.0.0.128:7000", host};
@@ -89,6 +89,13 @@ struct Wired {
   Replicator repl{rt, ring, router, bcast};
   Broadcaster bcast{rt, ring, router, clients};
   ClientEvents clients{rt, ring, bcast};
+
+  // m as its origin signs it (sim::SeededKeys: the test may sign as anyone).
+  wire::Broadcast sealed(wire::Broadcast m) {
+    m.sent_ms = host.wall_ms();
+    host.keys.sign(m.origin.id, wire::signed_part(m), m.origin_key, m.sig);
+    return m;
+  }
 };
 
 }  // namespace chord::core::test

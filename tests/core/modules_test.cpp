@@ -366,13 +366,13 @@ TEST_F(Modules, a_light_client_may_broadcast_only_its_own_messages) {
   forged.origin = peer(0x44);  // in another node's name
   forged.limit = id_of(0x80);
   forged.data = b("forged");
-  bcast.handle_broadcast(client, 5, std::move(forged));
+  bcast.handle_broadcast(client, 5, sealed(forged));
   wire::Broadcast keys;
   keys.bid = 2;
   keys.origin = client;
   keys.kind = wire::Cast::Keys;
   keys.events = {wire::KeyEvent{wire::KeyChange::Delete, b("k")}};
-  bcast.handle_broadcast(client, 6, std::move(keys));
+  bcast.handle_broadcast(client, 6, sealed(keys));
   EXPECT_TRUE(host.events.empty());
   EXPECT_EQ(rt.refused(Refusal::client_broadcast), 2u);
   auto acks = host.sent_of<wire::Ack>();
@@ -383,7 +383,7 @@ TEST_F(Modules, a_light_client_may_broadcast_only_its_own_messages) {
   own.bid = 3;
   own.origin = client;
   own.data = b("hello");
-  bcast.handle_broadcast(client, 7, std::move(own));
+  bcast.handle_broadcast(client, 7, sealed(own));
   ASSERT_EQ(host.events.size(), 1u);
   EXPECT_EQ(host.events[0].data, b("hello"));
   EXPECT_EQ(host.events[0].sender.id, client.id);
@@ -397,7 +397,7 @@ TEST_F(Modules, an_origin_broadcasting_past_its_rate_is_dropped_until_it_slows_d
       m.origin = peer(0x44);
       m.limit = id_of(0x80);
       m.data = b("x");
-      bcast.handle_broadcast(peer(0x44), 0, std::move(m));
+      bcast.handle_broadcast(peer(0x44), 0, sealed(m));
     }
   };
   send_burst(1, 300);
@@ -412,8 +412,87 @@ TEST_F(Modules, an_origin_broadcasting_past_its_rate_is_dropped_until_it_slows_d
   other.origin = peer(0x55);
   other.limit = id_of(0x80);
   other.data = b("y");
-  bcast.handle_broadcast(peer(0x55), 0, std::move(other));
+  bcast.handle_broadcast(peer(0x55), 0, sealed(other));
   EXPECT_EQ(host.events.size(), 301u);
+}
+
+TEST_F(Modules, a_broadcast_not_signed_by_its_origin_is_refused_and_spoils_nothing) {
+  wire::Broadcast genuine;
+  genuine.bid = 9;
+  genuine.origin = peer(0x44);
+  genuine.limit = id_of(0x80);
+  genuine.data = b("from 0x44");
+  genuine = sealed(genuine);
+  // A relay (0x55) changes what it says, or signs as itself in 0x44's name.
+  wire::Broadcast changed = genuine;
+  changed.data = b("from 0x55");
+  bcast.handle_broadcast(peer(0x55), 1, std::move(changed));
+  wire::Broadcast own_key = genuine;
+  own_key.origin.id = id_of(0x55);
+  own_key = sealed(own_key);
+  own_key.origin.id = id_of(0x44);
+  bcast.handle_broadcast(peer(0x55), 2, std::move(own_key));
+  wire::Broadcast unsigned_one = genuine;
+  unsigned_one.sig = wire::Signature{};
+  bcast.handle_broadcast(peer(0x55), 3, std::move(unsigned_one));
+  EXPECT_TRUE(host.events.empty());
+  EXPECT_EQ(rt.refused(Refusal::forged_origin), 3u);
+  for (const auto& [to, m] : host.sent_of<wire::Ack>())
+    EXPECT_EQ(std::get<wire::Ack>(m.body).status, kRefused);
+  EXPECT_TRUE(host.sent_of<wire::Broadcast>().empty());  // nothing relayed
+  // The genuine message, same id, still goes through: forgeries are not
+  // remembered as seen.
+  bcast.handle_broadcast(peer(0x55), 4, wire::Broadcast(genuine));
+  ASSERT_EQ(host.events.size(), 1u);
+  EXPECT_EQ(host.events[0].data, b("from 0x44"));
+  EXPECT_EQ(host.events[0].sender.id, peer(0x44).id);
+}
+
+TEST_F(Modules, an_old_broadcast_replayed_is_refused) {
+  wire::Broadcast m;
+  m.bid = 5;
+  m.origin = peer(0x44);
+  m.limit = id_of(0x80);
+  m.data = b("old news");
+  m = sealed(m);
+  host.now += kBroadcastMaxAgeMs + opts.max_clock_skew_ms + 1000;
+  bcast.handle_broadcast(peer(0x44), 1, wire::Broadcast(m));
+  EXPECT_TRUE(host.events.empty());
+  EXPECT_EQ(rt.refused(Refusal::stale_broadcast), 1u);
+  // Nor one from further ahead than the clocks may differ.
+  wire::Broadcast ahead = m;
+  ahead.bid = 6;
+  ahead = sealed(ahead);
+  ahead.sent_ms += rt.opts().max_clock_skew_ms + 1000;
+  host.keys.sign(ahead.origin.id, wire::signed_part(ahead), ahead.origin_key, ahead.sig);
+  bcast.handle_broadcast(peer(0x44), 2, std::move(ahead));
+  EXPECT_TRUE(host.events.empty());
+  EXPECT_EQ(rt.refused(Refusal::stale_broadcast), 2u);
+}
+
+TEST_F(Modules, one_peer_may_make_a_node_check_only_so_many_signatures) {
+  const int n = static_cast<int>(2 * kVerifiesPerS) + 100;
+  for (int i = 0; i < n; i++) {
+    wire::Broadcast m;
+    m.bid = static_cast<uint64_t>(i + 1);
+    m.origin = peer(0x44);
+    m.limit = id_of(0x80);
+    m.data = b("x");
+    m.sent_ms = host.wall_ms();  // unsigned: each costs a check that fails
+    bcast.handle_broadcast(peer(0x55), 0, std::move(m));
+  }
+  EXPECT_EQ(rt.refused(Refusal::forged_origin), static_cast<uint64_t>(2 * kVerifiesPerS));
+  EXPECT_EQ(rt.refused(Refusal::verify_rate), 100u);
+}
+
+TEST_F(Modules, what_a_node_broadcasts_is_signed_as_its_own) {
+  ring.succs = {peer(0x90)};
+  bcast.broadcast(wire::Cast::Message, {}, b("hello"));
+  auto casts = host.sent_of<wire::Broadcast>();
+  ASSERT_EQ(casts.size(), 1u);
+  const auto& m = std::get<wire::Broadcast>(casts[0].second.body);
+  EXPECT_EQ(m.sent_ms, host.wall_ms());
+  EXPECT_TRUE(host.keys.verify(id_of(0x80), m.origin_key, wire::signed_part(m), m.sig));
 }
 
 TEST_F(Modules, one_origin_cannot_fill_the_retry_cache_with_popped_values) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/node.hpp"
+#include "sim/seeded_keys.hpp"
 
 namespace chord::core::test {
 
@@ -24,6 +25,16 @@ class RecordingHost : public Host {
   void send(const Peer& to, wire::Message&& m) override { sent.emplace_back(to, std::move(m)); }
   void emit(Event&& ev) override { events.push_back(std::move(ev)); }
   void log(int, const std::string&) override {}
+  // Signs as self_id; checks against the seeded key of any id (sim::SeededKeys).
+  core::Id self_id{};
+  sim::SeededKeys keys;
+  void sign(const Bytes& msg, wire::PublicKey& pk, wire::Signature& sig) override {
+    keys.sign(self_id, msg, pk, sig);
+  }
+  bool verify(const Id& id, const wire::PublicKey& pk, const Bytes& msg,
+              const wire::Signature& sig) override {
+    return keys.verify(id, pk, msg, sig);
+  }
 
   // The messages of type T sent so far, with their destinations.
   template <class T>

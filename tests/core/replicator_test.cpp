@@ -179,7 +179,7 @@ struct ClientEventsTest : ::testing::Test, Wired {
     m.origin = origin;
     m.kind = wire::Cast::Message;
     m.data = b("hello");
-    return m;
+    return sealed(m);
   }
   size_t sent_to(const Peer& p) const {
     size_t n = 0;
@@ -242,6 +242,12 @@ TEST_F(ClientEventsTest, a_client_takes_events_only_from_members_and_each_once) 
   clients.handle_client_event(client(0x13), 3, message(8, peer(0x40)));  // not a member
   EXPECT_EQ(host.events.size(), 1u);
   EXPECT_EQ(host.sent_of<wire::Ack>().size(), 3u);  // every request is answered
+  // A member that forwards a message it changed: refused, not emitted.
+  wire::Broadcast changed = message(9, peer(0x40));
+  changed.data = b("changed");
+  clients.handle_client_event(peer(0x60), 4, std::move(changed));
+  EXPECT_EQ(host.events.size(), 1u);
+  EXPECT_EQ(rt.refused(Refusal::forged_origin), 1u);
 }
 
 }  // namespace

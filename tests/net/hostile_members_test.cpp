@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <string>
 
 #include "chord/chord.h"
@@ -92,6 +93,9 @@ TEST(HostileMembers, a_peer_advertising_an_address_no_message_can_carry_is_cut_o
   }
 }
 
+// A peer that asks for far more than it reads: the node stops reading it
+// at half its cap (backpressure), so what it queues stays bounded, keeps
+// serving others, and cuts the link once it took nothing for kStalledMs.
 TEST(HostileMembers, a_peer_that_asks_for_more_than_it_reads_is_cut_off) {
   Node a;
   const std::string key = "big";
@@ -104,8 +108,9 @@ TEST(HostileMembers, a_peer_that_asks_for_more_than_it_reads_is_cut_off) {
   ASSERT_TRUE(s.connect(a.port(), "", &why)) << why;  // a light client
   s.shrink_receive_buffer();
   const size_t peak_before = peak_rss();
-  // 200 gets of a 1 MiB value, about 6 kB of requests: 200 MiB of replies
-  // if the node queued them all. It may queue 32 MiB for one link.
+  // 200 gets of a 1 MiB value, about 6 kB of requests in one write: 200 MiB
+  // of replies if the node queued them all. It may queue 32 MiB for one
+  // link, and stops reading it at 16.
   wire::OpReq get;
   get.op = wire::Op::Get;
   get.key.assign(key.begin(), key.end());
@@ -114,22 +119,72 @@ TEST(HostileMembers, a_peer_that_asks_for_more_than_it_reads_is_cut_off) {
     get.opid = i;
     if (!s.send(i, get)) break;  // cut off already
   }
-  uint64_t cut = 0;
-  for (int i = 0; i < 100 && !cut; i++) {
-    cut = a.counter("net.slow_links_cut");
-    if (!cut) usleep(50 * 1000);
-  }
-  EXPECT_EQ(cut, 1u);
-  EXPECT_TRUE(s.wait_closed(5000));
-  // What the node queued for it stayed near the 32 MiB cap (generous margin;
-  // before the cap the peak grew by about 200 MiB).
-  const size_t grew = peak_rss() - peak_before;
-  EXPECT_LT(grew, size_t{96} << 20) << "peak RSS grew by " << (grew >> 20) << " MiB";
-  // The node keeps serving.
+  for (int i = 0; i < 100 && !a.counter("net.reads_paused"); i++) usleep(50 * 1000);
+  EXPECT_EQ(a.counter("net.reads_paused"), 1u);
+  // The node keeps serving meanwhile.
   chord_buf v = {nullptr, 0};
   ASSERT_EQ(chord_get(&v, a.n, reinterpret_cast<const uint8_t*>(key.data()), key.size(), 5000), 0);
   EXPECT_EQ(v.len, value.size());
   chord_buf_dispose(&v);
+  // Paused with nothing taken for kStalledMs (30 s): cut.
+  uint64_t cut = 0;
+  for (int i = 0; i < 900 && !cut; i++) {
+    cut = a.counter("net.stalled_links_cut");
+    if (!cut) usleep(50 * 1000);
+  }
+  EXPECT_EQ(cut, 1u);
+  EXPECT_EQ(a.counter("net.slow_links_cut"), 0u);  // never near the hard cap
+  EXPECT_TRUE(s.wait_closed(5000));
+  // What the node queued for it stayed near half the 32 MiB cap (generous
+  // margin; before the cap the peak grew by about 200 MiB).
+  const size_t grew = peak_rss() - peak_before;
+  EXPECT_LT(grew, size_t{64} << 20) << "peak RSS grew by " << (grew >> 20) << " MiB";
+}
+
+// Backpressure: a peer that stops reading is read no more once half of the
+// cap is queued for it, so its further requests wait in its own socket
+// instead of growing the node's queue to the cap; once it reads again, the
+// node reads again and answers everything.
+TEST(HostileMembers, a_peer_that_stops_reading_is_not_read_until_it_reads_again) {
+  Node a;
+  const std::string key = "big";
+  const std::string value(1 << 20, 'x');
+  ASSERT_EQ(chord_set(a.n, reinterpret_cast<const uint8_t*>(key.data()), key.size(),
+                      reinterpret_cast<const uint8_t*>(value.data()), value.size(), 5000),
+            0);
+  Speaker s;
+  std::string why;
+  // Its receive buffer stays as the kernel sizes it (a few MiB): one far
+  // below the segment size stalls loopback TCP itself.
+  ASSERT_TRUE(s.connect(a.port(), "", &why)) << why;
+  // 64 gets, one at a time: 64 MiB of replies, past the 32 MiB cap and what
+  // the kernels' buffers hold if the node took every request while the peer
+  // reads nothing.
+  wire::OpReq get;
+  get.op = wire::Op::Get;
+  get.key.assign(key.begin(), key.end());
+  get.target = chord::core::key_id(get.key.data(), get.key.size());
+  const uint64_t kGets = 64;
+  for (uint64_t i = 1; i <= kGets; i++) {
+    get.opid = i;
+    ASSERT_TRUE(s.send(i, get));
+    usleep(20 * 1000);
+  }
+  EXPECT_EQ(a.counter("net.reads_paused"), 1u);
+  EXPECT_EQ(a.counter("net.slow_links_cut"), 0u);
+  // It reads again: every get is answered, and the link was never cut.
+  std::set<uint64_t> answered;
+  wire::Message m;
+  while (answered.size() < kGets && s.recv(m, 10000)) {
+    const auto* r = std::get_if<wire::OpResp>(&m.body);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->status, 0);
+    EXPECT_EQ(r->value.size(), value.size());
+    answered.insert(m.rid);
+  }
+  EXPECT_EQ(answered.size(), kGets);
+  EXPECT_EQ(a.counter("net.slow_links_cut"), 0u);
+  EXPECT_EQ(a.counter("net.stalled_links_cut"), 0u);
 }
 
 // An honest node refused for a full connection table is told that, not that

@@ -20,6 +20,12 @@ Id id(uint8_t v) {
 Peer peer(uint8_t v, const std::string& addr) {
   return Peer{id(v), addr};
 }
+template <size_t N>
+std::array<uint8_t, N> filled(uint8_t v) {
+  std::array<uint8_t, N> x{};
+  x.fill(v);
+  return x;
+}
 Record record(const std::string& k, const std::string& v, bool tomb) {
   Record r;
   r.key = b(k);
@@ -81,7 +87,10 @@ std::vector<Message> samples() {
                              Cast::Keys,
                              {{KeyChange::Add, b("key")}, {KeyChange::Delete, b("k2")}},
                              b("data"),
-                             0}});
+                             0,
+                             1796083200123,
+                             filled<32>(0xa5),
+                             filled<64>(0x5a)}});
   v.push_back({16, Subscribe{6000, true}});
   return v;
 }
@@ -90,6 +99,33 @@ Bytes enc(const Message& m) {
   Bytes out;
   encode(m, out);
   return out;
+}
+
+TEST(Codec, a_broadcast_signs_everything_but_its_limit) {
+  Broadcast a{9, peer(1, "a:1"), id(2),         Cast::Message, {}, b("hello"),
+              0, 1234,           filled<32>(3), filled<64>(4)};
+  const Bytes part = signed_part(a);
+  const std::string tag = "chord.broadcast.1";
+  ASSERT_GE(part.size(), tag.size());
+  EXPECT_EQ(std::string(part.begin(), part.begin() + tag.size()), tag);
+  Broadcast relayed = a;  // a relay sets the limit of each subtree
+  relayed.limit = id(7);
+  relayed.sig = filled<64>(8);
+  relayed.origin_key = filled<32>(9);  // checked by the signature itself
+  EXPECT_EQ(signed_part(relayed), part);
+  auto changed = [&](auto edit) {
+    Broadcast c = a;
+    edit(c);
+    return signed_part(c) != part;
+  };
+  EXPECT_TRUE(changed([](Broadcast& c) { c.bid++; }));
+  EXPECT_TRUE(changed([](Broadcast& c) { c.origin.id[5] ^= 1; }));
+  EXPECT_TRUE(changed([](Broadcast& c) { c.origin.addr = "b:1"; }));
+  EXPECT_TRUE(changed([](Broadcast& c) { c.kind = Cast::Listen; }));
+  EXPECT_TRUE(changed([](Broadcast& c) { c.data = b("hellp"); }));
+  EXPECT_TRUE(changed([](Broadcast& c) { c.events.push_back({KeyChange::Add, b("k")}); }));
+  EXPECT_TRUE(changed([](Broadcast& c) { c.lease_ms = 1; }));
+  EXPECT_TRUE(changed([](Broadcast& c) { c.sent_ms++; }));
 }
 
 TEST(Codec, a_listen_broadcast_round_trips_with_its_lease) {
