@@ -129,8 +129,9 @@ void Membership::join_confirm(const Peer& s, unsigned steps, std::function<void(
     if (!st || left() || steps >= kWalkSteps) return done();
     if (st->busy) {
       // It is checking a change of its own: ask again shortly.
-      return after(kJoinBusyRetryMs,
-                   [this, s, steps, done] { join_confirm(s, steps + 1, std::move(done)); });
+      after(kJoinBusyRetryMs,
+            [this, s, steps, done] { join_confirm(s, steps + 1, std::move(done)); });
+      return;
     }
     if (!st->has_pred) return done();
     if (st->pred.id == self_.id) {
@@ -152,9 +153,9 @@ void Membership::join_confirm(const Peer& s, unsigned steps, std::function<void(
                 if (s2.id == s.id) {
                   // The node between did not answer, or is busy joining:
                   // ask s again shortly.
-                  return after(kJoinBusyRetryMs, [this, s, steps, done] {
-                    join_confirm(s, steps + 1, std::move(done));
-                  });
+                  after(kJoinBusyRetryMs,
+                        [this, s, steps, done] { join_confirm(s, steps + 1, std::move(done)); });
+                  return;
                 }
                 if (!in_open(s2.id, self_.id, succs_[0].id)) {
                   // Stabilize got there first (or closer): confirm with the

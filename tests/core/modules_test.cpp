@@ -68,6 +68,48 @@ TEST_F(RuntimeTest, timers_run_in_deadline_order_and_equal_deadlines_in_the_orde
   EXPECT_EQ(rt.next_deadline(), UINT64_MAX);
 }
 
+TEST_F(RuntimeTest, a_cancelled_timer_never_runs_and_next_deadline_skips_it) {
+  std::string ran;
+  const TimerId t1 = rt.at(1010, [&] { ran += "a"; });
+  const TimerId t2 = rt.at(1020, [&] { ran += "b"; });
+  rt.at(1030, [&] { ran += "c"; });
+  EXPECT_NE(t1, t2);
+  EXPECT_TRUE(rt.scheduled(t1));
+  rt.cancel(t1);
+  EXPECT_FALSE(rt.scheduled(t1));
+  EXPECT_EQ(rt.next_deadline(), 1020u);  // not 1010: nothing to wake for
+  rt.cancel(t2);
+  EXPECT_EQ(rt.next_deadline(), 1030u);
+  host.now = 1030;
+  rt.tick();
+  EXPECT_EQ(ran, "c");
+  EXPECT_EQ(rt.next_deadline(), UINT64_MAX);
+}
+
+TEST_F(RuntimeTest, cancelling_twice_after_the_run_or_no_timer_is_harmless) {
+  int ran = 0;
+  const TimerId t1 = rt.after(10, [&] { ran++; });
+  rt.cancel(t1);
+  rt.cancel(t1);
+  rt.cancel(TimerId{});
+  const TimerId t2 = rt.after(20, [&] { ran++; });
+  host.now += 20;
+  rt.tick();
+  EXPECT_EQ(ran, 1);  // t2 alone
+  EXPECT_FALSE(rt.scheduled(t2));
+  rt.cancel(t2);  // it has run: nothing happens
+  // A timer cancelled from within a timer due at the same tick does not run.
+  TimerId t3{};
+  rt.after(5, [&] { rt.cancel(t3); });
+  t3 = rt.after(5, [&] { ran += 10; });
+  const TimerId t4 = rt.after(5, [&] { ran += 100; });
+  host.now += 5;
+  rt.tick();
+  EXPECT_EQ(ran, 101);
+  EXPECT_FALSE(rt.scheduled(t4));
+  EXPECT_EQ(rt.next_deadline(), UINT64_MAX);
+}
+
 TEST_F(RuntimeTest, an_rpc_ends_once_with_the_reply_of_the_peer_asked) {
   int calls = 0, rc = 99;
   rt.rpc(peer(1), wire::Ping{}, 500, [&](int r, wire::Message* m) {
@@ -120,7 +162,9 @@ TEST(RuntimeCalm, a_calm_node_stretches_its_periods_and_a_change_rearms_them) {
   EXPECT_EQ(rt.changes(), before + 1);
   EXPECT_EQ(rt.calm(), 0u);
   EXPECT_EQ(rearmed, 1);
-  // The timers set before the stir lapse: none of them runs.
+  // The timers set before the stir are cancelled: none of them runs, and
+  // the host is not woken for them.
+  EXPECT_EQ(rt.next_deadline(), UINT64_MAX);
   host.now += 60000;
   rt.tick();
   EXPECT_EQ(ran, 0);
