@@ -50,7 +50,10 @@ class ClientEvents : public Module {
   std::map<Id, ClientLease> client_leases_;
   bool sub_live_ = false, sub_pending_ = false;
   Peer sub_to_;
-  uint64_t sub_renew_at_ = 0, sub_gen_ = 0;
+  uint64_t sub_renew_at_ = 0;
+  // The latest subscription RPC: the reply of an older one changes nothing.
+  // A generation, not a timer: an RPC's reply cannot be cancelled.
+  uint64_t sub_gen_ = 0;
   std::map<Id, uint64_t> sub_failed_;
 };
 

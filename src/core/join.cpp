@@ -73,10 +73,8 @@ void Membership::join(const std::string& seed_addr, uint32_t timeout_ms, Done do
               };
               if (opts_.client || !has_pred_) return announce();
               linked_wait_ = announce;
-              const uint64_t gen = ++linked_gen_;
-              after(opts_.rpc_timeout_ms, [this, gen] {
-                if (gen == linked_gen_) linked();
-              });
+              cancel(linked_timer_);  // a wait of an earlier join, if any, is over
+              linked_timer_ = after(opts_.rpc_timeout_ms, [this] { linked(); });
             };
             if (opts_.client) return complete();
             // Operations that reach us meanwhile wait: our range is not

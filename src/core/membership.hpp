@@ -126,9 +126,9 @@ class Membership : public Module, public RingView {
   unsigned next_finger_ = 255;
   bool finger_sweep_ = false;  // fixing every finger back to back (after a join)
   // A listener's join waits for its predecessor to link to it (handle_notify),
-  // or for a timer of generation linked_gen_; linked() runs it once.
+  // or for linked_timer_; linked() runs it once and cancels the timer.
   std::function<void()> linked_wait_;
-  uint64_t linked_gen_ = 0;
+  TimerId linked_timer_{};
   uint64_t fix_rounds_ = 0;
   uint64_t changes_seen_ = 0;  // Runtime::changes() at the last stabilize round
 

@@ -79,7 +79,9 @@ class Replicator : public Module {
 
   bool ae_soon_ = false;
   bool collecting_tombstones_ = false;  // collect_tombstones is armed
-  // Pruning: one round at a time; a newer round supersedes.
+  // Pruning: one round at a time; a newer round supersedes. prune_gen_ names
+  // the round that the lookups' and pushes' callbacks belong to: a
+  // generation, not a timer, since a reply on its way cannot be cancelled.
   bool pruning_ = false;
   uint64_t prune_gen_ = 0, prune_started_ = 0;
   uint64_t prune_changes_ = UINT64_MAX;  // Runtime::changes() at the last round run

@@ -85,6 +85,7 @@ void Membership::handle_notify(const Peer& from, const wire::Notify& m, unsigned
 }
 
 void Membership::linked() {
+  cancel(linked_timer_);
   if (!linked_wait_) return;
   auto go = std::move(linked_wait_);
   linked_wait_ = nullptr;

@@ -364,6 +364,23 @@ TEST_F(Modules, broadcaster_sends_each_known_member_its_own_slice_of_the_ring) {
   EXPECT_TRUE(host.events.empty());
 }
 
+TEST_F(Modules, a_key_event_batch_sent_early_cancels_its_timer) {
+  ring.succs = {peer(0x90)};
+  bcast.heard_listener(60000);  // some member listens: events go out in batches
+  bcast.key_event(wire::KeyChange::Add, b("k1"));
+  EXPECT_TRUE(host.sent_of<wire::Broadcast>().empty());  // waits for its batch
+  EXPECT_EQ(rt.next_deadline(), host.now + opts.event_batch_ms);
+  bcast.flush_key_events();
+  ASSERT_EQ(host.sent_of<wire::Broadcast>().size(), 1u);
+  // Nothing is left to send at the batch's deadline: no wake-up for it (the
+  // next is the broadcast's acknowledgement timeout).
+  EXPECT_GT(rt.next_deadline(), host.now + opts.event_batch_ms);
+  bcast.key_event(wire::KeyChange::Add, b("k2"));
+  host.now += opts.event_batch_ms;
+  rt.tick();
+  EXPECT_EQ(host.sent_of<wire::Broadcast>().size(), 2u);  // the new batch, at its own timer
+}
+
 TEST_F(Modules, broadcaster_drops_a_broadcast_it_has_seen) {
   EXPECT_TRUE(bcast.first_sight(id_of(1), 42));
   EXPECT_FALSE(bcast.first_sight(id_of(1), 42));
