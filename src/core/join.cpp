@@ -71,7 +71,7 @@ void Membership::join(const std::string& seed_addr, uint32_t timeout_ms, Done do
               auto announce = [this, done, r] {
                 bcast_.listen([done, r](Result&&) mutable { done(std::move(r)); });
               };
-              if (opts_.client || !has_pred_) return announce();
+              if (opts_.client || !pred_) return announce();
               linked_wait_ = announce;
               cancel(linked_timer_);  // a wait of an earlier join, if any, is over
               linked_timer_ = after(opts_.rpc_timeout_ms, [this] { linked(); });
@@ -86,7 +86,7 @@ void Membership::join(const std::string& seed_addr, uint32_t timeout_ms, Done do
               // Our predecessor learns of us now (handle_notify), not at its
               // next stabilize round: only now, so that it routes our range
               // to us once no other node claims it.
-              if (has_pred_) send(pred_, 0, wire::Notify{true});
+              if (pred_) send(*pred_, 0, wire::Notify{true});
               complete();
             });
           };
@@ -139,7 +139,7 @@ void Membership::join_confirm(const Peer& s, unsigned steps, std::function<void(
       // we take it, we claim its range too.
       const Peer& q = st->prev;
       if (st->has_prev && !q.addr.empty() && q.id != self_.id &&
-          (!has_pred_ || in_open(q.id, pred_.id, self_.id)))
+          (!pred_ || in_open(q.id, pred_->id, self_.id)))
         return join_find_pred(q, steps + 1, done);
       return done();
     }
@@ -185,7 +185,7 @@ void Membership::join_find_pred(const Peer& p, unsigned steps, std::function<voi
           if (q.id != self_.id && !q.addr.empty() && in_open(q.id, p.id, self_.id))
             return join_find_pred(q, steps + 1, finish);
         }
-        if (!has_pred_ || in_open(p.id, pred_.id, self_.id)) set_predecessor(p, "join");
+        if (!pred_ || in_open(p.id, pred_->id, self_.id)) set_predecessor(p, "join");
         finish();
       });
 }

@@ -18,6 +18,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,8 +48,8 @@ class Membership : public Module, public RingView {
   bool owns(const Id& t) const override;
   bool alone() const override { return succs_.empty(); }
   const std::vector<Peer>& successors() const override { return succs_; }
-  bool has_predecessor() const override { return has_pred_; }
-  const Peer& predecessor() const override { return pred_; }
+  bool has_predecessor() const override { return pred_.has_value(); }
+  const Peer& predecessor() const override { return *pred_; }  // if has_predecessor()
   const std::vector<Finger>& fingers() const override { return fingers_; }
   void drop_finger(const Id& id) override;
   std::vector<Peer> replica_targets() const override;
@@ -76,7 +77,7 @@ class Membership : public Module, public RingView {
   void probe_lost();          // periodic: merges rings split by a partition
   // Any message: one from the predecessor shows that it lives.
   void heard_from(const Peer& from) {
-    if (has_pred_ && from.id == pred_.id) pred_heard_ = now();
+    if (pred_ && from.id == pred_->id) pred_heard_ = now();
   }
 
  private:
@@ -119,8 +120,7 @@ class Membership : public Module, public RingView {
   Replicator& repl_;
   Broadcaster& bcast_;
 
-  bool has_pred_ = false;
-  Peer pred_;
+  std::optional<Peer> pred_;
   std::vector<Peer> succs_;      // nearest first; never self; empty: ring of one
   std::vector<Finger> fingers_;  // sorted by bit, descending
   unsigned next_finger_ = 255;
@@ -153,8 +153,7 @@ class Membership : public Module, public RingView {
   bool pred_pinging_ = false;  // a ping to the predecessor is out
   bool pred_suspect_ = false;  // ... and one miss clears it (ping_predecessor)
   // The predecessor that a Notify replaced (StateResp.prev).
-  Peer prev_pred_;
-  bool has_prev_pred_ = false;
+  std::optional<Peer> prev_pred_;
   unsigned members_seen_ = 1;  // see members_seen()
   std::string client_seed_;
 
