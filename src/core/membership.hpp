@@ -102,6 +102,14 @@ class Membership : public Module, public RingView {
   void linked();  // runs linked_wait_ once
   // A join or leave is running: done gets kBusy, and true.
   bool refuse_if_busy(Done& done);
+  // join.cpp: the join's steps (join.cpp says what each waits on).
+  struct Join;
+  void join_failed(const std::shared_ptr<Join>& j, int rc, std::string why);
+  void join_found(const std::shared_ptr<Join>& j, int rc, wire::OpResp&& resp);
+  void join_walked(const std::shared_ptr<Join>& j, const Peer& s, const wire::StateResp& st);
+  void join_took_range(const std::shared_ptr<Join>& j, int prc);
+  void join_adopt(const std::shared_ptr<Join>& j);
+  void join_complete(const std::shared_ptr<Join>& j);
   // join.cpp: until the node after us has taken us (join_confirm); from the
   // predecessor a lookup named, on to the true one (join_find_pred).
   void join_confirm(const Peer& s, unsigned steps, std::function<void()> done);
