@@ -520,12 +520,12 @@ int chord_node_stats_get(chord_node_stats *out, chord_node *node) {
       out->bytes_received = hs.bytes_received;
       out->connections = hs.connections;
       out->successors = static_cast<unsigned>(s.successors.size());
-      out->has_predecessor = s.has_predecessor ? 1 : 0;
+      out->has_predecessor = s.predecessor ? 1 : 0;
       if (!s.successors.empty())
         std::memcpy(out->successor_id, s.successors[0].id.data(), 32);
       else
         std::memcpy(out->successor_id, node->id, 32);
-      if (s.has_predecessor) std::memcpy(out->predecessor_id, s.predecessor.id.data(), 32);
+      if (s.predecessor) std::memcpy(out->predecessor_id, s.predecessor->id.data(), 32);
       out->lookups = s.lookups;
       out->lookup_hops = s.lookup_hops;
       have = true;

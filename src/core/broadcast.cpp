@@ -148,17 +148,13 @@ void Broadcaster::key_event(wire::KeyChange change, const Bytes& key) {
   if (opts_.event_batch_ms == 0 || key_events_.size() >= kKeyEventsMax ||
       key_event_bytes_ >= kKeyEventBytesMax)
     return flush_key_events();
-  if (key_events_.size() == 1) {
-    const uint64_t gen = ++key_batch_gen_;
-    after(opts_.event_batch_ms, [this, gen] {
-      if (gen == key_batch_gen_) flush_key_events();
-    });
-  }
+  if (key_events_.size() == 1)
+    key_batch_timer_ = after(opts_.event_batch_ms, [this] { flush_key_events(); });
 }
 
 void Broadcaster::flush_key_events() {
   if (key_events_.empty()) return;
-  ++key_batch_gen_;  // the pending timer, if any, has nothing left to send
+  cancel(key_batch_timer_);  // the pending timer, if any, has nothing left to send
   std::vector<wire::KeyEvent> events;
   events.swap(key_events_);
   key_event_bytes_ = 0;

@@ -86,10 +86,11 @@ class Broadcaster : public Module {
   // Until when the ring's listener lease runs, as far as we heard (Listen
   // broadcasts, our own, successors, our join).
   uint64_t listen_until_ = 0;
-  // Key events waiting for their batch to go out.
+  // Key events waiting for their batch to go out, at key_batch_timer_ at
+  // the latest (cancelled when they go out sooner).
   std::vector<wire::KeyEvent> key_events_;
   size_t key_event_bytes_ = 0;
-  uint64_t key_batch_gen_ = 0;
+  TimerId key_batch_timer_{};
   // Broadcasts seen, by (origin, bid), with when they were first seen.
   std::set<std::pair<Id, uint64_t>> seen_;
   std::deque<std::pair<uint64_t, std::pair<Id, uint64_t>>> seen_order_;

@@ -33,24 +33,24 @@ bool same_peer(const Peer& a, const Peer& b) {
 void ClientEvents::client_events() {
   // Without a lease, look again soon: a client that has just joined gets its
   // events from the start.
-  after(jittered(sub_live_ ? opts_.stabilize_ms : std::min<uint32_t>(opts_.stabilize_ms, 50)),
+  after(jittered(sub_to_ ? opts_.stabilize_ms : std::min<uint32_t>(opts_.stabilize_ms, 50)),
         [this] { client_events(); });
   if (ring_.joining() || sub_pending_) return;
   const uint64_t t = now();
   for (auto it = sub_failed_.begin(); it != sub_failed_.end();)
     it = it->second <= t ? sub_failed_.erase(it) : std::next(it);
-  if (sub_live_) {
+  if (sub_to_) {
     // Keep the member while it is one of our successors (or, if we know no
     // node, while it is the seed); renew before the lease runs out.
     bool keep = false;
-    if (is_zero(sub_to_.id)) {
+    if (is_zero(sub_to_->id)) {
       keep = ring_.successors().empty();
     } else {
       for (const Peer& p : ring_.successors())
-        if (p.id == sub_to_.id) keep = true;
+        if (p.id == sub_to_->id) keep = true;
     }
     if (keep) {
-      if (t >= sub_renew_at_) client_subscribe(sub_to_);
+      if (t >= sub_renew_at_) client_subscribe(*sub_to_);
       return;
     }
   }
@@ -81,8 +81,8 @@ void ClientEvents::client_listen(Done done) {
   // The lease at our member asks for key events now, or no longer does; a
   // member that starts listening for us answers once every member knows.
   Peer to;
-  if (sub_live_) {
-    to = sub_to_;
+  if (sub_to_) {
+    to = *sub_to_;
   } else if (ring_.joining() || !client_pick(to)) {
     return done(Result{});  // the lease taken after the join will say so
   }
@@ -102,11 +102,10 @@ void ClientEvents::client_subscribe(const Peer& to, std::function<void()> then) 
         bool ok = rc == kOk && std::holds_alternative<wire::Ack>(reply->body) &&
                   std::get<wire::Ack>(reply->body).status == kOk;
         if (ok) {
-          bool moved = !sub_live_ || !same_peer(sub_to_, to);
+          bool moved = !sub_to_ || !same_peer(*sub_to_, to);
           // The old member's lease ends now; events it forwarded meanwhile
           // are dropped as duplicates.
-          if (sub_live_ && moved) send(sub_to_, 0, wire::Subscribe{0});
-          sub_live_ = true;
+          if (sub_to_ && moved) send(*sub_to_, 0, wire::Subscribe{0});
           sub_to_ = to;
           sub_renew_at_ = now() + kRenewMs;
           sub_failed_.erase(to.id);
@@ -115,7 +114,7 @@ void ClientEvents::client_subscribe(const Peer& to, std::function<void()> then) 
         }
         log(3, "client " + name(self_) + ": " + name(to) + " took no event subscription");
         sub_failed_[to.id] = now() + kRenewMs;
-        if (sub_live_ && same_peer(sub_to_, to)) sub_live_ = false;
+        if (sub_to_ && same_peer(*sub_to_, to)) sub_to_.reset();
         Peer next;
         if (!ring_.joining() && client_pick(next)) client_subscribe(next);  // at once
       });
@@ -183,9 +182,9 @@ void ClientEvents::forward_to_clients(const wire::Broadcast& m) {
 
 void ClientEvents::drop_client(const Id& id) {
   client_leases_.erase(id);
-  if (!opts_.client || !sub_live_ || sub_to_.id != id) return;
+  if (!opts_.client || !sub_to_ || sub_to_->id != id) return;
   // Our member is unreachable: subscribe through another node at once.
-  sub_live_ = false;
+  sub_to_.reset();
   sub_failed_[id] = now() + kRenewMs;
   Peer next;
   if (!sub_pending_ && !ring_.joining() && client_pick(next)) client_subscribe(next);

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 
 #include "core/ring_view.hpp"
 #include "core/runtime.hpp"
@@ -49,9 +50,12 @@ class ClientEvents : public Module {
     bool keys = false;  // forward key events too, not only user messages
   };
   std::map<Id, ClientLease> client_leases_;
-  bool sub_live_ = false, sub_pending_ = false;
-  Peer sub_to_;
-  uint64_t sub_renew_at_ = 0, sub_gen_ = 0;
+  bool sub_pending_ = false;
+  std::optional<Peer> sub_to_;  // the member whose lease we hold, if any
+  uint64_t sub_renew_at_ = 0;
+  // The latest subscription RPC: the reply of an older one changes nothing.
+  // A generation, not a timer: an RPC's reply cannot be cancelled.
+  uint64_t sub_gen_ = 0;
   std::map<Id, uint64_t> sub_failed_;
 };
 

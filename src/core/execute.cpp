@@ -59,33 +59,41 @@ void Executor::handle_op(const Peer& from, uint64_t rid, wire::OpReq&& req) {
 
 void Executor::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
   switch (req.op) {
-    case wire::Op::FindSucc: {
-      wire::OpResp r;
-      r.peers.push_back(self_);
-      for (const Peer& p : ring_.successors()) r.peers.push_back(p);
-      if (ring_.has_predecessor()) {
-        r.flags |= wire::kFlagHasPred;
-        r.pred = ring_.predecessor();
-      }
-      return reply(std::move(r));
-    }
-    case wire::Op::Whisper: {
-      if (req.target != self_.id) return reply(status_resp(kNotFound, "no member has that id"));
-      Event ev;
-      ev.type = EventType::Message;
-      ev.data = std::move(req.value);
-      ev.sender = from;
-      ev.whisper = true;
-      rt_.host().emit(std::move(ev));
-      return reply(wire::OpResp{});
-    }
+    case wire::Op::FindSucc:
+      return reply(find_succ_resp());
+    case wire::Op::Whisper:
+      return execute_whisper(from, std::move(req), std::move(reply));
     case wire::Op::Iter:
       return execute_iter(req, std::move(reply));
     default:
-      break;
+      return execute_dict(from, std::move(req), std::move(reply));
   }
+}
 
-  // The dictionary. Never trust the target: the position is the key's hash.
+wire::OpResp Executor::find_succ_resp() {
+  wire::OpResp r;
+  r.peers.push_back(self_);
+  for (const Peer& p : ring_.successors()) r.peers.push_back(p);
+  if (ring_.has_predecessor()) {
+    r.flags |= wire::kFlagHasPred;
+    r.pred = ring_.predecessor();
+  }
+  return r;
+}
+
+void Executor::execute_whisper(const Peer& from, wire::OpReq&& req, Reply reply) {
+  if (req.target != self_.id) return reply(status_resp(kNotFound, "no member has that id"));
+  Event ev;
+  ev.type = EventType::Message;
+  ev.data = std::move(req.value);
+  ev.sender = from;
+  ev.whisper = true;
+  rt_.host().emit(std::move(ev));
+  reply(wire::OpResp{});
+}
+
+void Executor::execute_dict(const Peer& from, wire::OpReq&& req, Reply reply) {
+  // Never trust the target: the position is the key's hash.
   std::string detail;
   int rc = router_.check_sizes(&req.key, req.op == wire::Op::Set ? &req.value : nullptr, detail);
   if (rc != kOk) return reply(status_resp(rc, detail));
@@ -107,50 +115,57 @@ void Executor::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
   rc = check_stamp(req, detail);
   if (rc != kOk) return reply(status_resp(rc, detail));
   const Version ver{req.hlc, from.id};
-
   // A retried request gets the first execution's answer.
-  const bool remote = from.id != self_.id;
-  std::pair<Id, uint64_t> ek{from.id, req.opid};
-  if (remote) {
-    auto it = executed_.find(ek);
-    if (it != executed_.end()) {
-      if (it->second.finished) reply(wire::OpResp(it->second.resp));
-      return;  // still running: its reply is on the way
-    }
-    executed_.emplace(ek, Done_{});
-    executed_order_.emplace_back(now(), ek);
-    while (!executed_order_.empty() &&
-           (executed_order_.size() > kExecutedKept || executed_bytes_ > kExecutedBytes ||
-            executed_order_.front().first + kExecutedMs < now())) {
-      auto old = executed_.find(executed_order_.front().second);
-      if (old != executed_.end()) forget_executed(old);
-      executed_order_.pop_front();
-    }
-    Reply inner = std::move(reply);
-    reply = [this, ek, inner](wire::OpResp&& resp) {
-      auto done_it = executed_.find(ek);
-      if (done_it != executed_.end()) {
-        const size_t bytes = resp.key.size() + resp.value.size() + resp.detail.size() + 128;
-        size_t& mine = executed_bytes_by_origin_[ek.first];
-        if (resp.status == kStale) {
-          forget_executed(done_it);  // it comes back restamped, same opid
-        } else if (mine + bytes > kExecutedBytesPerOrigin) {
-          rt_.refuse(Refusal::retry_cache, Peer{ek.first, {}},
-                     "replies past the origin's share of the retry cache");
-          forget_executed(done_it);
-        } else {
-          done_it->second.finished = true;
-          done_it->second.resp = resp;
-          done_it->second.bytes = bytes;
-          mine += bytes;
-          executed_bytes_ += bytes;
-        }
-        if (mine == 0) executed_bytes_by_origin_.erase(ek.first);
-      }
-      inner(std::move(resp));
-    };
-  }
+  if (from.id != self_.id && !first_execution(from.id, req.opid, reply)) return;
+  execute_write(pos, ver, std::move(req), std::move(reply));
+}
 
+bool Executor::first_execution(const Id& origin, uint64_t opid, Reply& reply) {
+  const std::pair<Id, uint64_t> ek{origin, opid};
+  auto it = executed_.find(ek);
+  if (it != executed_.end()) {
+    if (it->second.finished) reply(wire::OpResp(it->second.resp));
+    return false;  // still running: its reply is on the way
+  }
+  executed_.emplace(ek, Done_{});
+  executed_order_.emplace_back(now(), ek);
+  while (!executed_order_.empty() &&
+         (executed_order_.size() > kExecutedKept || executed_bytes_ > kExecutedBytes ||
+          executed_order_.front().first + kExecutedMs < now())) {
+    auto old = executed_.find(executed_order_.front().second);
+    if (old != executed_.end()) forget_executed(old);
+    executed_order_.pop_front();
+  }
+  Reply inner = std::move(reply);
+  reply = [this, ek, inner](wire::OpResp&& resp) {
+    keep_reply(ek, resp);
+    inner(std::move(resp));
+  };
+  return true;
+}
+
+void Executor::keep_reply(const std::pair<Id, uint64_t>& ek, const wire::OpResp& resp) {
+  auto done_it = executed_.find(ek);
+  if (done_it == executed_.end()) return;
+  const size_t bytes = resp.key.size() + resp.value.size() + resp.detail.size() + 128;
+  size_t& mine = executed_bytes_by_origin_[ek.first];
+  if (resp.status == kStale) {
+    forget_executed(done_it);  // it comes back restamped, same opid
+  } else if (mine + bytes > kExecutedBytesPerOrigin) {
+    rt_.refuse(Refusal::retry_cache, Peer{ek.first, {}},
+               "replies past the origin's share of the retry cache");
+    forget_executed(done_it);
+  } else {
+    done_it->second.finished = true;
+    done_it->second.resp = resp;
+    done_it->second.bytes = bytes;
+    mine += bytes;
+    executed_bytes_ += bytes;
+  }
+  if (mine == 0) executed_bytes_by_origin_.erase(ek.first);
+}
+
+void Executor::execute_write(const Id& pos, const Version& ver, wire::OpReq&& req, Reply reply) {
   const StoredRecord* cur = store().get(pos, req.key);
   const bool live = cur && !cur->tomb;
   // Ours already (the same stamp from the same writer, a retry that reached

@@ -60,7 +60,17 @@ class Executor : public Module {
   int check_stamp(const wire::OpReq& req, std::string& detail);
 
  private:
+  // execute()'s steps: each answers through reply.
+  wire::OpResp find_succ_resp();  // us, our successors and our predecessor
+  void execute_whisper(const Peer& from, wire::OpReq&& req, Reply reply);
+  void execute_dict(const Peer& from, wire::OpReq&& req, Reply reply);  // get, set, del, pop
+  void execute_write(const Id& pos, const Version& ver, wire::OpReq&& req, Reply reply);
   void execute_iter(const wire::OpReq& req, Reply reply);
+  // A remote write's first execution: false for a retry (answered from the
+  // cache if it has finished), else it is recorded and reply is wrapped to
+  // keep its answer (keep_reply).
+  bool first_execution(const Id& origin, uint64_t opid, Reply& reply);
+  void keep_reply(const std::pair<Id, uint64_t>& ek, const wire::OpResp& resp);
   void replicate_write(uint64_t wid, const Peer& to, const wire::Record& rec, unsigned attempt);
   void owner_write(const Bytes& key, const Id& pos, const Bytes* value, const Version& ver,
                    wire::OpResp resp, Reply reply);

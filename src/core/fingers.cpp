@@ -105,7 +105,7 @@ wire::Redirect Membership::route(const Id& t) const {
   std::vector<const Peer*> known;
   for (const Finger& f : fingers_) known.push_back(&f.peer);
   for (const Peer& p : succs_) known.push_back(&p);
-  if (has_pred_) known.push_back(&pred_);
+  if (pred_) known.push_back(&*pred_);
   std::vector<std::pair<Id, const Peer*>> by_dist;
   for (const Peer* p : known) {
     if (p->id == self_.id || p->addr.empty()) continue;

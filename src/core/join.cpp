@@ -5,6 +5,8 @@
 // (docs/design-core.md).
 #include <algorithm>
 #include <climits>
+#include <memory>
+#include <optional>
 
 #include "core/membership.hpp"
 #include "core/router.hpp"
@@ -14,103 +16,127 @@
 
 namespace chord::core {
 
+// A join in steps, each run once the one before has its answer: the lookup
+// of our successor through the seed (join_found), the walk back to the true
+// successor (join_walked), the transfer of our range (join_took_range); then
+// we take the successor and wait until it has taken us (join_adopt), and a
+// listener announces itself (join_complete). The steps share one Join.
+struct Membership::Join {
+  Done done;
+  uint64_t deadline = 0;
+  unsigned hops = 0;         // the lookup's
+  Peer succ;                 // our successor, once walked back to
+  std::vector<Peer> rest;    // its successor list
+  std::optional<Peer> pred;  // the predecessor it named, if any
+};
+
 void Membership::join(const std::string& seed_addr, uint32_t timeout_ms, Done done) {
   if (refuse_if_busy(done)) return;
   if (!timeout_ms) timeout_ms = 5000;
   set_state(State::joining);
   stir();
-  const uint64_t deadline = now() + timeout_ms;
+  auto j = std::make_shared<Join>();
+  j->done = std::move(done);
+  j->deadline = now() + timeout_ms;
   wire::OpReq req;
   req.op = wire::Op::FindSucc;
   req.target = self_.id;
   Peer seed;
   seed.addr = seed_addr;
   if (opts_.client) client_seed_ = seed_addr;
-  auto fail = [this, done](int rc, std::string why, unsigned hops) {
-    set_state(State::member);  // a ring of one again
-    log(1, "node " + name(self_) + " failed to join: " + why);
-    Result r;
-    r.status = rc;
-    r.detail = std::move(why);
-    r.hops = hops;
-    done(std::move(r));
-  };
   router_.start_op(
       std::move(req), timeout_ms, false,
-      [this, done, deadline, fail](int rc, wire::OpResp&& resp, unsigned hops) {
-        if (rc != kOk) return fail(rc, "no member answered at the seed address", hops);
-        std::vector<Peer> peers;
-        for (Peer& p : resp.peers)
-          if (p.id != self_.id && !p.addr.empty()) peers.push_back(std::move(p));
-        if (peers.empty()) return fail(kProto, "the seed gave no successor", hops);
-        // What the lookup says of our successor, until it answers itself.
-        wire::StateResp named;
-        named.has_pred = (resp.flags & wire::kFlagHasPred) && resp.pred.id != self_.id &&
-                         !resp.pred.addr.empty();
-        named.pred = resp.pred;
-        named.succs.assign(peers.begin() + 1, peers.end());
-        auto proceed = [this, done, deadline, fail, hops](const Peer& s,
-                                                          const wire::StateResp& st) {
-          const std::vector<Peer>& rest = st.succs;
-          const bool has_p = st.has_pred && st.pred.id != self_.id && !st.pred.addr.empty();
-          const Peer& p = st.pred;
-          auto finish = [this, done, hops, s, rest] {
-            adopt_successors(s, rest);
-            set_state(State::member);
-            log(2, std::string(opts_.client ? "client " : "node ") + name(self_) +
-                       " joined; successor " + name(s));
-            next_finger_ = 255;
-            fix_next_finger(true);
-            Result r;
-            r.hops = hops;
-            auto complete = [this, done, r]() mutable {
-              // A listener tells the ring it has joined before the join
-              // returns, once its predecessor links to it (so broadcast trees
-              // reach it); at most one rpc timeout later.
-              if (!bcast_.listening()) return done(std::move(r));
-              auto announce = [this, done, r] {
-                bcast_.listen([done, r](Result&&) mutable { done(std::move(r)); });
-              };
-              if (opts_.client || !has_pred_) return announce();
-              linked_wait_ = announce;
-              const uint64_t gen = ++linked_gen_;
-              after(opts_.rpc_timeout_ms, [this, gen] {
-                if (gen == linked_gen_) linked();
-              });
-            };
-            if (opts_.client) return complete();
-            // Operations that reach us meanwhile wait: our range is not
-            // settled until the confirmation ends (handle_op).
-            set_state(State::confirming);
-            join_confirm(s, 0, [this, complete]() mutable {
-              set_state(State::member);
-              exec_.release_held();
-              // Our predecessor learns of us now (handle_notify), not at its
-              // next stabilize round: only now, so that it routes our range
-              // to us once no other node claims it.
-              if (has_pred_) send(pred_, 0, wire::Notify{true});
-              complete();
-            });
-          };
-          if (opts_.client) return finish();
-          // Take over our range: everything our successor holds outside
-          // (self, s] is ours as owner or replica. Then, if the successor's
-          // predecessor answers us, it is ours (Zave: only a node that has just
-          // answered).
-          repl_.pull_range(s, s.id, self_.id, deadline,
-                           [this, has_p, p, finish, fail, hops](int prc) {
-                             if (prc != kOk) return fail(prc, "taking over the range failed", hops);
-                             if (!has_p) return finish();
-                             join_find_pred(p, 0, finish);
-                           });
-        };
-        // The lookup's answer may predate other joins: nodes that joined in
-        // front of that successor lie between us and it, and the nearest of
-        // them would go on claiming our range. Walk back to the true one.
-        if (opts_.client) return proceed(peers[0], named);
-        walk_back(peers[0], std::move(named), peers[0], 0, proceed);
+      [this, j](int rc, wire::OpResp&& resp, unsigned hops) {
+        j->hops = hops;
+        join_found(j, rc, std::move(resp));
       },
       &seed);
+}
+
+void Membership::join_failed(const std::shared_ptr<Join>& j, int rc, std::string why) {
+  set_state(State::member);  // a ring of one again
+  log(1, "node " + name(self_) + " failed to join: " + why);
+  Result r;
+  r.status = rc;
+  r.detail = std::move(why);
+  r.hops = j->hops;
+  j->done(std::move(r));
+}
+
+void Membership::join_found(const std::shared_ptr<Join>& j, int rc, wire::OpResp&& resp) {
+  if (rc != kOk) return join_failed(j, rc, "no member answered at the seed address");
+  std::vector<Peer> peers;
+  for (Peer& p : resp.peers)
+    if (p.id != self_.id && !p.addr.empty()) peers.push_back(std::move(p));
+  if (peers.empty()) return join_failed(j, kProto, "the seed gave no successor");
+  // What the lookup says of our successor, until it answers itself.
+  wire::StateResp named;
+  named.has_pred =
+      (resp.flags & wire::kFlagHasPred) && resp.pred.id != self_.id && !resp.pred.addr.empty();
+  named.pred = resp.pred;
+  named.succs.assign(peers.begin() + 1, peers.end());
+  // The lookup's answer may predate other joins: nodes that joined in
+  // front of that successor lie between us and it, and the nearest of
+  // them would go on claiming our range. Walk back to the true one.
+  if (opts_.client) return join_walked(j, peers[0], named);
+  walk_back(peers[0], std::move(named), peers[0], 0,
+            [this, j](const Peer& s, const wire::StateResp& st) { join_walked(j, s, st); });
+}
+
+void Membership::join_walked(const std::shared_ptr<Join>& j, const Peer& s,
+                             const wire::StateResp& st) {
+  j->succ = s;
+  j->rest = st.succs;
+  if (st.has_pred && st.pred.id != self_.id && !st.pred.addr.empty()) j->pred = st.pred;
+  if (opts_.client) return join_adopt(j);
+  // Take over our range: everything our successor holds outside (self, s]
+  // is ours as owner or replica. Then, if the successor's predecessor
+  // answers us, it is ours (Zave: only a node that has just answered).
+  repl_.pull_range(s, s.id, self_.id, j->deadline, [this, j](int prc) { join_took_range(j, prc); });
+}
+
+void Membership::join_took_range(const std::shared_ptr<Join>& j, int prc) {
+  if (prc != kOk) return join_failed(j, prc, "taking over the range failed");
+  if (!j->pred) return join_adopt(j);
+  join_find_pred(*j->pred, 0, [this, j] { join_adopt(j); });
+}
+
+void Membership::join_adopt(const std::shared_ptr<Join>& j) {
+  adopt_successors(j->succ, j->rest);
+  set_state(State::member);
+  log(2, std::string(opts_.client ? "client " : "node ") + name(self_) + " joined; successor " +
+             name(j->succ));
+  next_finger_ = 255;
+  fix_next_finger(true);
+  if (opts_.client) return join_complete(j);
+  // Operations that reach us meanwhile wait: our range is not settled until
+  // the confirmation ends (handle_op).
+  set_state(State::confirming);
+  join_confirm(j->succ, 0, [this, j] {
+    set_state(State::member);
+    exec_.release_held();
+    // Our predecessor learns of us now (handle_notify), not at its next
+    // stabilize round: only now, so that it routes our range to us once no
+    // other node claims it.
+    if (pred_) send(*pred_, 0, wire::Notify{true});
+    join_complete(j);
+  });
+}
+
+void Membership::join_complete(const std::shared_ptr<Join>& j) {
+  Result r;
+  r.hops = j->hops;
+  // A listener tells the ring it has joined before the join returns, once
+  // its predecessor links to it (so broadcast trees reach it); at most one
+  // rpc timeout later.
+  if (!bcast_.listening()) return j->done(std::move(r));
+  auto announce = [this, j, r] {
+    bcast_.listen([j, r](Result&&) mutable { j->done(std::move(r)); });
+  };
+  if (opts_.client || !pred_) return announce();
+  linked_wait_ = announce;
+  cancel(linked_timer_);  // a wait of an earlier join, if any, is over
+  linked_timer_ = after(opts_.rpc_timeout_ms, [this] { linked(); });
 }
 
 // The join returns once our successor has taken our Notify: a state query
@@ -129,8 +155,9 @@ void Membership::join_confirm(const Peer& s, unsigned steps, std::function<void(
     if (!st || left() || steps >= kWalkSteps) return done();
     if (st->busy) {
       // It is checking a change of its own: ask again shortly.
-      return after(kJoinBusyRetryMs,
-                   [this, s, steps, done] { join_confirm(s, steps + 1, std::move(done)); });
+      after(kJoinBusyRetryMs,
+            [this, s, steps, done] { join_confirm(s, steps + 1, std::move(done)); });
+      return;
     }
     if (!st->has_pred) return done();
     if (st->pred.id == self_.id) {
@@ -140,7 +167,7 @@ void Membership::join_confirm(const Peer& s, unsigned steps, std::function<void(
       // we take it, we claim its range too.
       const Peer& q = st->prev;
       if (st->has_prev && !q.addr.empty() && q.id != self_.id &&
-          (!has_pred_ || in_open(q.id, pred_.id, self_.id)))
+          (!pred_ || in_open(q.id, pred_->id, self_.id)))
         return join_find_pred(q, steps + 1, done);
       return done();
     }
@@ -152,9 +179,9 @@ void Membership::join_confirm(const Peer& s, unsigned steps, std::function<void(
                 if (s2.id == s.id) {
                   // The node between did not answer, or is busy joining:
                   // ask s again shortly.
-                  return after(kJoinBusyRetryMs, [this, s, steps, done] {
-                    join_confirm(s, steps + 1, std::move(done));
-                  });
+                  after(kJoinBusyRetryMs,
+                        [this, s, steps, done] { join_confirm(s, steps + 1, std::move(done)); });
+                  return;
                 }
                 if (!in_open(s2.id, self_.id, succs_[0].id)) {
                   // Stabilize got there first (or closer): confirm with the
@@ -186,7 +213,7 @@ void Membership::join_find_pred(const Peer& p, unsigned steps, std::function<voi
           if (q.id != self_.id && !q.addr.empty() && in_open(q.id, p.id, self_.id))
             return join_find_pred(q, steps + 1, finish);
         }
-        if (!has_pred_ || in_open(p.id, pred_.id, self_.id)) set_predecessor(p, "join");
+        if (!pred_ || in_open(p.id, pred_->id, self_.id)) set_predecessor(p, "join");
         finish();
       });
 }

@@ -16,7 +16,7 @@ void Membership::leave(uint32_t timeout_ms, Done done) {
   if (opts_.client || succs_.empty()) {
     succs_.clear();
     fingers_.clear();
-    has_pred_ = false;
+    pred_.reset();
     done(Result{});
     return;
   }
@@ -75,21 +75,21 @@ void Membership::finish_leave(Done done) {
   if (!succs_.empty()) {
     wire::Leave to_succ;
     to_succ.to_pred = false;
-    to_succ.has_pred = has_pred_;
-    to_succ.pred = pred_;
+    to_succ.has_pred = pred_.has_value();
+    if (pred_) to_succ.pred = *pred_;
     send(succs_[0], 0, std::move(to_succ));
   }
-  if (has_pred_ && (succs_.empty() || pred_.id != succs_[0].id)) {
+  if (pred_ && (succs_.empty() || pred_->id != succs_[0].id)) {
     wire::Leave to_pred;
     to_pred.to_pred = true;
     to_pred.succs = succs_;
-    send(pred_, 0, std::move(to_pred));
+    send(*pred_, 0, std::move(to_pred));
   }
   log(2, "node " + name(self_) + " left the ring");
   left_succs_ = std::move(succs_);
   succs_.clear();
   fingers_.clear();
-  has_pred_ = false;
+  pred_.reset();
   store().clear();
   // Stale pointers elsewhere must not pull us back in: notified, probed or
   // asked, we stay silent, so that the others drop us as they would a crash.
@@ -114,12 +114,12 @@ void Membership::handle_leave(const Peer& from, uint64_t rid, wire::Leave&& m) {
         adopt_successors(s, std::vector<Peer>(rest.begin() + 1, rest.end()));
       }
     }
-  } else if (has_pred_ && pred_.id == from.id) {
+  } else if (pred_ && pred_->id == from.id) {
     log(2, "node " + name(self_) + ": predecessor " + name(from) + " left");
     if (m.has_pred && m.pred.id != self_.id && !m.pred.addr.empty())
       set_predecessor(m.pred, "predecessor left");
     else
-      has_pred_ = false;
+      pred_.reset();
   }
   fingers_.erase(std::remove_if(fingers_.begin(), fingers_.end(),
                                 [&](const Finger& f) { return f.peer.id == from.id; }),
@@ -128,7 +128,7 @@ void Membership::handle_leave(const Peer& from, uint64_t rid, wire::Leave&& m) {
   for (const Peer& p : succs_)
     if (p.id != from.id) rest.push_back(p);
   if (rest.size() != succs_.size()) set_successors(std::move(rest));
-  if (has_pred_ && pred_.id == from.id) has_pred_ = false;
+  if (pred_ && pred_->id == from.id) pred_.reset();
   // One member fewer, gracefully: the majority a write needs shrinks with
   // the ring (a crash does not shrink it; see members_seen_).
   members_seen_ =

@@ -55,7 +55,7 @@ bool Membership::refuse_if_busy(Done& done) {
 
 bool Membership::owns(const Id& t) const {
   if (opts_.client || leaving()) return false;
-  if (has_pred_) return in_open_closed(t, pred_.id, self_.id);
+  if (pred_) return in_open_closed(t, pred_->id, self_.id);
   return succs_.empty();  // a ring of one owns everything
 }
 
@@ -82,9 +82,9 @@ void Membership::set_successors(std::vector<Peer> list) {
   // through the lists that hold it: tell it now (Notify{successor} from its
   // own successor: "ask me again"). While things change, stabilization runs
   // at full pace anyway, and nothing is sent.
-  if (rt_.calm() && has_pred_ && !opts_.client && !left() && !leaving() && pred_.id != self_.id &&
-      !pred_.addr.empty())
-    send(pred_, 0, wire::Notify{true});
+  if (rt_.calm() && pred_ && !opts_.client && !left() && !leaving() && pred_->id != self_.id &&
+      !pred_->addr.empty())
+    send(*pred_, 0, wire::Notify{true});
   stir();
   bool first_changed =
       list.empty() != succs_.empty() || (!list.empty() && list[0].id != succs_[0].id);
@@ -126,8 +126,7 @@ void Membership::adopt_successors(const Peer& s, const std::vector<Peer>& list) 
 
 void Membership::set_predecessor(const Peer& p, const char* why) {
   if (left()) return;
-  bool changed = !has_pred_ || pred_.id != p.id;
-  has_pred_ = true;
+  bool changed = !pred_ || pred_->id != p.id;
   pred_ = p;
   if (changed) {
     pred_heard_ = now();  // it has just spoken to us (Notify) or answered
@@ -140,13 +139,13 @@ void Membership::set_predecessor(const Peer& p, const char* why) {
 }
 
 void Membership::clear_predecessor(const char* why) {
-  if (!has_pred_) return;
+  if (!pred_) return;
   stir();
   saw_failure_ = true;
   last_failure_ = now();
-  remember_lost(pred_);
-  log(2, "node " + name(self_) + " lost predecessor " + name(pred_) + " (" + why + ")");
-  has_pred_ = false;
+  remember_lost(*pred_);
+  log(2, "node " + name(self_) + " lost predecessor " + name(*pred_) + " (" + why + ")");
+  pred_.reset();
 }
 
 void Membership::forget(const Id& id) {

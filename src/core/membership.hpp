@@ -18,6 +18,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,8 +48,8 @@ class Membership : public Module, public RingView {
   bool owns(const Id& t) const override;
   bool alone() const override { return succs_.empty(); }
   const std::vector<Peer>& successors() const override { return succs_; }
-  bool has_predecessor() const override { return has_pred_; }
-  const Peer& predecessor() const override { return pred_; }
+  bool has_predecessor() const override { return pred_.has_value(); }
+  const Peer& predecessor() const override { return *pred_; }  // if has_predecessor()
   const std::vector<Finger>& fingers() const override { return fingers_; }
   void drop_finger(const Id& id) override;
   std::vector<Peer> replica_targets() const override;
@@ -76,7 +77,7 @@ class Membership : public Module, public RingView {
   void probe_lost();          // periodic: merges rings split by a partition
   // Any message: one from the predecessor shows that it lives.
   void heard_from(const Peer& from) {
-    if (has_pred_ && from.id == pred_.id) pred_heard_ = now();
+    if (pred_ && from.id == pred_->id) pred_heard_ = now();
   }
 
  private:
@@ -101,6 +102,14 @@ class Membership : public Module, public RingView {
   void linked();  // runs linked_wait_ once
   // A join or leave is running: done gets kBusy, and true.
   bool refuse_if_busy(Done& done);
+  // join.cpp: the join's steps (join.cpp says what each waits on).
+  struct Join;
+  void join_failed(const std::shared_ptr<Join>& j, int rc, std::string why);
+  void join_found(const std::shared_ptr<Join>& j, int rc, wire::OpResp&& resp);
+  void join_walked(const std::shared_ptr<Join>& j, const Peer& s, const wire::StateResp& st);
+  void join_took_range(const std::shared_ptr<Join>& j, int prc);
+  void join_adopt(const std::shared_ptr<Join>& j);
+  void join_complete(const std::shared_ptr<Join>& j);
   // join.cpp: until the node after us has taken us (join_confirm); from the
   // predecessor a lookup named, on to the true one (join_find_pred).
   void join_confirm(const Peer& s, unsigned steps, std::function<void()> done);
@@ -119,16 +128,15 @@ class Membership : public Module, public RingView {
   Replicator& repl_;
   Broadcaster& bcast_;
 
-  bool has_pred_ = false;
-  Peer pred_;
+  std::optional<Peer> pred_;
   std::vector<Peer> succs_;      // nearest first; never self; empty: ring of one
   std::vector<Finger> fingers_;  // sorted by bit, descending
   unsigned next_finger_ = 255;
   bool finger_sweep_ = false;  // fixing every finger back to back (after a join)
   // A listener's join waits for its predecessor to link to it (handle_notify),
-  // or for a timer of generation linked_gen_; linked() runs it once.
+  // or for linked_timer_; linked() runs it once and cancels the timer.
   std::function<void()> linked_wait_;
-  uint64_t linked_gen_ = 0;
+  TimerId linked_timer_{};
   uint64_t fix_rounds_ = 0;
   uint64_t changes_seen_ = 0;  // Runtime::changes() at the last stabilize round
 
@@ -153,8 +161,7 @@ class Membership : public Module, public RingView {
   bool pred_pinging_ = false;  // a ping to the predecessor is out
   bool pred_suspect_ = false;  // ... and one miss clears it (ping_predecessor)
   // The predecessor that a Notify replaced (StateResp.prev).
-  Peer prev_pred_;
-  bool has_prev_pred_ = false;
+  std::optional<Peer> prev_pred_;
   unsigned members_seen_ = 1;  // see members_seen()
   std::string client_seed_;
 

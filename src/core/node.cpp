@@ -117,7 +117,6 @@ Stats NodeImpl::stats() const {
   s.lookup_hops = router_.lookup_hops();
   s.msgs_sent = rt_.msgs_sent();
   s.msgs_received = rt_.msgs_received();
-  s.has_predecessor = ring_.has_predecessor();
   if (ring_.has_predecessor()) s.predecessor = ring_.predecessor();
   s.successors = ring_.successors();
   if (s.successors.empty() && !opts_.client) s.successors.push_back(self_);

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -128,9 +129,12 @@ struct Item {
 struct IterCursor {
   bool started = false;
   bool done = false;
-  Id origin{};             // ring position the walk began at
-  Id position{};           // the walk has covered (origin, position]
-  bool has_after = false;  // keys at exactly position up to after are covered too
+  Id origin{};    // ring position the walk began at
+  Id position{};  // the walk has covered (origin, position]
+  // Keys at exactly position up to after are covered too. Not an
+  // std::optional<Bytes>: copying one trips GCC 12's -Wmaybe-uninitialized
+  // (a false positive, an error with -Werror) in src/capi/iter.cpp.
+  bool has_after = false;
   Bytes after;
 };
 struct Page {
@@ -174,8 +178,7 @@ struct Stats {
   uint64_t keys_stored = 0, keys_owned = 0, tombstones = 0;
   uint64_t lookups = 0, lookup_hops = 0;
   uint64_t msgs_sent = 0, msgs_received = 0;
-  bool has_predecessor = false;
-  Peer predecessor;
+  std::optional<Peer> predecessor;
   std::vector<Peer> successors;  // successor list, nearest first
   // Messages refused or trimmed past a bound, by kind (refusal_name in
   // runtime.hpp: "broadcast_rate", "digest_rate", ...); kinds never seen

@@ -33,6 +33,22 @@ constexpr size_t kPruneBytes = 4 * kBatchBytes;
 size_t prune_record_size(const wire::Record& r) {
   return r.key.size() + r.value.size() + 64;
 }
+
+// Records in Replicate messages of at most kBatchBytes (one record at least).
+std::vector<wire::Replicate> prune_batches(const std::vector<wire::Record>& recs) {
+  std::vector<wire::Replicate> batches;
+  size_t b = 0;
+  for (const wire::Record& r : recs) {
+    if (batches.empty() ||
+        (b + prune_record_size(r) > kBatchBytes && !batches.back().recs.empty())) {
+      batches.emplace_back();
+      b = 0;
+    }
+    b += prune_record_size(r);
+    batches.back().recs.push_back(r);
+  }
+  return batches;
+}
 }  // namespace
 
 bool Replicator::prune_ok(const Id& end) const {
@@ -109,132 +125,140 @@ void Replicator::prune_step(uint64_t gen, Id cursor, Id end, unsigned lookups) {
 
 void Replicator::prune_group(uint64_t gen, const Id& cursor, const Id& end, unsigned lookups,
                              const Id& target, wire::OpResp&& resp) {
-  auto give_up = [this] { pruning_ = false; };
-  if (!prune_ok(end)) return give_up();
+  std::vector<Peer> holders;
+  switch (prune_verdict(end, target, resp, holders)) {
+    case PruneVerdict::give_up:
+      pruning_ = false;
+      return;
+    case PruneVerdict::keep:
+      return prune_step(gen, resp.peers[0].id, end, lookups);
+    case PruneVerdict::push:
+      break;
+  }
+  const Peer owner = resp.peers[0];
+  // Old records of (cursor, O]: every holder must acknowledge them first.
+  bool more = false;
+  auto recs = std::make_shared<std::vector<wire::Record>>(prunable(cursor, owner.id, more));
+  if (recs->empty()) return prune_step(gen, owner.id, end, lookups);
+  prune_left_ = true;  // records pushed to their holders: look again next round
+  prune_push(gen, holders, recs, owner, end, lookups, more);
+}
+
+Replicator::PruneVerdict Replicator::prune_verdict(const Id& end, const Id& target,
+                                                   const wire::OpResp& resp,
+                                                   std::vector<Peer>& holders) const {
+  if (!prune_ok(end)) return PruneVerdict::give_up;
   // The answer must be the owner's, and agree with what we know: the owner O
   // holds target in (O.pred, O], and lies in [target, our predecessor].
-  if (resp.peers.empty() || !(resp.flags & wire::kFlagHasPred)) return give_up();
-  const Peer owner = resp.peers[0];
-  if (owner.id == self_.id || owner.addr.empty()) return give_up();
-  if (!in_open_closed(target, resp.pred.id, owner.id)) return give_up();
-  if (distance(target, end) < distance(target, owner.id)) return give_up();
+  if (resp.peers.empty() || !(resp.flags & wire::kFlagHasPred)) return PruneVerdict::give_up;
+  const Peer& owner = resp.peers[0];
+  if (owner.id == self_.id || owner.addr.empty()) return PruneVerdict::give_up;
+  if (!in_open_closed(target, resp.pred.id, owner.id)) return PruneVerdict::give_up;
+  if (distance(target, end) < distance(target, owner.id)) return PruneVerdict::give_up;
 
   // The first r nodes of [O] + O.list, clockwise from O and before us.
-  std::vector<Peer> holders{owner};
-  bool keep = false;
+  holders = {owner};
   for (size_t i = 1; i < resp.peers.size() && holders.size() < opts_.replicas; i++) {
     const Peer& p = resp.peers[i];
-    if (p.id == self_.id) {
-      keep = true;  // we are a holder
-      break;
-    }
-    if (p.addr.empty()) return give_up();
+    if (p.id == self_.id) return PruneVerdict::keep;  // we are a holder
+    if (p.addr.empty()) return PruneVerdict::give_up;
     const Id d = distance(owner.id, p.id);
-    if (!(distance(owner.id, holders.back().id) < d)) return give_up();  // unordered list
-    if (!(d < distance(owner.id, self_.id))) {
-      keep = true;  // the list skips us: O does not know us yet, we may be a holder
-      break;
-    }
+    if (!(distance(owner.id, holders.back().id) < d)) return PruneVerdict::give_up;  // unordered
+    // The list skips us: O does not know us yet, we may be a holder.
+    if (!(d < distance(owner.id, self_.id))) return PruneVerdict::keep;
     holders.push_back(p);
   }
   // A list shorter than r: a ring that small (or a list not filled in yet)
   // keeps every copy.
-  if (holders.size() < opts_.replicas) keep = true;
-  if (!keep) {
-    // A node we know of between O and the last holder that O's list lacks:
-    // the views disagree, so keep.
-    const Id span = distance(owner.id, holders.back().id);
-    auto unknown_between = [&](const Peer& p) {
-      if (p.id == owner.id || p.id == self_.id) return false;
-      if (!(distance(owner.id, p.id) < span)) return false;
-      for (const Peer& h : holders)
-        if (h.id == p.id) return false;
-      return true;
-    };
-    if (unknown_between(ring_.predecessor())) keep = true;
-    for (const Finger& f : ring_.fingers()) keep = keep || unknown_between(f.peer);
-    for (const Peer& s : ring_.successors()) keep = keep || unknown_between(s);
-  }
-  if (keep) return prune_step(gen, owner.id, end, lookups);
+  if (holders.size() < opts_.replicas) return PruneVerdict::keep;
+  return views_disagree(owner, holders) ? PruneVerdict::keep : PruneVerdict::push;
+}
 
-  // Old records of (cursor, O]: every holder must acknowledge them first.
+bool Replicator::views_disagree(const Peer& owner, const std::vector<Peer>& holders) const {
+  // A node we know of between O and the last holder that O's list lacks.
+  const Id span = distance(owner.id, holders.back().id);
+  auto unknown_between = [&](const Peer& p) {
+    if (p.id == owner.id || p.id == self_.id) return false;
+    if (!(distance(owner.id, p.id) < span)) return false;
+    for (const Peer& h : holders)
+      if (h.id == p.id) return false;
+    return true;
+  };
+  bool disagree = unknown_between(ring_.predecessor());
+  for (const Finger& f : ring_.fingers()) disagree = disagree || unknown_between(f.peer);
+  for (const Peer& s : ring_.successors()) disagree = disagree || unknown_between(s);
+  return disagree;
+}
+
+std::vector<wire::Record> Replicator::prunable(const Id& cursor, const Id& owner, bool& more) {
+  // Records of (cursor, owner] old enough to drop, up to kPruneBytes.
   const uint64_t t = now();
   const uint64_t grace = 2ull * opts_.anti_entropy_ms;
-  auto recs = std::make_shared<std::vector<wire::Record>>();
+  std::vector<wire::Record> recs;
   size_t bytes = 0;
-  bool more = false;
-  store().scan(cursor, owner.id, nullptr,
-               [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
-                 if (r.stamp + grace > t) return true;
-                 if (bytes >= kPruneBytes) {
-                   more = true;
-                   return false;
-                 }
-                 wire::Record w = to_wire(pos, key, r);
-                 bytes += prune_record_size(w);
-                 recs->push_back(std::move(w));
-                 return true;
-               });
-  if (recs->empty()) return prune_step(gen, owner.id, end, lookups);
-  prune_left_ = true;  // records pushed to their holders: look again next round
-
-  std::vector<wire::Replicate> batches;
-  {
-    size_t i = 0, b = 0;
-    while (i < recs->size()) {
-      if (batches.empty() ||
-          (b + prune_record_size((*recs)[i]) > kBatchBytes && !batches.back().recs.empty())) {
-        batches.emplace_back();
-        b = 0;
-      }
-      b += prune_record_size((*recs)[i]);
-      batches.back().recs.push_back((*recs)[i]);
-      i++;
+  store().scan(cursor, owner, nullptr, [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
+    if (r.stamp + grace > t) return true;
+    if (bytes >= kPruneBytes) {
+      more = true;
+      return false;
     }
-  }
+    wire::Record w = to_wire(pos, key, r);
+    bytes += prune_record_size(w);
+    recs.push_back(std::move(w));
+    return true;
+  });
+  return recs;
+}
+
+void Replicator::prune_push(uint64_t gen, const std::vector<Peer>& holders,
+                            std::shared_ptr<std::vector<wire::Record>> recs, const Peer& owner,
+                            const Id& end, unsigned lookups, bool more) {
+  const std::vector<wire::Replicate> batches = prune_batches(*recs);
   struct Acks {
     size_t left = 0;
     bool ok = true;
   };
   auto acks = std::make_shared<Acks>();
   acks->left = batches.size() * holders.size();
-  const Id owner_id = owner.id;
-  const Peer owner_peer = owner;
   for (const Peer& h : holders) {
     for (const wire::Replicate& batch : batches) {
       wire::Replicate m = batch;
       rpc(h, std::move(m), opts_.rpc_timeout_ms,
-          [this, gen, acks, recs, owner_id, owner_peer, end, lookups, more](int rc,
-                                                                            wire::Message* r) {
+          [this, gen, acks, recs, owner, end, lookups, more](int rc, wire::Message* r) {
             if (rc != kOk || !std::holds_alternative<wire::Ack>(r->body) ||
                 std::get<wire::Ack>(r->body).status != kOk)
               acks->ok = false;
             if (--acks->left) return;
-            if (gen != prune_gen_) return;  // superseded: keep everything
-            if (!acks->ok || !prune_ok(end)) {
-              pruning_ = false;
-              return;
-            }
-            // Drop what is unchanged since it was pushed and still not ours.
-            size_t dropped = 0;
-            for (const wire::Record& w : *recs) {
-              const Id pos = key_id(w.key.data(), w.key.size());
-              if (ring_.owns(pos) || !in_open_closed(pos, self_.id, end)) continue;
-              const StoredRecord* cur = store().get(pos, w.key);
-              if (!cur || cur->ver != Version{w.hlc, w.writer} || cur->tomb != w.tomb) continue;
-              dropped += store().erase(pos, w.key) ? 1 : 0;
-            }
-            if (dropped)
-              log(3, "node " + name(self_) + " dropped " + std::to_string(dropped) +
-                         " records of " + name(owner_peer) + "'s range, held by others");
-            if (more) {
-              pruning_ = false;  // the rest of that range next round
-              return;
-            }
-            prune_step(gen, owner_id, end, lookups);
+            prune_acked(gen, acks->ok, *recs, owner, end, lookups, more);
           });
     }
   }
+}
+
+void Replicator::prune_acked(uint64_t gen, bool ok, const std::vector<wire::Record>& recs,
+                             const Peer& owner, const Id& end, unsigned lookups, bool more) {
+  if (gen != prune_gen_) return;  // superseded: keep everything
+  if (!ok || !prune_ok(end)) {
+    pruning_ = false;
+    return;
+  }
+  // Drop what is unchanged since it was pushed and still not ours.
+  size_t dropped = 0;
+  for (const wire::Record& w : recs) {
+    const Id pos = key_id(w.key.data(), w.key.size());
+    if (ring_.owns(pos) || !in_open_closed(pos, self_.id, end)) continue;
+    const StoredRecord* cur = store().get(pos, w.key);
+    if (!cur || cur->ver != Version{w.hlc, w.writer} || cur->tomb != w.tomb) continue;
+    dropped += store().erase(pos, w.key) ? 1 : 0;
+  }
+  if (dropped)
+    log(3, "node " + name(self_) + " dropped " + std::to_string(dropped) + " records of " +
+               name(owner) + "'s range, held by others");
+  if (more) {
+    pruning_ = false;  // the rest of that range next round
+    return;
+  }
+  prune_step(gen, owner.id, end, lookups);
 }
 
 }  // namespace chord::core

@@ -84,6 +84,19 @@ class Replicator : public Module {
   void prune_step(uint64_t gen, Id cursor, Id end, unsigned lookups);
   void prune_group(uint64_t gen, const Id& cursor, const Id& end, unsigned lookups,
                    const Id& target, wire::OpResp&& resp);
+  // prune_group's steps: whether to push the old records of (cursor, owner]
+  // to their holders (and which they are), keep them or give the round up;
+  // the records; the pushes; the drop once every holder acknowledged.
+  enum class PruneVerdict : uint8_t { give_up, keep, push };
+  PruneVerdict prune_verdict(const Id& end, const Id& target, const wire::OpResp& resp,
+                             std::vector<Peer>& holders) const;
+  bool views_disagree(const Peer& owner, const std::vector<Peer>& holders) const;
+  std::vector<wire::Record> prunable(const Id& cursor, const Id& owner, bool& more);
+  void prune_push(uint64_t gen, const std::vector<Peer>& holders,
+                  std::shared_ptr<std::vector<wire::Record>> recs, const Peer& owner, const Id& end,
+                  unsigned lookups, bool more);
+  void prune_acked(uint64_t gen, bool ok, const std::vector<wire::Record>& recs, const Peer& owner,
+                   const Id& end, unsigned lookups, bool more);
 
   RingView& ring_;
   Router& router_;
@@ -91,7 +104,9 @@ class Replicator : public Module {
 
   bool ae_soon_ = false;
   bool collecting_tombstones_ = false;  // collect_tombstones is armed
-  // Pruning: one round at a time; a newer round supersedes.
+  // Pruning: one round at a time; a newer round supersedes. prune_gen_ names
+  // the round that the lookups' and pushes' callbacks belong to: a
+  // generation, not a timer, since a reply on its way cannot be cancelled.
   bool pruning_ = false;
   uint64_t prune_gen_ = 0, prune_started_ = 0;
   uint64_t prune_changes_ = UINT64_MAX;  // Runtime::changes() at the last round run

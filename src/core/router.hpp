@@ -16,6 +16,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -52,20 +53,18 @@ struct OpState {
   OpDone done;
   uint64_t deadline = 0;
   unsigned hops = 0;
-  bool user = false;      // counts in Stats.lookups
-  bool has_seed = false;  // join: the first hop is this address
-  Peer seed;
-  bool has_owner = false;  // a node said this one owns the target
-  Peer owner;
-  std::vector<Peer> pool;  // candidates heard of
+  bool user = false;          // counts in Stats.lookups
+  std::optional<Peer> seed;   // join: the first hop is this address
+  std::optional<Peer> owner;  // a node said this one owns the target
+  std::vector<Peer> pool;     // candidates heard of
   std::set<Id> tried, dead;
   std::map<Id, int> fails;
   unsigned rounds = 0;       // times the candidates ran out and routing restarted
   unsigned above_steps = 0;  // candidates taken from above in a row
-  bool has_best = false;     // the closest node to the target that redirected us
-  Id best_d{};
-  bool has_refused = false;  // the closest node above the target that refused it
-  Id refused_d{};
+  // How close to the target the closest node that redirected us lies (below
+  // it), and the closest node above it that refused it (the owner's bound).
+  std::optional<Id> best_d;
+  std::optional<Id> refused_d;
   bool remote_only = false;  // never executed here (probes of lost nodes)
   unsigned restamps = 0;     // times an owner answered kStale (restamp)
 };

@@ -44,12 +44,10 @@ void Router::start_op(wire::OpReq&& req, uint32_t timeout_ms, bool user, OpDone 
   op->remote_only = remote_only;
   if ((user || cached) && !seed) {
     if (const Peer* owner = cached_owner(op->req.target)) {
-      op->has_owner = true;
       op->owner = *owner;
     }
   }
   if (seed) {
-    op->has_seed = true;
     op->seed = *seed;
   }
   if (user) user_ops_++;
@@ -115,15 +113,15 @@ bool Router::pick_hop(OpState& op, Peer& to, bool& via_seed) {
   // rather than wander a ring whose tables are being repaired.
   const Id& t = op.req.target;
   bool found = false;
-  if (op.has_seed) {
-    op.has_seed = false;
-    to = op.seed;
+  if (op.seed) {
+    to = *op.seed;
+    op.seed.reset();
     found = true;
     via_seed = true;
-  } else if (op.has_owner && op.owner.id != self_.id && !op.tried.count(op.owner.id) &&
-             !op.dead.count(op.owner.id) &&
-             (!op.has_refused || distance(t, op.owner.id) < op.refused_d)) {
-    to = op.owner;
+  } else if (op.owner && op.owner->id != self_.id && !op.tried.count(op.owner->id) &&
+             !op.dead.count(op.owner->id) &&
+             (!op.refused_d || distance(t, op.owner->id) < *op.refused_d)) {
+    to = *op.owner;
     found = true;
   } else {
     const Peer* below = nullptr;
@@ -132,12 +130,12 @@ bool Router::pick_hop(OpState& op, Peer& to, bool& via_seed) {
     for (const Peer& p : op.pool) {
       if (p.id == self_.id || op.tried.count(p.id) || op.dead.count(p.id)) continue;
       Id db = distance(p.id, t);
-      if ((!op.has_best || db < op.best_d) && (!below || db < below_d)) {
+      if ((!op.best_d || db < *op.best_d) && (!below || db < below_d)) {
         below = &p;
         below_d = db;
       }
       Id da = distance(t, p.id);
-      if (op.has_refused && da < op.refused_d && (!above || da < above_d)) {
+      if (op.refused_d && da < *op.refused_d && (!above || da < above_d)) {
         above = &p;
         above_d = da;
       }
@@ -152,8 +150,8 @@ bool Router::pick_hop(OpState& op, Peer& to, bool& via_seed) {
       // O(log N) hops. (After a mass crash a get walked 130 nodes this way.)
       if (below) {
         op.above_steps = 0;
-      } else if (++op.above_steps >= kAboveSteps && op.has_best) {
-        op.has_best = false;
+      } else if (++op.above_steps >= kAboveSteps && op.best_d) {
+        op.best_d.reset();
         op.above_steps = 0;
       }
     }
@@ -169,9 +167,9 @@ void Router::refill_candidates(uint64_t opid) {
   o.tried.clear();
   o.dead.clear();
   o.fails.clear();
-  o.has_owner = false;
-  o.has_best = false;
-  o.has_refused = false;
+  o.owner.reset();
+  o.best_d.reset();
+  o.refused_d.reset();
   // Keep every node heard of: during joins and repairs the owner may
   // answer only a moment later.
   wire::Redirect r = ring_.route(o.req.target);
@@ -181,7 +179,6 @@ void Router::refill_candidates(uint64_t opid) {
     if (!have) o.pool.push_back(p);
   }
   if (r.owner && !r.peers.empty()) {
-    o.has_owner = true;
     o.owner = r.peers[0];
   }
   if (o.pool.empty() && o.rounds > 1) {
@@ -197,7 +194,7 @@ void Router::op_step(uint64_t opid) {
   OpState& op = *it->second;
   if (now() >= op.deadline) return op_finish(opid, kTimedOut, {});
 
-  if (!ring_.joining() && !op.remote_only && !op.has_seed && ring_.owns(op.req.target)) {
+  if (!ring_.joining() && !op.remote_only && !op.seed && ring_.owns(op.req.target)) {
     wire::OpReq req = op.req;
     exec_.execute(self_, std::move(req), [this, opid](wire::OpResp&& resp) {
       auto it2 = ops_.find(opid);
@@ -243,8 +240,7 @@ void Router::on_hop_reply(uint64_t opid, const Peer& to, bool via_seed, int rc,
           resp->status != kProto)
         remember_owner(to, o.req.target, *resp);
       if (resp->status == kStale && restamp(o, *resp)) {
-        o.has_owner = true;  // the same owner, with the new stamp
-        o.owner = to;
+        o.owner = to;  // the same owner, with the new stamp
         return op_step(opid);
       }
       // A version read or written: our next writes stamp above it.
@@ -275,15 +271,9 @@ void Router::on_hop_reply(uint64_t opid, const Peer& to, bool via_seed, int rc,
       } else if (!is_zero(to.id)) {
         o.tried.insert(to.id);
         Id d = distance(to.id, o.req.target);
-        if (!o.has_best || d < o.best_d) {
-          o.has_best = true;
-          o.best_d = d;
-        }
+        if (!o.best_d || d < *o.best_d) o.best_d = d;
         Id above = distance(o.req.target, to.id);
-        if (!o.has_refused || above < o.refused_d) {
-          o.has_refused = true;
-          o.refused_d = above;
-        }
+        if (!o.refused_d || above < *o.refused_d) o.refused_d = above;
       }
       for (wire::Peer& p : red->peers) {
         if (p.addr.empty() || p.id == self_.id) continue;
@@ -293,7 +283,6 @@ void Router::on_hop_reply(uint64_t opid, const Peer& to, bool via_seed, int rc,
         if (!have && o.pool.size() < kPoolMax && may_dial(to, p)) o.pool.push_back(p);
       }
       if (red->owner && !red->peers.empty() && red->peers[0].id != self_.id) {
-        o.has_owner = true;
         o.owner = red->peers[0];
         learn_spans(red->peers, nullptr);
       }

@@ -48,9 +48,12 @@ uint64_t Runtime::every(uint32_t period, std::function<void()> fn, unsigned calm
   // and answer each other in batches: a wake-up costs more than a message.
   if (calm_ && p >= kCalmGridMinPeriodMs)
     when = (when + kCalmGridMs - 1) / kCalmGridMs * kCalmGridMs;
-  at(when, [this, fn = std::move(fn), g = maint_gen_] {
-    if (g == maint_gen_) fn();
-  });
+  // The ids of the timers that have run or were cancelled go, so that maint_
+  // holds about one timer per periodic task.
+  maint_.erase(
+      std::remove_if(maint_.begin(), maint_.end(), [this](TimerId id) { return !scheduled(id); }),
+      maint_.end());
+  maint_.push_back(at(when, std::move(fn)));
   return p;
 }
 
@@ -58,7 +61,9 @@ void Runtime::stir() {
   changes_++;
   if (calm_ == 0) return;
   calm_ = 0;
-  maint_gen_++;  // the stretched timers lapse
+  // The stretched timers go, and rearm sets them again at full pace.
+  for (TimerId id : maint_) cancel(id);
+  maint_.clear();
   if (rearm_) rearm_();
 }
 
@@ -68,9 +73,12 @@ uint64_t Runtime::jittered(uint32_t period) {
   return base + (span ? host_.random_u64() % (span + 1) : 0);
 }
 
-void Runtime::at(uint64_t when, std::function<void()> fn, TimerFor what, uint64_t key) {
-  timers_.push_back(Timer{when, timer_seq_++, std::move(fn), what, key});
+TimerId Runtime::at(uint64_t when, std::function<void()> fn, TimerFor what, uint64_t key) {
+  const uint64_t seq = timer_seq_++;
+  timers_.push_back(Timer{when, seq, std::move(fn), what, key});
   std::push_heap(timers_.begin(), timers_.end(), TimerLater{});
+  live_.insert(seq);
+  return TimerId{seq};
 }
 
 void Runtime::tick() {
@@ -79,12 +87,14 @@ void Runtime::tick() {
   while (!timers_.empty() && timers_.front().when <= t) {
     std::pop_heap(timers_.begin(), timers_.end(), TimerLater{});
     auto fn = std::move(timers_.back().fn);
+    const uint64_t seq = timers_.back().seq;
     timers_.pop_back();
-    fn();
+    if (live_.erase(seq)) fn();  // else cancelled
   }
 }
 
 bool Runtime::timer_dead(const Timer& t) const {
+  if (!live_.count(t.seq)) return true;  // cancelled
   switch (t.what) {
     case TimerFor::rpc:
       return pending_.count(t.key) == 0;
@@ -98,8 +108,10 @@ bool Runtime::timer_dead(const Timer& t) const {
 
 uint64_t Runtime::next_deadline() const {
   // An answered RPC's timeout would wake the host for nothing (in a quiet
-  // ring, one wake-up per RPC): drop such timers from the top.
+  // ring, one wake-up per RPC), and so would a cancelled timer: drop such
+  // timers from the top.
   while (!timers_.empty() && timer_dead(timers_.front())) {
+    live_.erase(timers_.front().seq);
     std::pop_heap(timers_.begin(), timers_.end(), TimerLater{});
     timers_.pop_back();
   }

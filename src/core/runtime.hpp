@@ -7,7 +7,8 @@
 // Owns: timers, pending RPCs and their ids, message counters, the calm level
 // and the periodic tasks it re-arms. Asks: nothing of the modules, but for
 // the two hooks set at wiring time (op_alive, rearm). Promises: timers run in
-// (when, order set) order; an RPC ends exactly once, with its reply, or
+// (when, order set) order, and a cancelled one never runs nor wakes the host
+// (next_deadline); an RPC ends exactly once, with its reply, or
 // kTimedOut at its timeout, or kUnreachable when the driver reports its peer
 // gone (fail_rpcs_to).
 #pragma once
@@ -17,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "core/node.hpp"
@@ -29,6 +31,10 @@ namespace chord::core {
 
 // How an RPC ended: kOk with the reply, kTimedOut or kUnreachable without.
 using RpcDone = std::function<void(int rc, wire::Message* reply)>;
+
+// A timer, for Runtime::cancel. Opaque; TimerId{} names no timer, so a field
+// that holds one may start with it and be cancelled whether set or not.
+enum class TimerId : uint64_t {};
 
 // In a quiet ring anti-entropy may slow down to this many times calm_max_ms:
 // writes replicate synchronously, and a failed replication or a ring change
@@ -91,12 +97,18 @@ class Runtime {
   void log(int level, const std::string& line) { host_.log(level, line); }
   static std::string name(const Peer& p) { return short_hex(p.id); }
 
-  // ---- timers: never cancelled; a timer whose reason is gone does nothing.
+  // ---- timers
   // What a timer's run depends on: a timer whose RPC or operation has ended
   // does nothing, and next_deadline() drops it rather than wake for it.
   enum class TimerFor : uint8_t { any, rpc, op };
-  void at(uint64_t when, std::function<void()> fn, TimerFor what = TimerFor::any, uint64_t key = 0);
-  void after(uint64_t ms, std::function<void()> fn) { at(now() + ms, std::move(fn)); }
+  TimerId at(uint64_t when, std::function<void()> fn, TimerFor what = TimerFor::any,
+             uint64_t key = 0);
+  TimerId after(uint64_t ms, std::function<void()> fn) { return at(now() + ms, std::move(fn)); }
+  // The timer never runs, and next_deadline() no longer counts it. Harmless
+  // for a timer that has run or was cancelled already, and for TimerId{}.
+  void cancel(TimerId id) { live_.erase(static_cast<uint64_t>(id)); }
+  // Whether timer id is still to run: set, and neither run nor cancelled.
+  bool scheduled(TimerId id) const { return live_.count(static_cast<uint64_t>(id)) != 0; }
   void tick();  // runs what is due
   uint64_t next_deadline() const;
   // Whether operation opid is still in flight (set by the router): its
@@ -106,8 +118,8 @@ class Runtime {
   // ---- quiet-ring backoff (Options::calm_max_ms)
   // Schedules fn after period stretched by the calm level. Periodic tasks
   // call it again from fn; stir() re-arms them at their configured period
-  // through rearm (the old timers lapse by generation). Returns the period
-  // before jitter.
+  // through rearm, and cancels the timers every() set before. Returns the
+  // period before jitter.
   uint64_t every(uint32_t period, std::function<void()> fn, unsigned calm_cap_factor = 1);
   void set_rearm(std::function<void()> fn) { rearm_ = std::move(fn); }
   // Records a change; if we were calm, re-arms every periodic task.
@@ -147,6 +159,8 @@ class Runtime {
   uint64_t internal_errors_ = 0;
 
   // A binary min-heap on (when, seq): equal deadlines run in the order set.
+  // A timer's id is its seq; cancel() takes it out of live_, and the heap
+  // drops it once it reaches the top (tick, next_deadline).
   struct Timer {
     uint64_t when;
     uint64_t seq;
@@ -160,8 +174,9 @@ class Runtime {
     }
   };
   bool timer_dead(const Timer& t) const;
-  mutable std::vector<Timer> timers_;  // next_deadline() drops dead ones
-  uint64_t timer_seq_ = 0;
+  mutable std::vector<Timer> timers_;          // next_deadline() drops dead ones
+  mutable std::unordered_set<uint64_t> live_;  // the seqs of the timers still to run
+  uint64_t timer_seq_ = 1;                     // 0 is TimerId{}
   std::function<bool(uint64_t)> op_alive_;
 
   struct Pending {
@@ -175,7 +190,8 @@ class Runtime {
   uint64_t refused_[static_cast<size_t>(Refusal::count_)] = {};
 
   unsigned calm_ = 0;  // quiet stabilize rounds in a row (capped)
-  uint64_t maint_gen_ = 0, changes_ = 0;
+  uint64_t changes_ = 0;
+  std::vector<TimerId> maint_;  // what every() set: stir() cancels them
   std::function<void()> rearm_;
 };
 
@@ -190,11 +206,12 @@ class Module {
   uint64_t now() { return rt_.now(); }
   uint64_t wall() { return rt_.wall(); }
   uint64_t jittered(uint32_t period) { return rt_.jittered(period); }
-  void at(uint64_t when, std::function<void()> fn, TimerFor what = TimerFor::any,
-          uint64_t key = 0) {
-    rt_.at(when, std::move(fn), what, key);
+  TimerId at(uint64_t when, std::function<void()> fn, TimerFor what = TimerFor::any,
+             uint64_t key = 0) {
+    return rt_.at(when, std::move(fn), what, key);
   }
-  void after(uint64_t ms, std::function<void()> fn) { rt_.after(ms, std::move(fn)); }
+  TimerId after(uint64_t ms, std::function<void()> fn) { return rt_.after(ms, std::move(fn)); }
+  void cancel(TimerId id) { rt_.cancel(id); }
   uint64_t every(uint32_t period, std::function<void()> fn, unsigned calm_cap_factor = 1) {
     return rt_.every(period, std::move(fn), calm_cap_factor);
   }

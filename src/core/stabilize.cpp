@@ -14,12 +14,12 @@ void Membership::handle_state_req(const Peer& from, uint64_t rid) {
   wire::StateResp r;
   r.busy = joining() || validating_ || leaving();
   if (!r.busy) {
-    r.has_pred = has_pred_;
-    if (has_pred_) r.pred = pred_;
+    r.has_pred = pred_.has_value();
+    if (pred_) r.pred = *pred_;
     r.succs = succs_;
-    if (has_pred_ && has_prev_pred_) {
+    if (pred_ && prev_pred_) {
       r.has_prev = true;
-      r.prev = prev_pred_;
+      r.prev = *prev_pred_;
     }
   }
   r.listen_ms = bcast_.listen_left();
@@ -48,21 +48,18 @@ void Membership::handle_notify(const Peer& from, const wire::Notify& m, unsigned
   }
   // Our predecessor has linked to us (link_to): a join waiting for that
   // goes on.
-  if (has_pred_ && from.id == pred_.id) linked();
-  if (has_pred_ && from.id != pred_.id && !in_open(from.id, pred_.id, self_.id)) {
+  if (pred_ && from.id == pred_->id) linked();
+  if (pred_ && from.id != pred_->id && !in_open(from.id, pred_->id, self_.id)) {
     // A node before our predecessor takes us for its successor: it sees no
     // node in between, so our predecessor may be gone (a silent host, a cut
     // link). Ask it now rather than at the next check; if it does not
     // answer, the next Notify is taken.
     ping_predecessor(true);
   }
-  if (!has_pred_ || in_open(from.id, pred_.id, self_.id)) {
-    bool first = !has_pred_;
-    Id old = pred_.id;
-    if (!first) {
-      prev_pred_ = pred_;
-      has_prev_pred_ = true;
-    }
+  if (!pred_ || in_open(from.id, pred_->id, self_.id)) {
+    const bool first = !pred_;
+    const Id old = first ? Id{} : pred_->id;
+    if (!first) prev_pred_ = pred_;
     set_predecessor(from, "notify");
     if (!first) {
       log(2, "node " + name(self_) + " has a new predecessor " + name(from));
@@ -85,6 +82,7 @@ void Membership::handle_notify(const Peer& from, const wire::Notify& m, unsigned
 }
 
 void Membership::linked() {
+  cancel(linked_timer_);
   if (!linked_wait_) return;
   auto go = std::move(linked_wait_);
   linked_wait_ = nullptr;
@@ -132,7 +130,7 @@ void Membership::stabilize_once() {
     for (const Finger& f : fingers_)
       if (!best || distance(self_.id, f.peer.id) < distance(self_.id, best->peer.id)) best = &f;
     if (best) return stabilize_with(best->peer);
-    if (has_pred_) stabilize_with(pred_);
+    if (pred_) stabilize_with(*pred_);
     return;
   }
   stabilize_with(succs_[0]);
@@ -150,7 +148,7 @@ void Membership::stabilize_with(const Peer& s) {
             succ_misses_ = 0;
             forget(s.id);  // schedules the next attempt right away
           }
-        } else if (has_pred_ && pred_.id == s.id && succs_.empty()) {
+        } else if (pred_ && pred_->id == s.id && succs_.empty()) {
           clear_predecessor("no answer");
         } else if (succs_.empty()) {
           forget(s.id);  // a dead finger: try the next one
@@ -222,7 +220,7 @@ void Membership::walk_back(const Peer& best, wire::StateResp best_state, const P
 
 void Membership::check_predecessor() {
   const uint64_t period = every(opts_.check_predecessor_ms, [this] { check_predecessor(); });
-  if (!has_pred_) return;
+  if (!pred_) return;
   // In a quiet ring, a predecessor that spoke within the last period and a
   // half is alive: its stabilize rounds (half our period, or the same once
   // both are calm) query us. Only one gone quiet gets a ping. (Under churn
@@ -233,14 +231,14 @@ void Membership::check_predecessor() {
 }
 
 void Membership::ping_predecessor(bool suspect) {
-  if (!has_pred_) return;
+  if (!pred_) return;
   pred_suspect_ = pred_suspect_ || suspect;
   if (pred_pinging_) return;
   pred_pinging_ = true;
-  Peer p = pred_;
+  Peer p = *pred_;
   rpc(p, wire::Ping{}, opts_.rpc_timeout_ms, [this, p](int rc, wire::Message*) {
     pred_pinging_ = false;
-    if (rc == kOk || !has_pred_ || pred_.id != p.id) {
+    if (rc == kOk || !pred_ || pred_->id != p.id) {
       pred_misses_ = 0;
       pred_suspect_ = false;
       return;

@@ -68,6 +68,49 @@ TEST_F(RuntimeTest, timers_run_in_deadline_order_and_equal_deadlines_in_the_orde
   EXPECT_EQ(rt.next_deadline(), UINT64_MAX);
 }
 
+TEST_F(RuntimeTest, a_cancelled_timer_never_runs_and_next_deadline_skips_it) {
+  std::string ran;
+  std::vector<TimerId> ids;  // a at 1010, b at 1020, c at 1030
+  for (char c : std::string("abc"))
+    ids.push_back(rt.at(1010 + 10 * (c - 'a'), [&ran, c] { ran += c; }));
+  EXPECT_NE(ids[0], ids[1]);
+  EXPECT_TRUE(rt.scheduled(ids[0]));
+  rt.cancel(ids[0]);
+  EXPECT_FALSE(rt.scheduled(ids[0]));
+  // Nothing to wake for at 1010, nor at 1020 once b is cancelled too.
+  EXPECT_EQ(rt.next_deadline(), 1020u);
+  rt.cancel(ids[1]);
+  EXPECT_EQ(rt.next_deadline(), 1030u);
+  host.now = 2000;
+  rt.tick();
+  EXPECT_EQ(ran, "c");
+  EXPECT_FALSE(rt.scheduled(ids[2]));  // it has run
+}
+
+TEST_F(RuntimeTest, cancelling_twice_after_the_run_or_no_timer_is_harmless) {
+  int ran = 0;
+  const TimerId t1 = rt.after(10, [&] { ran++; });
+  rt.cancel(t1);
+  rt.cancel(t1);
+  rt.cancel(TimerId{});
+  const TimerId t2 = rt.after(20, [&] { ran++; });
+  host.now += 20;
+  rt.tick();
+  EXPECT_EQ(ran, 1);  // t2 alone
+  EXPECT_FALSE(rt.scheduled(t2));
+  rt.cancel(t2);  // it has run: nothing happens
+  // A timer cancelled from within a timer due at the same tick does not run.
+  TimerId t3{};
+  rt.after(5, [&] { rt.cancel(t3); });
+  t3 = rt.after(5, [&] { ran += 10; });
+  const TimerId t4 = rt.after(5, [&] { ran += 100; });
+  host.now += 5;
+  rt.tick();
+  EXPECT_EQ(ran, 101);
+  EXPECT_FALSE(rt.scheduled(t4));
+  EXPECT_EQ(rt.next_deadline(), UINT64_MAX);
+}
+
 TEST_F(RuntimeTest, an_rpc_ends_once_with_the_reply_of_the_peer_asked) {
   int calls = 0, rc = 99;
   rt.rpc(peer(1), wire::Ping{}, 500, [&](int r, wire::Message* m) {
@@ -120,7 +163,9 @@ TEST(RuntimeCalm, a_calm_node_stretches_its_periods_and_a_change_rearms_them) {
   EXPECT_EQ(rt.changes(), before + 1);
   EXPECT_EQ(rt.calm(), 0u);
   EXPECT_EQ(rearmed, 1);
-  // The timers set before the stir lapse: none of them runs.
+  // The timers set before the stir are cancelled: none of them runs, and
+  // the host is not woken for them.
+  EXPECT_EQ(rt.next_deadline(), UINT64_MAX);
   host.now += 60000;
   rt.tick();
   EXPECT_EQ(ran, 0);
@@ -318,6 +363,23 @@ TEST_F(Modules, broadcaster_sends_each_known_member_its_own_slice_of_the_ring) {
   }
   // A user's message goes to the others only (as py2p's broadcast did).
   EXPECT_TRUE(host.events.empty());
+}
+
+TEST_F(Modules, a_key_event_batch_sent_early_cancels_its_timer) {
+  ring.succs = {peer(0x90)};
+  bcast.heard_listener(60000);  // some member listens: events go out in batches
+  bcast.key_event(wire::KeyChange::Add, b("k1"));
+  EXPECT_TRUE(host.sent_of<wire::Broadcast>().empty());  // waits for its batch
+  EXPECT_EQ(rt.next_deadline(), host.now + opts.event_batch_ms);
+  bcast.flush_key_events();
+  ASSERT_EQ(host.sent_of<wire::Broadcast>().size(), 1u);
+  // Nothing is left to send at the batch's deadline: no wake-up for it (the
+  // next is the broadcast's acknowledgement timeout).
+  EXPECT_GT(rt.next_deadline(), host.now + opts.event_batch_ms);
+  bcast.key_event(wire::KeyChange::Add, b("k2"));
+  host.now += opts.event_batch_ms;
+  rt.tick();
+  EXPECT_EQ(host.sent_of<wire::Broadcast>().size(), 2u);  // the new batch, at its own timer
 }
 
 TEST_F(Modules, broadcaster_drops_a_broadcast_it_has_seen) {
