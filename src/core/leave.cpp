@@ -61,9 +61,10 @@ void Membership::handoff_then_leave(std::shared_ptr<std::vector<wire::Record>> r
                                : kProto;
         if (status == kOk) return handoff_then_leave(recs, end, succ_index, deadline, done);
         if (status == kBusy) {  // past its rate for us (kReplicateRecordsPerS): wait, not skip
-          return after(kBusyRetryMs, [this, recs, at, succ_index, deadline, done] {
+          after(kBusyRetryMs, [this, recs, at, succ_index, deadline, done] {
             handoff_then_leave(recs, at, succ_index, deadline, done);
           });
+          return;
         }
         // That successor failed: hand everything to the next one.
         handoff_then_leave(recs, 0, succ_index + 1, deadline, done);

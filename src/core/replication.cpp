@@ -336,7 +336,8 @@ void Replicator::pull_range(const Peer& from, const Id& lo, const Id& hi, uint64
             auto again = [this, from, lo, hi, deadline, done, after] {
               pull_range(from, lo, hi, deadline, done, after);
             };
-            return this->after(kBusyRetryMs, std::move(again));
+            this->after(kBusyRetryMs, std::move(again));
+            return;
           }
           return pull_range(from, lo, hi, deadline, done, after);  // timed out: ask again
         }

@@ -27,8 +27,7 @@ class SeededKeys {
     if (fresh) crypto_sign_seed_keypair(it->second.pk.data(), it->second.sk.data(), id.data());
     return it->second;
   }
-  void sign(const wire::Id& as, const wire::Bytes& msg, wire::PublicKey& pk,
-            wire::Signature& sig) {
+  void sign(const wire::Id& as, const wire::Bytes& msg, wire::PublicKey& pk, wire::Signature& sig) {
     const Pair& p = of(as);
     pk = p.pk;
     crypto_sign_detached(sig.data(), nullptr, msg.data(), msg.size(), p.sk.data());
