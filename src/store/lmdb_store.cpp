@@ -1,0 +1,675 @@
+// SPDX-License-Identifier: MIT
+// The LMDB engine: the data folder (open, lock, format version), the record
+// and bucket encodings, transactions with a growing map, and ring-order scans.
+#include "store/lmdb_store.hpp"
+
+#include <fcntl.h>
+#include <lmdb.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "wire/status.hpp"
+
+namespace chord::store {
+namespace {
+
+using core::Bytes;
+using core::StoredRecord;
+using core::StoreKey;
+
+// ------------------------------------------------------------ encodings
+
+// A record's LMDB value (format 1), little-endian:
+//   0  u8   format (1)
+//   1  u8   flags: bit 0 tombstone; the others zero
+//   2  u64  version: hlc
+//   10 32B  version: writer
+//   42 u64  stamp (local ms)
+//   50 ...  value bytes
+constexpr uint8_t kRecordFormat = 1;
+constexpr size_t kHeader = 50;
+
+void put_u64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+uint64_t get_u64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v |= static_cast<uint64_t>(p[i]) << (8 * i);
+  return v;
+}
+
+void encode_record(const StoredRecord& r, Bytes& out) {
+  const size_t at = out.size();
+  out.resize(at + kHeader + r.value.size());
+  uint8_t* p = out.data() + at;
+  p[0] = kRecordFormat;
+  p[1] = r.tomb ? 1 : 0;
+  put_u64(p + 2, r.ver.hlc);
+  std::memcpy(p + 10, r.ver.writer.data(), 32);
+  put_u64(p + 42, r.stamp);
+  if (!r.value.empty()) std::memcpy(p + kHeader, r.value.data(), r.value.size());
+}
+
+bool decode_record(const uint8_t* p, size_t n, StoredRecord& r) {
+  if (n < kHeader || p[0] != kRecordFormat || (p[1] & ~1u)) return false;
+  r.tomb = p[1] & 1;
+  r.ver.hlc = get_u64(p + 2);
+  std::memcpy(r.ver.writer.data(), p + 10, 32);
+  r.stamp = get_u64(p + 42);
+  r.value.assign(p + kHeader, p + n);
+  return true;
+}
+
+// A bucket's LMDB value (its LMDB key is kMaxLmdbKey bytes): a u8 format (1),
+// then per record, in key order: u64 key length, key, u64 record length, the
+// record as above.
+struct Item {
+  Bytes key;
+  StoredRecord rec;
+};
+using Bucket = std::vector<Item>;
+
+Bytes encode_bucket(const Bucket& b) {
+  Bytes out{kRecordFormat};
+  for (const Item& it : b) {
+    uint8_t n[8];
+    put_u64(n, it.key.size());
+    out.insert(out.end(), n, n + 8);
+    out.insert(out.end(), it.key.begin(), it.key.end());
+    const size_t len_at = out.size();
+    out.resize(len_at + 8);
+    encode_record(it.rec, out);
+    put_u64(out.data() + len_at, out.size() - len_at - 8);
+  }
+  return out;
+}
+
+bool decode_bucket(const uint8_t* p, size_t n, Bucket& b) {
+  b.clear();
+  if (n < 1 || p[0] != kRecordFormat) return false;
+  size_t i = 1;
+  while (i < n) {
+    if (n - i < 8) return false;
+    const uint64_t kl = get_u64(p + i);
+    i += 8;
+    if (kl > n - i) return false;
+    Item it;
+    it.key.assign(p + i, p + i + kl);
+    i += kl;
+    if (n - i < 8) return false;
+    const uint64_t rl = get_u64(p + i);
+    i += 8;
+    if (rl > n - i || !decode_record(p + i, rl, it.rec)) return false;
+    i += rl;
+    if (!b.empty() && !(b.back().key < it.key)) return false;
+    b.push_back(std::move(it));
+  }
+  return !b.empty();
+}
+
+// pos || key, or pos || the key's first kPrefixKey bytes for a long key.
+Bytes lmdb_key(const wire::Id& pos, const Bytes& key) {
+  Bytes k(pos.begin(), pos.end());
+  k.insert(k.end(), key.begin(), key.begin() + std::min(key.size(), kPrefixKey));
+  return k;
+}
+bool is_bucket(const MDB_val& k) {
+  return k.mv_size == kMaxLmdbKey;
+}
+MDB_val val_of(const Bytes& b) {
+  return MDB_val{b.size(), const_cast<uint8_t*>(b.data())};
+}
+const uint8_t* bytes_of(const MDB_val& v) {
+  return static_cast<const uint8_t*>(v.mv_data);
+}
+
+// ------------------------------------------------------------ meta
+
+constexpr char kFormatKey[] = "format";
+constexpr char kRecordsKey[] = "records";
+constexpr char kBytesKey[] = "bytes";
+
+MDB_val name_of(const char* s) {
+  return MDB_val{std::strlen(s), const_cast<char*>(s)};
+}
+
+int put_meta(MDB_txn* txn, MDB_dbi meta, const char* name, uint64_t v, size_t width) {
+  uint8_t b[8];
+  put_u64(b, v);
+  MDB_val k = name_of(name), d{width, b};
+  return mdb_put(txn, meta, &k, &d, 0);
+}
+
+// MDB_NOTFOUND when absent; MDB_CORRUPTED when not `width` bytes.
+int get_meta(MDB_txn* txn, MDB_dbi meta, const char* name, size_t width, uint64_t& v) {
+  MDB_val k = name_of(name), d;
+  int rc = mdb_get(txn, meta, &k, &d);
+  if (rc) return rc;
+  if (d.mv_size != width) return MDB_CORRUPTED;
+  uint8_t b[8] = {};
+  std::memcpy(b, d.mv_data, width);
+  v = get_u64(b);
+  return 0;
+}
+
+std::string lmdb_error(int rc) {
+  return mdb_strerror(rc);
+}
+
+// An LMDB or errno failure as a status: a full map is kNoMem, the rest kIo.
+int status_of(int rc) {
+  return rc == MDB_MAP_FULL ? kNoMem : kIo;
+}
+
+struct TxnAbort {
+  void operator()(MDB_txn* t) const { mdb_txn_abort(t); }
+};
+using TxnPtr = std::unique_ptr<MDB_txn, TxnAbort>;
+struct CursorClose {
+  void operator()(MDB_cursor* c) const { mdb_cursor_close(c); }
+};
+using CursorPtr = std::unique_ptr<MDB_cursor, CursorClose>;
+
+}  // namespace
+
+// ------------------------------------------------------------ the store
+
+struct LmdbStore::Impl {
+  std::string path;
+  LmdbOptions opts;
+  int lock_fd = -1;
+  MDB_env* env = nullptr;
+  MDB_dbi records = 0;
+  MDB_dbi meta = 0;
+  uint64_t map = 0;
+  uint64_t count = 0;
+  uint64_t nbytes = 0;
+  // get()'s: one read transaction, reset between calls, and the record it
+  // points to (valid until the next call: store.hpp's "Lifetimes").
+  mutable MDB_txn* rtxn = nullptr;
+  mutable StoredRecord got;
+  mutable std::string error;
+  mutable uint64_t failures = 0;
+
+  ~Impl() {
+    if (rtxn) mdb_txn_abort(rtxn);
+    if (env) mdb_env_close(env);
+    if (lock_fd >= 0) close(lock_fd);  // releases the flock
+  }
+
+  int fail(int status, const std::string& why) const {
+    error = why;
+    failures++;
+    return status;
+  }
+
+  // Doubles the map, up to max_map_bytes; false if it is there already.
+  bool grow() {
+    if (map >= opts.max_map_bytes) return false;
+    if (rtxn) {  // mdb_env_set_mapsize wants no transaction of ours alive
+      mdb_txn_abort(rtxn);
+      rtxn = nullptr;
+    }
+    const uint64_t want = std::min(map * 2, opts.max_map_bytes);
+    if (mdb_env_set_mapsize(env, want)) return false;
+    map = want;
+    return true;
+  }
+
+  // Runs body in a write transaction with the counters' change it reports,
+  // and commits; MDB_MAP_FULL grows the map and runs it again. Returns
+  // body's or LMDB's code (MDB_NOTFOUND from body: nothing to do).
+  template <typename Body>
+  int write(Body&& body) {
+    for (;;) {
+      MDB_txn* raw = nullptr;
+      int rc = mdb_txn_begin(env, nullptr, 0, &raw);
+      if (rc) return rc;
+      TxnPtr txn(raw);
+      int64_t dn = 0, db = 0;
+      rc = body(txn.get(), dn, db);
+      const uint64_t n = count + static_cast<uint64_t>(dn);  // dn, db may be negative
+      const uint64_t b = nbytes + static_cast<uint64_t>(db);
+      if (!rc) rc = put_meta(txn.get(), meta, kRecordsKey, n, 8);
+      if (!rc) rc = put_meta(txn.get(), meta, kBytesKey, b, 8);
+      if (!rc) {
+        rc = mdb_txn_commit(txn.release());  // frees the transaction, even on failure
+        if (!rc) {
+          count = n;
+          nbytes = b;
+          return 0;
+        }
+      }
+      txn.reset();
+      if (rc == MDB_MAP_FULL && grow()) continue;
+      return rc;
+    }
+  }
+
+  // The read transaction of get(), renewed.
+  int reader() const {
+    if (rtxn) return mdb_txn_renew(rtxn);
+    return mdb_txn_begin(env, nullptr, MDB_RDONLY, &rtxn);
+  }
+};
+
+LmdbStore::LmdbStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LmdbStore::~LmdbStore() = default;
+
+const StoredRecord* LmdbStore::get(const wire::Id& pos, const Bytes& key) const {
+  Impl& m = *impl_;
+  int rc = m.reader();
+  if (rc) {
+    if (m.rtxn) {  // a renew that failed: start afresh next time
+      mdb_txn_abort(m.rtxn);
+      m.rtxn = nullptr;
+    }
+    m.fail(kIo, "cannot read the store: " + lmdb_error(rc));
+    return nullptr;
+  }
+  const Bytes k = lmdb_key(pos, key);
+  MDB_val kv = val_of(k), v;
+  rc = mdb_get(m.rtxn, m.records, &kv, &v);
+  const StoredRecord* out = nullptr;
+  if (rc == 0) {
+    bool ok;
+    if (is_bucket(kv)) {
+      Bucket b;
+      ok = decode_bucket(bytes_of(v), v.mv_size, b);
+      for (Item& it : b) {
+        if (it.key == key) {
+          m.got = std::move(it.rec);
+          out = &m.got;
+        }
+      }
+    } else {
+      ok = decode_record(bytes_of(v), v.mv_size, m.got);
+      if (ok) out = &m.got;
+    }
+    if (!ok) m.fail(kIo, "a record of the store does not decode (corrupt)");
+  } else if (rc != MDB_NOTFOUND) {
+    m.fail(kIo, "cannot read the store: " + lmdb_error(rc));
+  }
+  mdb_txn_reset(m.rtxn);
+  return out;
+}
+
+int LmdbStore::put(const wire::Id& pos, const Bytes& key, StoredRecord rec) {
+  Impl& m = *impl_;
+  const Bytes k = lmdb_key(pos, key);
+  const int64_t add = static_cast<int64_t>(record_bytes(key, rec));
+  int rc = m.write([&](MDB_txn* txn, int64_t& dn, int64_t& db) {
+    MDB_val kv = val_of(k), old;
+    int r = mdb_get(txn, m.records, &kv, &old);
+    if (r && r != MDB_NOTFOUND) return r;
+    const bool had = r == 0;
+    Bytes enc;
+    if (k.size() < kMaxLmdbKey) {
+      if (had) {
+        if (old.mv_size < kHeader) return MDB_CORRUPTED;
+        db -= static_cast<int64_t>(key.size() + old.mv_size - kHeader + kRecordOverhead);
+      } else {
+        dn = 1;
+      }
+      encode_record(rec, enc);
+    } else {
+      Bucket b;
+      if (had && !decode_bucket(bytes_of(old), old.mv_size, b)) return MDB_CORRUPTED;
+      auto it = std::lower_bound(b.begin(), b.end(), key,
+                                 [](const Item& a, const Bytes& x) { return a.key < x; });
+      if (it != b.end() && it->key == key) {
+        db -= static_cast<int64_t>(record_bytes(key, it->rec));
+        it->rec = rec;
+      } else {
+        dn = 1;
+        b.insert(it, Item{key, rec});
+      }
+      enc = encode_bucket(b);
+    }
+    db += add;
+    MDB_val d = val_of(enc);
+    return mdb_put(txn, m.records, &kv, &d, 0);
+  });
+  if (rc == 0) return kOk;
+  if (rc == MDB_MAP_FULL)
+    return m.fail(kNoMem, "the store is full: its map of " + std::to_string(m.map) +
+                              " bytes is at max_map_bytes (" +
+                              std::to_string(m.opts.max_map_bytes) + ")");
+  return m.fail(status_of(rc), "cannot write to the store: " + lmdb_error(rc));
+}
+
+bool LmdbStore::erase(const wire::Id& pos, const Bytes& key) {
+  Impl& m = *impl_;
+  const Bytes k = lmdb_key(pos, key);
+  int rc = m.write([&](MDB_txn* txn, int64_t& dn, int64_t& db) {
+    MDB_val kv = val_of(k), old;
+    int r = mdb_get(txn, m.records, &kv, &old);
+    if (r) return r;
+    if (k.size() < kMaxLmdbKey) {
+      if (old.mv_size < kHeader) return MDB_CORRUPTED;
+      dn = -1;
+      db = -static_cast<int64_t>(key.size() + old.mv_size - kHeader + kRecordOverhead);
+      return mdb_del(txn, m.records, &kv, nullptr);
+    }
+    Bucket b;
+    if (!decode_bucket(bytes_of(old), old.mv_size, b)) return MDB_CORRUPTED;
+    auto it = std::find_if(b.begin(), b.end(), [&](const Item& i) { return i.key == key; });
+    if (it == b.end()) return MDB_NOTFOUND;
+    dn = -1;
+    db = -static_cast<int64_t>(record_bytes(key, it->rec));
+    b.erase(it);
+    if (b.empty()) return mdb_del(txn, m.records, &kv, nullptr);
+    const Bytes enc = encode_bucket(b);
+    MDB_val d = val_of(enc);
+    return mdb_put(txn, m.records, &kv, &d, 0);
+  });
+  if (rc == 0) return true;
+  if (rc != MDB_NOTFOUND) m.fail(status_of(rc), "cannot erase from the store: " + lmdb_error(rc));
+  return false;
+}
+
+void LmdbStore::clear() {
+  Impl& m = *impl_;
+  int rc = m.write([&](MDB_txn* txn, int64_t& dn, int64_t& db) {
+    dn = -static_cast<int64_t>(m.count);
+    db = -static_cast<int64_t>(m.nbytes);
+    return mdb_drop(txn, m.records, 0);
+  });
+  if (rc) m.fail(status_of(rc), "cannot clear the store: " + lmdb_error(rc));
+}
+
+namespace {
+
+// The records in LMDB order, one at a time: an inline entry is one record, a
+// bucket several.
+class Records {
+ public:
+  explicit Records(MDB_cursor* c) : c_(c) {}
+  bool valid() const { return i_ < items_.size(); }
+  int rc() const { return rc_; }  // 0, or why the walk stopped early
+  const wire::Id& pos() const { return pos_; }
+  const Item& item() const { return items_[i_]; }
+
+  void first() { load(MDB_FIRST, nullptr); }
+  // The first record with position above p.
+  void after_pos(const wire::Id& p) {
+    wire::Id q = p;
+    int i = 31;
+    for (; i >= 0 && ++q[i] == 0; i--) {
+    }
+    if (i < 0) return end();  // p is the last position
+    Bytes k(q.begin(), q.end());
+    load(MDB_SET_RANGE, &k);
+  }
+  // The first record after a (position, key).
+  void after_key(const StoreKey& a) {
+    Bytes k = lmdb_key(a.pos, a.key);
+    load(MDB_SET_RANGE, &k);
+    // Entries after k hold only keys after a.key (lmdb_store.hpp); so does
+    // k's own entry past a.key.
+    if (valid() && key_ == k) {
+      while (valid() && !(a.key < item().key)) i_++;
+      if (!valid()) next_entry();
+    }
+  }
+  void next() {
+    if (++i_ < items_.size()) return;
+    next_entry();
+  }
+
+ private:
+  void end() {
+    items_.clear();
+    i_ = 0;
+  }
+  void next_entry() { load(MDB_NEXT, nullptr); }
+  void load(MDB_cursor_op op, const Bytes* k) {
+    end();
+    if (rc_) return;
+    MDB_val kv{}, v{};
+    if (k) kv = val_of(*k);
+    int rc = mdb_cursor_get(c_, &kv, &v, op);
+    if (rc == MDB_NOTFOUND) return;
+    if (rc == 0 && kv.mv_size < 32) rc = MDB_CORRUPTED;
+    if (rc) {
+      rc_ = rc;
+      return;
+    }
+    key_.assign(bytes_of(kv), bytes_of(kv) + kv.mv_size);
+    std::copy(key_.begin(), key_.begin() + 32, pos_.begin());
+    if (is_bucket(kv)) {
+      if (!decode_bucket(bytes_of(v), v.mv_size, items_)) rc_ = MDB_CORRUPTED;
+    } else {
+      items_.resize(1);
+      items_[0].key.assign(key_.begin() + 32, key_.end());
+      if (!decode_record(bytes_of(v), v.mv_size, items_[0].rec)) rc_ = MDB_CORRUPTED;
+    }
+    if (rc_) end();
+  }
+
+  MDB_cursor* c_;
+  int rc_ = 0;
+  Bytes key_;  // the entry's LMDB key
+  wire::Id pos_{};
+  Bucket items_;
+  size_t i_ = 0;
+};
+
+}  // namespace
+
+void LmdbStore::scan(const wire::Id& lo, const wire::Id& hi, const StoreKey* after,
+                     const Visit& visit) const {
+  Impl& m = *impl_;
+  // A transaction of its own, so that a get() from the visitor cannot reset it.
+  MDB_txn* raw = nullptr;
+  int rc = mdb_txn_begin(m.env, nullptr, MDB_RDONLY, &raw);
+  if (rc) {
+    m.fail(kIo, "cannot read the store: " + lmdb_error(rc));
+    return;
+  }
+  TxnPtr txn(raw);
+  MDB_cursor* rawc = nullptr;
+  rc = mdb_cursor_open(txn.get(), m.records, &rawc);
+  if (rc) {
+    m.fail(kIo, "cannot read the store: " + lmdb_error(rc));
+    return;
+  }
+  CursorPtr cursor(rawc);
+  Records r(cursor.get());
+  // As the memory engine: (lo, hi] in ring order, the part above lo first,
+  // then from zero up to hi; after moves the start.
+  auto run = [&](bool to_hi) {
+    for (; r.valid(); r.next()) {
+      if (to_hi && hi < r.pos()) return true;
+      if (!visit(r.pos(), r.item().key, r.item().rec)) return false;
+    }
+    return r.rc() == 0;
+  };
+  bool more = true;
+  if (lo < hi) {
+    if (after && lo < after->pos && !(hi < after->pos))
+      r.after_key(*after);
+    else
+      r.after_pos(lo);
+    run(true);
+  } else if (after && !(lo < after->pos) && !(hi < after->pos)) {
+    r.after_key(*after);
+    run(true);
+  } else {
+    if (after && lo < after->pos)
+      r.after_key(*after);
+    else
+      r.after_pos(lo);
+    more = run(false);
+    if (more) {
+      r.first();
+      run(true);
+    }
+  }
+  if (r.rc()) m.fail(kIo, "cannot read the store: " + lmdb_error(r.rc()));
+}
+
+size_t LmdbStore::size() const {
+  return static_cast<size_t>(impl_->count);
+}
+size_t LmdbStore::bytes() const {
+  return static_cast<size_t>(impl_->nbytes);
+}
+std::string LmdbStore::error() const {
+  return impl_->error;
+}
+uint64_t LmdbStore::failures() const {
+  return impl_->failures;
+}
+uint64_t LmdbStore::map_bytes() const {
+  return impl_->map;
+}
+
+int LmdbStore::sync() {
+  int rc = mdb_env_sync(impl_->env, 1);
+  if (rc) return impl_->fail(kIo, "cannot sync the store: " + lmdb_error(rc));
+  return kOk;
+}
+
+// ------------------------------------------------------------ opening
+
+namespace {
+
+Opened refuse(int status, std::string why) {
+  return Opened{nullptr, status, std::move(why)};
+}
+
+std::string sys_error(int e) {
+  return std::strerror(e);
+}
+
+// The folder exists (made if missing) and is locked by us.
+int take_folder(const std::string& path, int& lock_fd, std::string& why) {
+  auto no = [&](int status, std::string w) {
+    why = std::move(w);
+    return status;
+  };
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT)
+      return no(kIo, "cannot open data folder " + path + ": " + sys_error(errno));
+    if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+      return no(kIo, "cannot create data folder " + path + ": " + sys_error(errno));
+    if (stat(path.c_str(), &st) != 0)
+      return no(kIo, "cannot open data folder " + path + ": " + sys_error(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) return no(kInval, "data folder " + path + " is not a directory");
+  const std::string lock = path + "/chord.lock";
+  lock_fd = open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) return no(kIo, "cannot open " + lock + ": " + sys_error(errno));
+  if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    const int e = errno;
+    if (e == EWOULDBLOCK)
+      return no(kBusy, "data folder " + path +
+                           " is in use: another process (or this one) has it open (" + lock + ")");
+    return no(kIo, "cannot lock " + lock + ": " + sys_error(e));
+  }
+  return kOk;
+}
+
+// Reads or, in a fresh environment, writes the meta database.
+int open_databases(LmdbStore::Impl& m, std::string& why) {
+  auto no = [&](int status, std::string w) {
+    why = std::move(w);
+    return status;
+  };
+  MDB_txn* raw = nullptr;
+  int rc = mdb_txn_begin(m.env, nullptr, 0, &raw);
+  if (rc) return no(kIo, "cannot read data folder " + m.path + ": " + lmdb_error(rc));
+  TxnPtr txn(raw);
+  const std::string foreign =
+      "data folder " + m.path + " holds an LMDB database that is not a libchord store";
+  rc = mdb_dbi_open(txn.get(), "meta", 0, &m.meta);
+  if (rc == MDB_INCOMPATIBLE) return no(kInval, foreign);
+  if (rc == MDB_NOTFOUND) {
+    MDB_dbi main = 0;
+    MDB_stat st;
+    rc = mdb_dbi_open(txn.get(), nullptr, 0, &main);
+    if (!rc) rc = mdb_stat(txn.get(), main, &st);
+    if (rc) return no(kIo, "cannot read data folder " + m.path + ": " + lmdb_error(rc));
+    if (st.ms_entries != 0) return no(kInval, foreign);
+    rc = mdb_dbi_open(txn.get(), "meta", MDB_CREATE, &m.meta);
+    if (!rc) rc = mdb_dbi_open(txn.get(), "records", MDB_CREATE, &m.records);
+    if (!rc) rc = put_meta(txn.get(), m.meta, kFormatKey, kFormatVersion, 4);
+    if (!rc) rc = put_meta(txn.get(), m.meta, kRecordsKey, 0, 8);
+    if (!rc) rc = put_meta(txn.get(), m.meta, kBytesKey, 0, 8);
+    if (!rc) rc = mdb_txn_commit(txn.release());
+    if (rc) return no(status_of(rc), "cannot set up data folder " + m.path + ": " + lmdb_error(rc));
+    return kOk;
+  }
+  if (rc) return no(kIo, "cannot read data folder " + m.path + ": " + lmdb_error(rc));
+  uint64_t format = 0;
+  rc = get_meta(txn.get(), m.meta, kFormatKey, 4, format);
+  if (rc == MDB_NOTFOUND || rc == MDB_CORRUPTED || (rc == 0 && format == 0))
+    return no(kInval, foreign + " (no format version)");
+  if (rc) return no(kIo, "cannot read data folder " + m.path + ": " + lmdb_error(rc));
+  if (format > kFormatVersion)
+    return no(kInval, "data folder " + m.path + " has format version " + std::to_string(format) +
+                          ", newer than this build reads (" + std::to_string(kFormatVersion) +
+                          "): a newer libchord wrote it");
+  rc = mdb_dbi_open(txn.get(), "records", 0, &m.records);
+  if (!rc) rc = get_meta(txn.get(), m.meta, kRecordsKey, 8, m.count);
+  if (!rc) rc = get_meta(txn.get(), m.meta, kBytesKey, 8, m.nbytes);
+  if (rc)
+    return no(kIo,
+              "data folder " + m.path + " is damaged (records or counters): " + lmdb_error(rc));
+  // Committed, not aborted: the handles of databases opened in a write
+  // transaction live on only if it commits.
+  rc = mdb_txn_commit(txn.release());
+  if (rc) return no(kIo, "cannot read data folder " + m.path + ": " + lmdb_error(rc));
+  return kOk;
+}
+
+}  // namespace
+
+Opened open_lmdb_store(const std::string& path, const LmdbOptions& opts) {
+  if (path.empty()) return refuse(kInval, "the data folder's path is empty");
+  if (opts.map_bytes == 0 || opts.max_map_bytes < opts.map_bytes)
+    return refuse(kInval, "map_bytes must be positive and at most max_map_bytes");
+  auto m = std::make_unique<LmdbStore::Impl>();
+  m->path = path;
+  m->opts = opts;
+  std::string why;
+  int st = take_folder(path, m->lock_fd, why);
+  if (st != kOk) return refuse(st, why);
+
+  int rc = mdb_env_create(&m->env);
+  if (rc) return refuse(kIo, "cannot create an LMDB environment: " + lmdb_error(rc));
+  unsigned flags = MDB_NOTLS;
+  if (opts.sync == Sync::no_meta_sync) flags |= MDB_NOMETASYNC;
+  if (opts.sync == Sync::none) flags |= MDB_NOSYNC;
+  rc = mdb_env_set_maxdbs(m->env, 2);
+  if (!rc) rc = mdb_env_set_mapsize(m->env, opts.map_bytes);
+  if (!rc) rc = mdb_env_open(m->env, path.c_str(), flags, 0600);
+  if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+    return refuse(kInval, "data folder " + path + ": data.mdb is not a store this build reads " +
+                              "(corrupt, or another program's file): " + lmdb_error(rc));
+  if (rc) return refuse(kIo, "cannot open data folder " + path + ": " + lmdb_error(rc));
+  if (static_cast<size_t>(mdb_env_get_maxkeysize(m->env)) < kMaxLmdbKey)
+    return refuse(kInternal, "this LMDB build takes keys of at most " +
+                                 std::to_string(mdb_env_get_maxkeysize(m->env)) +
+                                 " bytes; the store needs " + std::to_string(kMaxLmdbKey));
+  MDB_envinfo info;
+  rc = mdb_env_info(m->env, &info);
+  if (rc) return refuse(kIo, "cannot open data folder " + path + ": " + lmdb_error(rc));
+  m->map = info.me_mapsize;  // a file that a larger map wrote keeps it
+  st = open_databases(*m, why);
+  if (st != kOk) return refuse(st, why);
+  Opened o;
+  o.store = std::make_unique<LmdbStore>(std::move(m));
+  return o;
+}
+
+}  // namespace chord::store

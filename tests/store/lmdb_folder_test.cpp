@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: MIT
+// The LMDB engine's data folder: what survives a close, which folders are
+// refused and with what, and a full map.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <lmdb.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include "store/lmdb_store.hpp"
+#include "store_test_util.hpp"
+#include "wire/status.hpp"
+
+namespace chord::store {
+namespace {
+
+using core::Bytes;
+using core::StoredRecord;
+using test::TempDir;
+
+wire::Id at(uint8_t hi) {
+  wire::Id id{};
+  id[0] = hi;
+  return id;
+}
+
+StoredRecord rec(size_t n, uint64_t hlc = 1) {
+  StoredRecord r;
+  r.value.assign(n, 'v');
+  r.ver.hlc = hlc;
+  return r;
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// Sets the meta record "format" of the folder's LMDB file, as a newer
+// release would.
+void set_format(const std::string& dir, uint32_t format) {
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  ASSERT_EQ(mdb_env_set_maxdbs(env, 2), 0);
+  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0600), 0);
+  MDB_txn* txn = nullptr;
+  MDB_dbi meta = 0;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+  uint8_t v[4] = {static_cast<uint8_t>(format), static_cast<uint8_t>(format >> 8),
+                  static_cast<uint8_t>(format >> 16), static_cast<uint8_t>(format >> 24)};
+  MDB_val k{6, const_cast<char*>("format")}, d{4, v};
+  ASSERT_EQ(mdb_put(txn, meta, &k, &d, 0), 0);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
+TEST(LmdbFolder, records_and_tombstones_survive_close_and_reopen) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/data";
+  size_t bytes = 0;
+  {
+    Opened o = open_lmdb_store(dir);
+    ASSERT_EQ(o.status, kOk) << o.error;
+    ASSERT_EQ(o.store->put(at(1), {1}, rec(10, 7)), kOk);
+    StoredRecord t = rec(0, 8);
+    t.tomb = true;
+    ASSERT_EQ(o.store->put(at(2), {2}, t), kOk);
+    ASSERT_EQ(o.store->put(at(3), Bytes(700, 'k'), rec(3)), kOk);  // a long key
+    bytes = o.store->bytes();
+  }
+  Opened o = open_lmdb_store(dir);
+  ASSERT_EQ(o.status, kOk) << o.error;
+  EXPECT_EQ(o.store->size(), 3u);
+  EXPECT_EQ(o.store->bytes(), bytes);
+  ASSERT_NE(o.store->get(at(1), {1}), nullptr);
+  EXPECT_EQ(o.store->get(at(1), {1})->ver.hlc, 7u);
+  ASSERT_NE(o.store->get(at(2), {2}), nullptr);
+  EXPECT_TRUE(o.store->get(at(2), {2})->tomb);
+  EXPECT_NE(o.store->get(at(3), Bytes(700, 'k')), nullptr);
+}
+
+TEST(LmdbFolder, a_missing_folder_is_created_private) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/new";
+  Opened o = open_lmdb_store(dir);
+  ASSERT_EQ(o.status, kOk) << o.error;
+  struct stat st;
+  ASSERT_EQ(stat(dir.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(stat((dir + "/data.mdb").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 077, 0u);
+}
+
+TEST(LmdbFolder, a_folder_whose_parent_is_missing_is_refused) {
+  TempDir tmp;
+  Opened o = open_lmdb_store(tmp.path() + "/no/such");
+  EXPECT_EQ(o.status, kIo);
+  EXPECT_NE(o.error.find("cannot create data folder"), std::string::npos) << o.error;
+  EXPECT_EQ(o.store, nullptr);
+}
+
+TEST(LmdbFolder, a_path_that_is_not_a_directory_is_refused) {
+  TempDir tmp;
+  const std::string file = tmp.path() + "/file";
+  write_file(file, "x");
+  Opened o = open_lmdb_store(file);
+  EXPECT_EQ(o.status, kInval);
+  EXPECT_EQ(o.error, "data folder " + file + " is not a directory");
+}
+
+TEST(LmdbFolder, a_folder_of_a_newer_format_version_is_refused) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/data";
+  ASSERT_EQ(open_lmdb_store(dir).status, kOk);
+  set_format(dir, kFormatVersion + 1);
+  Opened o = open_lmdb_store(dir);
+  EXPECT_EQ(o.status, kInval);
+  EXPECT_EQ(o.error, "data folder " + dir + " has format version 2, newer than this build reads " +
+                         "(1): a newer libchord wrote it");
+  set_format(dir, kFormatVersion);  // and the same folder back at ours opens
+  EXPECT_EQ(open_lmdb_store(dir).status, kOk);
+}
+
+TEST(LmdbFolder, a_corrupt_data_file_is_refused) {
+  TempDir tmp;
+  const std::string dir = tmp.path();
+  std::string junk(64 * 1024, '\0');
+  for (size_t i = 0; i < junk.size(); i++) junk[i] = static_cast<char>(i * 131 + 7);
+  write_file(dir + "/data.mdb", junk);
+  Opened o = open_lmdb_store(dir);
+  EXPECT_EQ(o.status, kInval);
+  EXPECT_NE(o.error.find("not a store this build reads"), std::string::npos) << o.error;
+  write_file(dir + "/data.mdb", "short");
+  o = open_lmdb_store(dir);
+  EXPECT_NE(o.status, kOk);
+  EXPECT_EQ(o.store, nullptr);
+}
+
+TEST(LmdbFolder, another_programs_lmdb_file_is_refused) {
+  TempDir tmp;
+  const std::string dir = tmp.path();
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0600), 0);
+  MDB_txn* txn = nullptr;
+  MDB_dbi main = 0;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  ASSERT_EQ(mdb_dbi_open(txn, nullptr, 0, &main), 0);
+  MDB_val k{5, const_cast<char*>("hello")}, d{5, const_cast<char*>("world")};
+  ASSERT_EQ(mdb_put(txn, main, &k, &d, 0), 0);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+  Opened o = open_lmdb_store(dir);
+  EXPECT_EQ(o.status, kInval);
+  EXPECT_EQ(o.error, "data folder " + dir + " holds an LMDB database that is not a libchord store");
+}
+
+TEST(LmdbFolder, a_folder_opens_once_at_a_time) {
+  TempDir tmp;
+  Opened first = open_lmdb_store(tmp.path());
+  ASSERT_EQ(first.status, kOk) << first.error;
+  Opened second = open_lmdb_store(tmp.path());
+  EXPECT_EQ(second.status, kBusy);
+  EXPECT_NE(second.error.find("is in use"), std::string::npos) << second.error;
+  first.store.reset();
+  EXPECT_EQ(open_lmdb_store(tmp.path()).status, kOk);
+}
+
+TEST(LmdbFolder, a_full_map_fails_the_write_cleanly_and_keeps_the_rest) {
+  TempDir tmp;
+  LmdbOptions opts;
+  opts.map_bytes = opts.max_map_bytes = 1 << 20;
+  Opened o = open_lmdb_store(tmp.path(), opts);
+  ASSERT_EQ(o.status, kOk) << o.error;
+  LmdbStore& s = *o.store;
+  int rc = kOk;
+  uint8_t n = 0;
+  for (; n < 255 && rc == kOk; n++) rc = s.put(at(n), {n}, rec(64 * 1024));
+  ASSERT_EQ(rc, kNoMem) << "the map never filled";
+  EXPECT_NE(s.error().find("the store is full"), std::string::npos) << s.error();
+  EXPECT_EQ(s.failures(), 1u);
+  const uint8_t stored = static_cast<uint8_t>(n - 1);  // the last put failed
+  EXPECT_EQ(s.size(), stored);
+  EXPECT_EQ(s.get(at(stored), {stored}), nullptr);
+  ASSERT_NE(s.get(at(0), {0}), nullptr);
+  EXPECT_EQ(s.get(at(0), {0})->value.size(), 64u * 1024);
+  // Space freed is space to write in again (LMDB reuses a page two commits
+  // after the one that freed it: free a few).
+  for (uint8_t i = 0; i < 4; i++) EXPECT_TRUE(s.erase(at(i), {i})) << s.error();
+  EXPECT_EQ(s.put(at(stored), {stored}, rec(64 * 1024)), kOk) << s.error();
+  EXPECT_EQ(s.size(), stored - 3u);
+}
+
+TEST(LmdbFolder, the_map_grows_up_to_its_bound) {
+  TempDir tmp;
+  LmdbOptions opts;
+  opts.map_bytes = 1 << 20;
+  opts.max_map_bytes = 8 << 20;
+  Opened o = open_lmdb_store(tmp.path(), opts);
+  ASSERT_EQ(o.status, kOk) << o.error;
+  for (uint8_t n = 0; n < 64; n++) ASSERT_EQ(o.store->put(at(n), {n}, rec(64 * 1024)), kOk) << +n;
+  EXPECT_GT(o.store->map_bytes(), 1u << 20);
+  EXPECT_LE(o.store->map_bytes(), 8u << 20);
+  EXPECT_EQ(o.store->size(), 64u);
+  EXPECT_EQ(o.store->failures(), 0u);
+}
+
+TEST(LmdbFolder, sync_flushes_a_relaxed_store) {
+  TempDir tmp;
+  LmdbOptions opts;
+  opts.sync = Sync::none;
+  {
+    Opened o = open_lmdb_store(tmp.path(), opts);
+    ASSERT_EQ(o.status, kOk) << o.error;
+    ASSERT_EQ(o.store->put(at(1), {1}, rec(1)), kOk);
+    EXPECT_EQ(o.store->sync(), kOk);
+  }
+  Opened o = open_lmdb_store(tmp.path());
+  ASSERT_EQ(o.status, kOk) << o.error;
+  EXPECT_NE(o.store->get(at(1), {1}), nullptr);
+}
+
+}  // namespace
+}  // namespace chord::store
