@@ -181,6 +181,16 @@ using CursorPtr = std::unique_ptr<MDB_cursor, CursorClose>;
 
 // ------------------------------------------------------------ the store
 
+// One change to the records, kept while a batch is open so that the batch
+// can be written again into a fresh transaction (store.hpp: a failed LMDB
+// write spoils its transaction).
+struct Op {
+  enum Kind { put, erase, clear } kind;
+  Bytes k;  // lmdb_key(pos, key)
+  Bytes key;
+  StoredRecord rec;
+};
+
 struct LmdbStore::Impl {
   std::string path;
   LmdbOptions opts;
@@ -189,6 +199,7 @@ struct LmdbStore::Impl {
   MDB_dbi records = 0;
   MDB_dbi meta = 0;
   uint64_t map = 0;
+  // What size() and bytes() say: with a batch open, its writes included.
   uint64_t count = 0;
   uint64_t nbytes = 0;
   // get()'s: one read transaction, reset between calls, and the record it
@@ -197,8 +208,16 @@ struct LmdbStore::Impl {
   mutable StoredRecord got;
   mutable std::string error;
   mutable uint64_t failures = 0;
+  // The open batch: its transaction, its changes, the counters before it,
+  // and the failure that spoiled it if one did.
+  MDB_txn* wtxn = nullptr;
+  std::vector<Op> log;
+  uint64_t committed_count = 0;
+  uint64_t committed_bytes = 0;
+  int spoiled = 0;
 
   ~Impl() {
+    if (wtxn) mdb_txn_abort(wtxn);  // an uncommitted batch is dropped, as by a crash
     if (rtxn) mdb_txn_abort(rtxn);
     if (env) mdb_env_close(env);
     if (lock_fd >= 0) close(lock_fd);  // releases the flock
@@ -210,7 +229,8 @@ struct LmdbStore::Impl {
     return status;
   }
 
-  // Doubles the map, up to max_map_bytes; false if it is there already.
+  // Doubles the map, up to max_map_bytes; false if it is there already. No
+  // write transaction may be open.
   bool grow() {
     if (map >= opts.max_map_bytes) return false;
     if (rtxn) {  // mdb_env_set_mapsize wants no transaction of ours alive
@@ -223,22 +243,85 @@ struct LmdbStore::Impl {
     return true;
   }
 
-  // Runs body in a write transaction with the counters' change it reports,
-  // and commits; MDB_MAP_FULL grows the map and runs it again. Returns
-  // body's or LMDB's code (MDB_NOTFOUND from body: nothing to do).
-  template <typename Body>
-  int write(Body&& body) {
+  // Applies op in txn, n and b the counters before it and after it (left as
+  // they were on failure). MDB_NOTFOUND: an erase of nothing.
+  int apply(MDB_txn* txn, const Op& op, uint64_t& n, uint64_t& b) const {
+    if (op.kind == Op::clear) {
+      int rc = mdb_drop(txn, records, 0);
+      if (!rc) n = b = 0;
+      return rc;
+    }
+    MDB_val kv = val_of(op.k), old;
+    int rc = mdb_get(txn, records, &kv, &old);
+    if (rc && (rc != MDB_NOTFOUND || op.kind == Op::erase)) return rc;
+    const bool had = rc == 0;
+    uint64_t nn = n, nb = b;
+    Bytes enc;
+    if (op.k.size() < kMaxLmdbKey) {  // one record
+      if (had) {
+        if (old.mv_size < kHeader) return MDB_CORRUPTED;
+        nn--;
+        nb -= op.key.size() + old.mv_size - kHeader + Store::kRecordOverhead;
+      }
+      if (op.kind == Op::erase) {
+        rc = mdb_del(txn, records, &kv, nullptr);
+      } else {
+        encode_record(op.rec, enc);
+        MDB_val d = val_of(enc);
+        rc = mdb_put(txn, records, &kv, &d, 0);
+      }
+    } else {  // a bucket
+      Bucket bucket;
+      if (had && !decode_bucket(bytes_of(old), old.mv_size, bucket)) return MDB_CORRUPTED;
+      auto it = std::lower_bound(bucket.begin(), bucket.end(), op.key,
+                                 [](const Item& i, const Bytes& x) { return i.key < x; });
+      const bool found = it != bucket.end() && it->key == op.key;
+      if (found) {
+        nn--;
+        nb -= Store::record_bytes(op.key, it->rec);
+      }
+      if (op.kind == Op::erase) {
+        if (!found) return MDB_NOTFOUND;
+        bucket.erase(it);
+      } else if (found) {
+        it->rec = op.rec;
+      } else {
+        bucket.insert(it, Item{op.key, op.rec});
+      }
+      if (bucket.empty()) {
+        rc = mdb_del(txn, records, &kv, nullptr);
+      } else {
+        enc = encode_bucket(bucket);
+        MDB_val d = val_of(enc);
+        rc = mdb_put(txn, records, &kv, &d, 0);
+      }
+    }
+    if (rc) return rc;
+    if (op.kind == Op::put) {
+      nn++;
+      nb += Store::record_bytes(op.key, op.rec);
+    }
+    n = nn;
+    b = nb;
+    return 0;
+  }
+
+  int put_counters(MDB_txn* txn, uint64_t n, uint64_t b) const {
+    int rc = put_meta(txn, meta, kRecordsKey, n, 8);
+    return rc ? rc : put_meta(txn, meta, kBytesKey, b, 8);
+  }
+
+  // op in a transaction of its own, committed under the sync policy; a full
+  // map grows and the write runs again.
+  int write_alone(const Op& op) {
     for (;;) {
       MDB_txn* raw = nullptr;
       int rc = mdb_txn_begin(env, nullptr, 0, &raw);
       if (rc) return rc;
       TxnPtr txn(raw);
-      int64_t dn = 0, db = 0;
-      rc = body(txn.get(), dn, db);
-      const uint64_t n = count + static_cast<uint64_t>(dn);  // dn, db may be negative
-      const uint64_t b = nbytes + static_cast<uint64_t>(db);
-      if (!rc) rc = put_meta(txn.get(), meta, kRecordsKey, n, 8);
-      if (!rc) rc = put_meta(txn.get(), meta, kBytesKey, b, 8);
+      uint64_t n = count, b = nbytes;
+      rc = apply(txn.get(), op, n, b);
+      if (!rc) rc = put_counters(txn.get(), n, b);
       if (!rc) {
         rc = mdb_txn_commit(txn.release());  // frees the transaction, even on failure
         if (!rc) {
@@ -253,10 +336,72 @@ struct LmdbStore::Impl {
     }
   }
 
-  // The read transaction of get(), renewed.
+  // A fresh batch transaction holding the batch's changes so far (the map
+  // grows if they no longer fit).
+  int rewrite_batch() {
+    for (;;) {
+      int rc = mdb_txn_begin(env, nullptr, 0, &wtxn);
+      if (rc) {
+        wtxn = nullptr;
+        return rc;
+      }
+      uint64_t n = committed_count, b = committed_bytes;
+      for (const Op& op : log) {
+        rc = apply(wtxn, op, n, b);
+        if (rc == MDB_NOTFOUND) rc = 0;
+        if (rc) break;
+      }
+      if (!rc) {
+        count = n;
+        nbytes = b;
+        return 0;
+      }
+      mdb_txn_abort(wtxn);
+      wtxn = nullptr;
+      if (rc == MDB_MAP_FULL && grow()) continue;
+      return rc;
+    }
+  }
+
+  // op into the open batch. A failure spoils the transaction: it is written
+  // again without op, in a larger map if the map was full, and op retried
+  // there.
+  int write_batched(const Op& op) {
+    if (spoiled) return spoiled;
+    for (;;) {
+      int rc = apply(wtxn, op, count, nbytes);
+      if (rc == 0) {
+        log.push_back(op);
+        return 0;
+      }
+      if (rc == MDB_NOTFOUND) return rc;
+      mdb_txn_abort(wtxn);
+      wtxn = nullptr;
+      const bool grew = rc == MDB_MAP_FULL && grow();
+      if (int again = rewrite_batch()) {
+        spoiled = again;
+        return again;
+      }
+      if (!grew) return rc;
+    }
+  }
+
+  int write(Op&& op) { return wtxn || spoiled ? write_batched(op) : write_alone(op); }
+
+  // The transaction that reads see: the batch's, or get()'s renewed.
   int reader() const {
+    if (wtxn) return 0;
     if (rtxn) return mdb_txn_renew(rtxn);
     return mdb_txn_begin(env, nullptr, MDB_RDONLY, &rtxn);
+  }
+  MDB_txn* read_txn() const { return wtxn ? wtxn : rtxn; }
+  void done_reading() const {
+    if (!wtxn) mdb_txn_reset(rtxn);
+  }
+
+  std::string full_error() const {
+    return "the store is full: its map of " + std::to_string(map) + " bytes is at max_map_bytes (" +
+           std::to_string(opts.max_map_bytes) + ")";
   }
 };
 
@@ -276,7 +421,7 @@ const StoredRecord* LmdbStore::get(const wire::Id& pos, const Bytes& key) const 
   }
   const Bytes k = lmdb_key(pos, key);
   MDB_val kv = val_of(k), v;
-  rc = mdb_get(m.rtxn, m.records, &kv, &v);
+  rc = mdb_get(m.read_txn(), m.records, &kv, &v);
   const StoredRecord* out = nullptr;
   if (rc == 0) {
     bool ok;
@@ -297,79 +442,21 @@ const StoredRecord* LmdbStore::get(const wire::Id& pos, const Bytes& key) const 
   } else if (rc != MDB_NOTFOUND) {
     m.fail(kIo, "cannot read the store: " + lmdb_error(rc));
   }
-  mdb_txn_reset(m.rtxn);
+  m.done_reading();
   return out;
 }
 
 int LmdbStore::put(const wire::Id& pos, const Bytes& key, StoredRecord rec) {
   Impl& m = *impl_;
-  const Bytes k = lmdb_key(pos, key);
-  const int64_t add = static_cast<int64_t>(record_bytes(key, rec));
-  int rc = m.write([&](MDB_txn* txn, int64_t& dn, int64_t& db) {
-    MDB_val kv = val_of(k), old;
-    int r = mdb_get(txn, m.records, &kv, &old);
-    if (r && r != MDB_NOTFOUND) return r;
-    const bool had = r == 0;
-    Bytes enc;
-    if (k.size() < kMaxLmdbKey) {
-      if (had) {
-        if (old.mv_size < kHeader) return MDB_CORRUPTED;
-        db -= static_cast<int64_t>(key.size() + old.mv_size - kHeader + kRecordOverhead);
-      } else {
-        dn = 1;
-      }
-      encode_record(rec, enc);
-    } else {
-      Bucket b;
-      if (had && !decode_bucket(bytes_of(old), old.mv_size, b)) return MDB_CORRUPTED;
-      auto it = std::lower_bound(b.begin(), b.end(), key,
-                                 [](const Item& a, const Bytes& x) { return a.key < x; });
-      if (it != b.end() && it->key == key) {
-        db -= static_cast<int64_t>(record_bytes(key, it->rec));
-        it->rec = rec;
-      } else {
-        dn = 1;
-        b.insert(it, Item{key, rec});
-      }
-      enc = encode_bucket(b);
-    }
-    db += add;
-    MDB_val d = val_of(enc);
-    return mdb_put(txn, m.records, &kv, &d, 0);
-  });
+  int rc = m.write(Op{Op::put, lmdb_key(pos, key), key, std::move(rec)});
   if (rc == 0) return kOk;
-  if (rc == MDB_MAP_FULL)
-    return m.fail(kNoMem, "the store is full: its map of " + std::to_string(m.map) +
-                              " bytes is at max_map_bytes (" +
-                              std::to_string(m.opts.max_map_bytes) + ")");
+  if (rc == MDB_MAP_FULL) return m.fail(kNoMem, m.full_error());
   return m.fail(status_of(rc), "cannot write to the store: " + lmdb_error(rc));
 }
 
 bool LmdbStore::erase(const wire::Id& pos, const Bytes& key) {
   Impl& m = *impl_;
-  const Bytes k = lmdb_key(pos, key);
-  int rc = m.write([&](MDB_txn* txn, int64_t& dn, int64_t& db) {
-    MDB_val kv = val_of(k), old;
-    int r = mdb_get(txn, m.records, &kv, &old);
-    if (r) return r;
-    if (k.size() < kMaxLmdbKey) {
-      if (old.mv_size < kHeader) return MDB_CORRUPTED;
-      dn = -1;
-      db = -static_cast<int64_t>(key.size() + old.mv_size - kHeader + kRecordOverhead);
-      return mdb_del(txn, m.records, &kv, nullptr);
-    }
-    Bucket b;
-    if (!decode_bucket(bytes_of(old), old.mv_size, b)) return MDB_CORRUPTED;
-    auto it = std::find_if(b.begin(), b.end(), [&](const Item& i) { return i.key == key; });
-    if (it == b.end()) return MDB_NOTFOUND;
-    dn = -1;
-    db = -static_cast<int64_t>(record_bytes(key, it->rec));
-    b.erase(it);
-    if (b.empty()) return mdb_del(txn, m.records, &kv, nullptr);
-    const Bytes enc = encode_bucket(b);
-    MDB_val d = val_of(enc);
-    return mdb_put(txn, m.records, &kv, &d, 0);
-  });
+  int rc = m.write(Op{Op::erase, lmdb_key(pos, key), key, {}});
   if (rc == 0) return true;
   if (rc != MDB_NOTFOUND) m.fail(status_of(rc), "cannot erase from the store: " + lmdb_error(rc));
   return false;
@@ -377,12 +464,55 @@ bool LmdbStore::erase(const wire::Id& pos, const Bytes& key) {
 
 void LmdbStore::clear() {
   Impl& m = *impl_;
-  int rc = m.write([&](MDB_txn* txn, int64_t& dn, int64_t& db) {
-    dn = -static_cast<int64_t>(m.count);
-    db = -static_cast<int64_t>(m.nbytes);
-    return mdb_drop(txn, m.records, 0);
-  });
+  int rc = m.write(Op{Op::clear, {}, {}, {}});
   if (rc) m.fail(status_of(rc), "cannot clear the store: " + lmdb_error(rc));
+}
+
+int LmdbStore::begin_batch() {
+  Impl& m = *impl_;
+  if (m.wtxn || m.spoiled) return m.fail(kInval, "a batch is open already");
+  m.committed_count = m.count;
+  m.committed_bytes = m.nbytes;
+  m.log.clear();
+  int rc = m.rewrite_batch();
+  if (rc) return m.fail(status_of(rc), "cannot begin a batch: " + lmdb_error(rc));
+  return kOk;
+}
+
+int LmdbStore::commit_batch() {
+  Impl& m = *impl_;
+  if (!m.wtxn && !m.spoiled) return m.fail(kInval, "no batch is open");
+  int rc = m.spoiled;
+  while (!rc) {
+    rc = m.put_counters(m.wtxn, m.count, m.nbytes);
+    if (rc) {
+      mdb_txn_abort(m.wtxn);
+    } else {
+      rc = mdb_txn_commit(m.wtxn);
+    }
+    m.wtxn = nullptr;
+    if (rc == MDB_MAP_FULL && m.grow())
+      rc = m.rewrite_batch();
+    else
+      break;
+  }
+  const size_t n = m.log.size();
+  m.log.clear();
+  m.spoiled = 0;
+  if (m.wtxn) {  // only when rewriting the batch failed and left one (never)
+    mdb_txn_abort(m.wtxn);
+    m.wtxn = nullptr;
+  }
+  if (rc == 0) return kOk;
+  m.count = m.committed_count;  // none of the batch is stored
+  m.nbytes = m.committed_bytes;
+  const std::string why = rc == MDB_MAP_FULL ? m.full_error() : lmdb_error(rc);
+  return m.fail(status_of(rc),
+                "a batch of " + std::to_string(n) + " writes was not stored: " + why);
+}
+
+bool LmdbStore::in_batch() const {
+  return impl_->wtxn || impl_->spoiled;
 }
 
 namespace {
@@ -467,16 +597,20 @@ class Records {
 void LmdbStore::scan(const wire::Id& lo, const wire::Id& hi, const StoreKey* after,
                      const Visit& visit) const {
   Impl& m = *impl_;
-  // A transaction of its own, so that a get() from the visitor cannot reset it.
-  MDB_txn* raw = nullptr;
-  int rc = mdb_txn_begin(m.env, nullptr, MDB_RDONLY, &raw);
-  if (rc) {
-    m.fail(kIo, "cannot read the store: " + lmdb_error(rc));
-    return;
+  // The batch's transaction, or one of its own, so that a get() from the
+  // visitor cannot reset it.
+  TxnPtr own;
+  if (!m.wtxn) {
+    MDB_txn* raw = nullptr;
+    int rc = mdb_txn_begin(m.env, nullptr, MDB_RDONLY, &raw);
+    if (rc) {
+      m.fail(kIo, "cannot read the store: " + lmdb_error(rc));
+      return;
+    }
+    own.reset(raw);
   }
-  TxnPtr txn(raw);
   MDB_cursor* rawc = nullptr;
-  rc = mdb_cursor_open(txn.get(), m.records, &rawc);
+  int rc = mdb_cursor_open(m.wtxn ? m.wtxn : own.get(), m.records, &rawc);
   if (rc) {
     m.fail(kIo, "cannot read the store: " + lmdb_error(rc));
     return;

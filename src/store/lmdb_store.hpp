@@ -17,6 +17,8 @@
 //
 // Each put, erase and clear is one LMDB write transaction, committed before
 // it returns; the sync policy says whether that commit waits for the disk.
+// Or, for group commit, the host opens a batch: the writes until
+// commit_batch() go into one transaction (reads see them) and one commit.
 // One thread at a time (the node's loop thread); MDB_NOTLS, so any thread.
 #pragma once
 
@@ -81,6 +83,18 @@ class LmdbStore final : public core::Store {
   void clear() override;
   std::string error() const override;
   uint64_t failures() const override;
+
+  // Group commit. begin_batch(): kOk, or kInval if a batch is open. Until
+  // commit_batch(), put, erase and clear write into one transaction (a
+  // failed one leaves the batch's other writes in it; a full map grows and
+  // the batch is written again: the batch is kept in memory until it
+  // commits), and get, scan, size and bytes see them. commit_batch(): kOk,
+  // and the batch is stored (on disk under Sync::full); or kNoMem or kIo,
+  // and none of it is (error() says how many writes were lost), nor is it
+  // if the store is closed first. kInval without a batch.
+  int begin_batch();
+  int commit_batch();
+  bool in_batch() const;
 
   // Flushes every commit to disk (mdb_env_sync): what Sync::none and
   // no_meta_sync defer. kOk or kIo.

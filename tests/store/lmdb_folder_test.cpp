@@ -195,18 +195,92 @@ TEST(LmdbFolder, a_full_map_fails_the_write_cleanly_and_keeps_the_rest) {
   EXPECT_EQ(s.size(), stored - 3u);
 }
 
-TEST(LmdbFolder, the_map_grows_up_to_its_bound) {
+TEST(LmdbFolder, a_committed_batch_survives_reopen_and_an_open_one_is_dropped) {
+  TempDir tmp;
+  {
+    Opened o = open_lmdb_store(tmp.path());
+    ASSERT_EQ(o.status, kOk) << o.error;
+    LmdbStore& s = *o.store;
+    ASSERT_EQ(s.begin_batch(), kOk);
+    EXPECT_EQ(s.begin_batch(), kInval);
+    for (uint8_t n = 0; n < 10; n++) ASSERT_EQ(s.put(at(n), {n}, rec(8)), kOk);
+    EXPECT_TRUE(s.erase(at(9), {9}));
+    EXPECT_EQ(s.size(), 9u);
+    ASSERT_EQ(s.commit_batch(), kOk) << s.error();
+    EXPECT_FALSE(s.in_batch());
+    EXPECT_EQ(s.commit_batch(), kInval);
+    ASSERT_EQ(s.begin_batch(), kOk);
+    ASSERT_EQ(s.put(at(20), {20}, rec(8)), kOk);
+    s.clear();
+    EXPECT_EQ(s.size(), 0u);
+  }  // closed with the second batch open: as a crash before its commit
+  Opened o = open_lmdb_store(tmp.path());
+  ASSERT_EQ(o.status, kOk) << o.error;
+  EXPECT_EQ(o.store->size(), 9u);
+  EXPECT_EQ(o.store->bytes(), 9 * (1 + 8 + core::Store::kRecordOverhead));
+  EXPECT_NE(o.store->get(at(8), {8}), nullptr);
+  EXPECT_EQ(o.store->get(at(9), {9}), nullptr);
+  EXPECT_EQ(o.store->get(at(20), {20}), nullptr);
+}
+
+// 64 records of 64 KiB in a map of 1 MiB that may grow to 8: one a
+// transaction, or all in one batch (written again into each larger map).
+TEST(LmdbFolder, the_map_grows_up_to_its_bound_alone_or_in_a_batch) {
+  for (bool batch : {false, true}) {
+    SCOPED_TRACE(batch ? "in a batch" : "alone");
+    TempDir tmp;
+    LmdbOptions opts;
+    opts.map_bytes = 1 << 20;
+    opts.max_map_bytes = 8 << 20;
+    {
+      Opened o = open_lmdb_store(tmp.path(), opts);
+      ASSERT_EQ(o.status, kOk) << o.error;
+      if (batch) {
+        ASSERT_EQ(o.store->begin_batch(), kOk);
+      }
+      for (uint8_t n = 0; n < 64; n++)
+        ASSERT_EQ(o.store->put(at(n), {n}, rec(64 * 1024)), kOk) << +n << o.store->error();
+      if (batch) {
+        ASSERT_EQ(o.store->commit_batch(), kOk) << o.store->error();
+      }
+      EXPECT_GT(o.store->map_bytes(), 1u << 20);
+      EXPECT_LE(o.store->map_bytes(), 8u << 20);
+      EXPECT_EQ(o.store->failures(), 0u);
+    }
+    Opened o = open_lmdb_store(tmp.path(), opts);
+    ASSERT_EQ(o.status, kOk) << o.error;
+    EXPECT_EQ(o.store->size(), 64u);
+    ASSERT_NE(o.store->get(at(63), {63}), nullptr);
+    EXPECT_EQ(o.store->get(at(63), {63})->value.size(), 64u * 1024);
+  }
+}
+
+TEST(LmdbFolder, a_full_map_in_a_batch_fails_that_write_and_keeps_the_others) {
   TempDir tmp;
   LmdbOptions opts;
-  opts.map_bytes = 1 << 20;
-  opts.max_map_bytes = 8 << 20;
+  opts.map_bytes = opts.max_map_bytes = 1 << 20;
+  uint8_t stored = 0;
+  {
+    Opened o = open_lmdb_store(tmp.path(), opts);
+    ASSERT_EQ(o.status, kOk) << o.error;
+    LmdbStore& s = *o.store;
+    ASSERT_EQ(s.begin_batch(), kOk);
+    int rc = kOk;
+    uint8_t n = 0;
+    for (; n < 255 && rc == kOk; n++) rc = s.put(at(n), {n}, rec(64 * 1024));
+    ASSERT_EQ(rc, kNoMem) << "the map never filled";
+    EXPECT_NE(s.error().find("the store is full"), std::string::npos) << s.error();
+    stored = static_cast<uint8_t>(n - 1);
+    EXPECT_EQ(s.size(), stored);
+    EXPECT_EQ(s.get(at(stored), {stored}), nullptr);
+    ASSERT_EQ(s.put(at(200), {200}, rec(8)), kOk) << s.error();  // a small one still fits
+    ASSERT_EQ(s.commit_batch(), kOk) << s.error();
+  }
   Opened o = open_lmdb_store(tmp.path(), opts);
   ASSERT_EQ(o.status, kOk) << o.error;
-  for (uint8_t n = 0; n < 64; n++) ASSERT_EQ(o.store->put(at(n), {n}, rec(64 * 1024)), kOk) << +n;
-  EXPECT_GT(o.store->map_bytes(), 1u << 20);
-  EXPECT_LE(o.store->map_bytes(), 8u << 20);
-  EXPECT_EQ(o.store->size(), 64u);
-  EXPECT_EQ(o.store->failures(), 0u);
+  EXPECT_EQ(o.store->size(), stored + 1u);
+  EXPECT_NE(o.store->get(at(0), {0}), nullptr);
+  EXPECT_NE(o.store->get(at(200), {200}), nullptr);
 }
 
 TEST(LmdbFolder, sync_flushes_a_relaxed_store) {

@@ -57,14 +57,18 @@ std::vector<Bytes> scan_keys(const Store& s, const Id& lo, const Id& hi,
   return out;
 }
 
-enum class Engine { memory, lmdb };
+// lmdb_batch: every call inside one open batch (LmdbStore::begin_batch), so
+// reads go through the batch's write transaction.
+enum class Engine { memory, lmdb, lmdb_batch };
 
-void PrintTo(Engine e, std::ostream* os) {
-  *os << (e == Engine::memory ? "memory" : "lmdb");
+std::string name_of(Engine e) {
+  return e == Engine::memory ? "memory" : e == Engine::lmdb ? "lmdb" : "lmdb_batch";
 }
-
+void PrintTo(Engine e, std::ostream* os) {
+  *os << name_of(e);
+}
 std::string engine_name(const ::testing::TestParamInfo<Engine>& i) {
-  return i.param == Engine::memory ? "memory" : "lmdb";
+  return name_of(i.param);
 }
 
 // A fresh store of the engine under test; the LMDB one in a folder that is
@@ -78,6 +82,9 @@ class StoreConformance : public ::testing::TestWithParam<Engine> {
     opts.sync = store::Sync::none;  // what is tested here is not the disk (lmdb_folder_test is)
     store::Opened o = store::open_lmdb_store(dir.path() + "/data", opts);
     EXPECT_EQ(o.status, kOk) << o.error;
+    if (o.store && GetParam() == Engine::lmdb_batch) {
+      EXPECT_EQ(o.store->begin_batch(), kOk);
+    }
     return std::move(o.store);
   }
   void fill() {
@@ -339,7 +346,8 @@ TEST_P(StoreConformance, random_operations_scan_like_the_memory_engine) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, StoreConformance, ::testing::Values(Engine::memory, Engine::lmdb),
+INSTANTIATE_TEST_SUITE_P(Engines, StoreConformance,
+                         ::testing::Values(Engine::memory, Engine::lmdb, Engine::lmdb_batch),
                          engine_name);
 
 }  // namespace
