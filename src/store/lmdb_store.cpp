@@ -7,6 +7,7 @@
 #include <lmdb.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -399,6 +400,18 @@ struct LmdbStore::Impl {
     if (!wtxn) mdb_txn_reset(rtxn);
   }
 
+  // LMDB's reason, and for a failed write to the file (LMDB says EIO when a
+  // full disk cuts a write short) what the file system has left.
+  std::string why(int rc) const {
+    std::string w = rc == MDB_MAP_FULL ? full_error() : lmdb_error(rc);
+    struct statvfs fs;
+    if ((rc == EIO || rc == ENOSPC || rc == EFBIG || rc == EDQUOT) &&
+        statvfs(path.c_str(), &fs) == 0)
+      w += " (the file system of " + path + " has " +
+           std::to_string(static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize) + " bytes free)";
+    return w;
+  }
+
   std::string full_error() const {
     return "the store is full: its map of " + std::to_string(map) + " bytes is at max_map_bytes (" +
            std::to_string(opts.max_map_bytes) + ")";
@@ -451,21 +464,21 @@ int LmdbStore::put(const wire::Id& pos, const Bytes& key, StoredRecord rec) {
   int rc = m.write(Op{Op::put, lmdb_key(pos, key), key, std::move(rec)});
   if (rc == 0) return kOk;
   if (rc == MDB_MAP_FULL) return m.fail(kNoMem, m.full_error());
-  return m.fail(status_of(rc), "cannot write to the store: " + lmdb_error(rc));
+  return m.fail(status_of(rc), "cannot write to the store: " + m.why(rc));
 }
 
 bool LmdbStore::erase(const wire::Id& pos, const Bytes& key) {
   Impl& m = *impl_;
   int rc = m.write(Op{Op::erase, lmdb_key(pos, key), key, {}});
   if (rc == 0) return true;
-  if (rc != MDB_NOTFOUND) m.fail(status_of(rc), "cannot erase from the store: " + lmdb_error(rc));
+  if (rc != MDB_NOTFOUND) m.fail(status_of(rc), "cannot erase from the store: " + m.why(rc));
   return false;
 }
 
 void LmdbStore::clear() {
   Impl& m = *impl_;
   int rc = m.write(Op{Op::clear, {}, {}, {}});
-  if (rc) m.fail(status_of(rc), "cannot clear the store: " + lmdb_error(rc));
+  if (rc) m.fail(status_of(rc), "cannot clear the store: " + m.why(rc));
 }
 
 int LmdbStore::begin_batch() {
@@ -506,9 +519,8 @@ int LmdbStore::commit_batch() {
   if (rc == 0) return kOk;
   m.count = m.committed_count;  // none of the batch is stored
   m.nbytes = m.committed_bytes;
-  const std::string why = rc == MDB_MAP_FULL ? m.full_error() : lmdb_error(rc);
   return m.fail(status_of(rc),
-                "a batch of " + std::to_string(n) + " writes was not stored: " + why);
+                "a batch of " + std::to_string(n) + " writes was not stored: " + m.why(rc));
 }
 
 bool LmdbStore::in_batch() const {

@@ -4,9 +4,14 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <lmdb.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <string>
 
@@ -32,6 +37,17 @@ StoredRecord rec(size_t n, uint64_t hlc = 1) {
   r.value.assign(n, 'v');
   r.ver.hlc = hlc;
   return r;
+}
+
+// Puts records of 64 KiB at positions first, first + 1, ... until one
+// fails or `last` is passed; the code of the last put. *stored: how many
+// went in.
+int fill(LmdbStore& s, uint8_t first, uint8_t last, uint8_t* stored = nullptr) {
+  int rc = kOk;
+  uint8_t n = first;
+  for (; rc == kOk && n <= last; n++) rc = s.put(at(n), {n}, rec(64 * 1024));
+  if (stored) *stored = static_cast<uint8_t>(n - first - (rc == kOk ? 0 : 1));
+  return rc;
 }
 
 void write_file(const std::string& path, const std::string& bytes) {
@@ -177,13 +193,10 @@ TEST(LmdbFolder, a_full_map_fails_the_write_cleanly_and_keeps_the_rest) {
   Opened o = open_lmdb_store(tmp.path(), opts);
   ASSERT_EQ(o.status, kOk) << o.error;
   LmdbStore& s = *o.store;
-  int rc = kOk;
-  uint8_t n = 0;
-  for (; n < 255 && rc == kOk; n++) rc = s.put(at(n), {n}, rec(64 * 1024));
-  ASSERT_EQ(rc, kNoMem) << "the map never filled";
+  uint8_t stored = 0;
+  ASSERT_EQ(fill(s, 0, 254, &stored), kNoMem) << "the map never filled";
   EXPECT_NE(s.error().find("the store is full"), std::string::npos) << s.error();
   EXPECT_EQ(s.failures(), 1u);
-  const uint8_t stored = static_cast<uint8_t>(n - 1);  // the last put failed
   EXPECT_EQ(s.size(), stored);
   EXPECT_EQ(s.get(at(stored), {stored}), nullptr);
   ASSERT_NE(s.get(at(0), {0}), nullptr);
@@ -265,12 +278,8 @@ TEST(LmdbFolder, a_full_map_in_a_batch_fails_that_write_and_keeps_the_others) {
     ASSERT_EQ(o.status, kOk) << o.error;
     LmdbStore& s = *o.store;
     ASSERT_EQ(s.begin_batch(), kOk);
-    int rc = kOk;
-    uint8_t n = 0;
-    for (; n < 255 && rc == kOk; n++) rc = s.put(at(n), {n}, rec(64 * 1024));
-    ASSERT_EQ(rc, kNoMem) << "the map never filled";
+    ASSERT_EQ(fill(s, 0, 254, &stored), kNoMem) << "the map never filled";
     EXPECT_NE(s.error().find("the store is full"), std::string::npos) << s.error();
-    stored = static_cast<uint8_t>(n - 1);
     EXPECT_EQ(s.size(), stored);
     EXPECT_EQ(s.get(at(stored), {stored}), nullptr);
     ASSERT_EQ(s.put(at(200), {200}, rec(8)), kOk) << s.error();  // a small one still fits
@@ -281,6 +290,87 @@ TEST(LmdbFolder, a_full_map_in_a_batch_fails_that_write_and_keeps_the_others) {
   EXPECT_EQ(o.store->size(), stored + 1u);
   EXPECT_NE(o.store->get(at(0), {0}), nullptr);
   EXPECT_NE(o.store->get(at(200), {200}), nullptr);
+}
+
+// A disk that refuses to grow the file (RLIMIT_FSIZE stands in for a full
+// disk: EFBIG where a full one says ENOSPC): the write fails with kIo and
+// says why, reads go on, and writes work again once the file may grow.
+TEST(LmdbFolder, a_file_that_cannot_grow_fails_the_write_and_recovers) {
+  TempDir tmp;
+  Opened o = open_lmdb_store(tmp.path());
+  ASSERT_EQ(o.status, kOk) << o.error;
+  LmdbStore& s = *o.store;
+  ASSERT_EQ(s.put(at(1), {1}, rec(100)), kOk);
+  struct stat st;
+  ASSERT_EQ(stat((tmp.path() + "/data.mdb").c_str(), &st), 0);
+  struct rlimit old_limit, small;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  small = old_limit;
+  small.rlim_cur = static_cast<rlim_t>(st.st_size);
+  void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  const int rc = fill(s, 2, 40);
+  const std::string why = s.error();
+  const size_t size = s.size();
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  signal(SIGXFSZ, old_handler);
+  EXPECT_EQ(rc, kIo);
+  EXPECT_NE(why.find("cannot write to the store: File too large (the file system of"),
+            std::string::npos)
+      << why;
+  ASSERT_NE(s.get(at(1), {1}), nullptr);
+  EXPECT_EQ(s.get(at(1), {1})->value.size(), 100u);
+  EXPECT_EQ(s.put(at(50), {50}, rec(64 * 1024)), kOk) << s.error();
+  EXPECT_EQ(s.size(), size + 1);
+  o.store.reset();
+  Opened again = open_lmdb_store(tmp.path());
+  ASSERT_EQ(again.status, kOk) << again.error;
+  EXPECT_EQ(again.store->size(), size + 1);
+  EXPECT_NE(again.store->get(at(50), {50}), nullptr);
+}
+
+// A small tmpfs of our own, unmounted afterwards; none without the right
+// to mount (not root, or no CAP_SYS_ADMIN): the test is skipped.
+class SmallDisk {
+ public:
+  explicit SmallDisk(const std::string& dir) : dir_(dir) {
+    mounted_ = mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=2m,mode=0700") == 0;
+  }
+  ~SmallDisk() {
+    if (mounted_) umount2(dir_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+};
+
+TEST(LmdbFolder, a_full_disk_fails_writes_with_kio_and_they_work_again_once_space_is_freed) {
+  TempDir tmp;
+  SmallDisk disk(tmp.path());
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+  const std::string filler = tmp.path() + "/filler";
+  write_file(filler, std::string(768 * 1024, 'f'));
+  {
+    LmdbOptions opts;
+    opts.map_bytes = opts.max_map_bytes = 64 << 20;  // the disk fills first
+    Opened o = open_lmdb_store(tmp.path() + "/data", opts);
+    ASSERT_EQ(o.status, kOk) << o.error;
+    LmdbStore& s = *o.store;
+    ASSERT_EQ(fill(s, 0, 63), kIo) << "the disk never filled";
+    // LMDB says EIO when the disk cuts a write short; the detail adds what is left.
+    EXPECT_NE(s.error().find("bytes free)"), std::string::npos) << s.error();
+    const size_t size = s.size();
+    ASSERT_GT(size, 0u);
+    ASSERT_NE(s.get(at(0), {0}), nullptr);  // reads go on
+    ASSERT_EQ(unlink(filler.c_str()), 0);
+    EXPECT_EQ(s.put(at(100), {100}, rec(64 * 1024)), kOk) << s.error();
+    EXPECT_EQ(s.size(), size + 1);
+  }
+  Opened o = open_lmdb_store(tmp.path() + "/data");
+  ASSERT_EQ(o.status, kOk) << o.error;
+  EXPECT_NE(o.store->get(at(100), {100}), nullptr);
 }
 
 TEST(LmdbFolder, sync_flushes_a_relaxed_store) {
