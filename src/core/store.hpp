@@ -56,8 +56,8 @@ class Store {
   virtual bool erase(const wire::Id& pos, const Bytes& key) = 0;
   // Visits the records with position in (lo, hi] (wrapping; lo == hi is the
   // whole ring) in ring order from lo, starting strictly after *after if
-  // given. Stops when visit returns false. An engine that fails to read
-  // stops early and says why in error().
+  // given. Stops when visit returns false. An engine skips a record that it
+  // cannot decode and stops early when it cannot read; error() says which.
   using Visit = std::function<bool(const wire::Id& pos, const Bytes& key, const StoredRecord&)>;
   virtual void scan(const wire::Id& lo, const wire::Id& hi, const StoreKey* after,
                     const Visit& visit) const = 0;

@@ -160,7 +160,10 @@ int get_meta(MDB_txn* txn, MDB_dbi meta, const char* name, size_t width, uint64_
   return 0;
 }
 
+// MDB_CORRUPTED is also what this file returns for a value that does not
+// decode: LMDB's own message ("Located page was wrong type") would mislead.
 std::string lmdb_error(int rc) {
+  if (rc == MDB_CORRUPTED) return "the data file is corrupt (a page or a record does not decode)";
   return mdb_strerror(rc);
 }
 
@@ -451,7 +454,7 @@ const StoredRecord* LmdbStore::get(const wire::Id& pos, const Bytes& key) const 
       ok = decode_record(bytes_of(v), v.mv_size, m.got);
       if (ok) out = &m.got;
     }
-    if (!ok) m.fail(kIo, "a record of the store does not decode (corrupt)");
+    if (!ok) m.fail(kIo, "cannot read the store: " + lmdb_error(MDB_CORRUPTED));
   } else if (rc != MDB_NOTFOUND) {
     m.fail(kIo, "cannot read the store: " + lmdb_error(rc));
   }
@@ -535,7 +538,8 @@ class Records {
  public:
   explicit Records(MDB_cursor* c) : c_(c) {}
   bool valid() const { return i_ < items_.size(); }
-  int rc() const { return rc_; }  // 0, or why the walk stopped early
+  int rc() const { return rc_; }               // 0, or why the walk stopped early
+  size_t skipped() const { return skipped_; }  // entries that did not decode
   const wire::Id& pos() const { return pos_; }
   const Item& item() const { return items_[i_]; }
 
@@ -572,32 +576,41 @@ class Records {
     i_ = 0;
   }
   void next_entry() { load(MDB_NEXT, nullptr); }
+  // The entry at op, or the first one after it that decodes: a corrupt one
+  // is skipped (and counted), so that it does not hide the rest of a range.
   void load(MDB_cursor_op op, const Bytes* k) {
     end();
     if (rc_) return;
     MDB_val kv{}, v{};
     if (k) kv = val_of(*k);
-    int rc = mdb_cursor_get(c_, &kv, &v, op);
-    if (rc == MDB_NOTFOUND) return;
-    if (rc == 0 && kv.mv_size < 32) rc = MDB_CORRUPTED;
-    if (rc) {
-      rc_ = rc;
-      return;
+    for (;; op = MDB_NEXT) {
+      int rc = mdb_cursor_get(c_, &kv, &v, op);
+      if (rc == MDB_NOTFOUND) return;
+      if (rc) {
+        rc_ = rc;
+        return;
+      }
+      bool ok = kv.mv_size >= 32;
+      if (ok) {
+        key_.assign(bytes_of(kv), bytes_of(kv) + kv.mv_size);
+        std::copy(key_.begin(), key_.begin() + 32, pos_.begin());
+        if (is_bucket(kv)) {
+          ok = decode_bucket(bytes_of(v), v.mv_size, items_);
+        } else {
+          items_.resize(1);
+          items_[0].key.assign(key_.begin() + 32, key_.end());
+          ok = decode_record(bytes_of(v), v.mv_size, items_[0].rec);
+        }
+      }
+      if (ok) return;
+      end();
+      skipped_++;
     }
-    key_.assign(bytes_of(kv), bytes_of(kv) + kv.mv_size);
-    std::copy(key_.begin(), key_.begin() + 32, pos_.begin());
-    if (is_bucket(kv)) {
-      if (!decode_bucket(bytes_of(v), v.mv_size, items_)) rc_ = MDB_CORRUPTED;
-    } else {
-      items_.resize(1);
-      items_[0].key.assign(key_.begin() + 32, key_.end());
-      if (!decode_record(bytes_of(v), v.mv_size, items_[0].rec)) rc_ = MDB_CORRUPTED;
-    }
-    if (rc_) end();
   }
 
   MDB_cursor* c_;
   int rc_ = 0;
+  size_t skipped_ = 0;
   Bytes key_;  // the entry's LMDB key
   wire::Id pos_{};
   Bucket items_;
@@ -659,6 +672,9 @@ void LmdbStore::scan(const wire::Id& lo, const wire::Id& hi, const StoreKey* aft
       run(true);
     }
   }
+  if (r.skipped())
+    m.fail(kIo, "cannot read " + std::to_string(r.skipped()) +
+                    " entries of the store, skipped: " + lmdb_error(MDB_CORRUPTED));
   if (r.rc()) m.fail(kIo, "cannot read the store: " + lmdb_error(r.rc()));
 }
 
