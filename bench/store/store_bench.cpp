@@ -46,6 +46,7 @@ Figures figures(std::vector<double> us) {
 
 struct Run {
   Figures put, get;
+  double scan_ns = 0;  // a whole-ring scan, per record (what a digest pays)
   bool ok = true;
 };
 
@@ -76,6 +77,13 @@ Run measure(Store& s, size_t n, size_t value_bytes, size_t group, Flush flush) {
     r.ok = r.ok && s.get(keys[i].first, keys[i].second) != nullptr;
     get_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   }
+  size_t seen = 0;
+  const auto t0 = Clock::now();
+  s.scan(chord::wire::Id{}, chord::wire::Id{}, nullptr,
+         [&](const chord::wire::Id&, const Bytes&, const StoredRecord&) { return ++seen; });
+  r.scan_ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count() /
+              static_cast<double>(std::max<size_t>(seen, 1));
+  r.ok = r.ok && seen == n;
   r.put = figures(std::move(put_us));
   r.get = figures(std::move(get_us));
   return r;
@@ -83,8 +91,9 @@ Run measure(Store& s, size_t n, size_t value_bytes, size_t group, Flush flush) {
 
 void print(const char* name, const Run& r) {
   const double per = r.put.mean;
-  std::printf("%-31s %9.1f %9.1f %9.1f %10.0f %9.2f %9.2f%s\n", name, r.put.p50, r.put.p99, per,
-              per > 0 ? 1e6 / per : 0, r.get.p50, r.get.p99, r.ok ? "" : "  (failures!)");
+  std::printf("%-31s %9.1f %9.1f %9.1f %10.0f %9.2f %9.2f %9.0f%s\n", name, r.put.p50, r.put.p99,
+              per, per > 0 ? 1e6 / per : 0, r.get.p50, r.get.p99, r.scan_ns,
+              r.ok ? "" : "  (failures!)");
 }
 
 }  // namespace
@@ -120,9 +129,10 @@ int main(int argc, char** argv) {
     dir = tmpl;
   }
   std::printf("%zu puts of %zu-byte values, 16-byte keys, in %s\n", n, value_bytes, dir.c_str());
-  std::printf("%-31s %9s %9s %9s %10s %9s %9s\n", "engine", "put p50", "put p99", "put mean",
-              "puts/s", "get p50", "get p99");
-  std::printf("%-31s %9s %9s %9s %10s %9s %9s\n", "", "(us)", "(us)", "(us)", "", "(us)", "(us)");
+  std::printf("%-31s %9s %9s %9s %10s %9s %9s %9s\n", "engine", "put p50", "put p99", "put mean",
+              "puts/s", "get p50", "get p99", "scan");
+  std::printf("%-31s %9s %9s %9s %10s %9s %9s %9s\n", "", "(us)", "(us)", "(us)", "", "(us)",
+              "(us)", "(ns/rec)");
   int rc = 0;
   {
     auto mem = chord::core::make_memory_store();
