@@ -41,8 +41,11 @@ constexpr uint64_t kDefaultMaxMapBytes = 64ull << 30;  // grown up to 64 GiB
 enum class Sync {
   full,          // each commit is on disk (two fdatasyncs: pages, then meta) before it returns
   no_meta_sync,  // one fdatasync a commit; a system crash may undo the last commit (MDB_NOMETASYNC)
-  none,          // no fsync; a system crash may lose recent commits (MDB_NOSYNC); call sync()
+  none,          // no fsync; a system crash may lose recent commits, or on a file system
+                 // that reorders writes damage the file (MDB_NOSYNC); call sync()
 };
+// docs/storage.md, "The choice": durable nodes use full with one batch per
+// loop turn, relaxed ones no_meta_sync batched the same way.
 
 struct LmdbOptions {
   // The memory map, which bounds the file: it starts at map_bytes and doubles
