@@ -3,6 +3,7 @@
 #include <map>
 
 #include "core/store.hpp"
+#include "wire/status.hpp"
 
 namespace chord::core {
 namespace {
@@ -22,11 +23,12 @@ class MemoryStore final : public Store {
     auto it = map_.find(probe_);
     return it == map_.end() ? nullptr : &it->second;
   }
-  void put(const wire::Id& pos, const Bytes& key, StoredRecord rec) override {
+  int put(const wire::Id& pos, const Bytes& key, StoredRecord rec) override {
     bytes_ += record_bytes(key, rec);
     auto [it, fresh] = map_.try_emplace(StoreKey{pos, key});
     if (!fresh) bytes_ -= record_bytes(key, it->second);
     it->second = std::move(rec);
+    return kOk;
   }
   bool erase(const wire::Id& pos, const Bytes& key) override {
     probe_.pos = pos;

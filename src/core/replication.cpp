@@ -83,7 +83,15 @@ bool Replicator::apply(const wire::Record& rec, bool* full) {
   sr.ver = v;
   sr.tomb = rec.tomb;
   sr.stamp = now();
-  store().put(pos, rec.key, std::move(sr));
+  // Not stored is not acknowledged: the sender's Ack says kNoMem (full).
+  if (store().put(pos, rec.key, std::move(sr)) != kOk) {
+    if (store().failures() % 1024 == 1)
+      log(1, "node " + name(self_) + " could not store a record (" +
+                 std::to_string(store().failures()) +
+                 " store failures so far): " + store().error());
+    if (full) *full = true;
+    return false;
+  }
   if (rec.tomb) tombstone_stored();
   return true;
 }
@@ -105,7 +113,8 @@ void Replicator::handle_replicate(const Peer& from, uint64_t rid, wire::Replicat
     log(2, "node " + name(self_) + " took over " + std::to_string(n) + " keys from " + name(from));
   wire::Ack ack;
   if (full) {
-    rt_.refuse(Refusal::store_full, from, "records past max_store_bytes");
+    rt_.refuse(Refusal::store_full, from,
+               "records past max_store_bytes, or that the store could not take");
     ack.status = kNoMem;
   }
   if (rid) send(from, rid, std::move(ack));

@@ -78,7 +78,14 @@ void Executor::owner_write(const Bytes& key, const Id& pos, const Bytes* value, 
   }
   resp.hlc = ver.hlc;
   wire::Record wr = repl_.to_wire(pos, key, rec);
-  store().put(pos, key, std::move(rec));
+  // An engine that cannot store it (a full map, a disk error) fails the
+  // write here, before any event or copy: nothing of it is acknowledged.
+  if (int prc = store().put(pos, key, std::move(rec)); prc != kOk) {
+    wire::OpResp r;
+    r.status = prc;
+    r.detail = "the owner could not store the write: " + store().error();
+    return reply(std::move(r));
+  }
   if (!value) repl_.tombstone_stored();
 
   // Events (queued, sent in batches): absent -> present is an add, present ->

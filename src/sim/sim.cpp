@@ -8,6 +8,7 @@
 #include "core/ring.hpp"
 #include "core/store.hpp"
 #include "sim/invariants.hpp"
+#include "wire/status.hpp"
 
 namespace chord::sim {
 
@@ -205,8 +206,7 @@ void Sim::restart(int i, bool keep_data) {
     core::Store& to = n.node->store();
     from.scan(n.peer.id, n.peer.id, nullptr,
               [&](const Id& pos, const Bytes& key, const core::StoredRecord& r) {
-                to.put(pos, key, r);
-                return true;
+                return to.put(pos, key, r) == kOk;  // the memory engine never fails
               });
   }
   reschedule(i);
