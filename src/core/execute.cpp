@@ -64,7 +64,7 @@ void Executor::execute(const Peer& from, wire::OpReq&& req, Reply reply) {
     case wire::Op::Whisper:
       return execute_whisper(from, std::move(req), std::move(reply));
     case wire::Op::Iter:
-      return execute_iter(req, std::move(reply));
+      return execute_iter(from, req, std::move(reply));
     default:
       return execute_dict(from, std::move(req), std::move(reply));
   }
@@ -209,7 +209,14 @@ void Executor::release_held() {
   for (HeldOp& h : held) handle_op(h.from, h.rid, std::move(h.req));
 }
 
-void Executor::execute_iter(const wire::OpReq& req, Reply reply) {
+void Executor::execute_iter(const Peer& from, const wire::OpReq& req, Reply reply) {
+  // Pages cost a scan: another peer may ask for kServeBytesPerS of them
+  // (what they carry, and kRecordOverhead per record read), as for ranges.
+  const bool remote = from.id != self_.id;
+  if (remote && !page_cost_.allowed(from.id, now())) {
+    rt_.refuse(Refusal::serve_rate, from, "iteration pages past their rate");
+    return reply(status_resp(kBusy, "iteration pages past their rate at this node; ask again"));
+  }
   const Id& P = req.pos;
   const Id& E = req.end;
   Id hi;
@@ -238,11 +245,17 @@ void Executor::execute_iter(const wire::OpReq& req, Reply reply) {
   bool more = false;
   Id last_pos{};
   Bytes last_key;
+  size_t scanned = 0;
   store().scan(P, hi, after, [&](const Id& pos, const Bytes& key, const StoredRecord& r) {
-    if (r.tomb) return true;
-    if (resp.items.size() >= limit || bytes >= kBatchBytes) {
+    if (resp.items.size() >= limit || bytes >= kBatchBytes || scanned >= kPageScanMax) {
       more = true;
       return false;
+    }
+    scanned++;
+    if (r.tomb) {  // skipped, but the page may resume after it (kPageScanMax)
+      last_pos = pos;
+      last_key = key;
+      return true;
     }
     wire::KeyValue kv;
     kv.key = key;
@@ -253,6 +266,8 @@ void Executor::execute_iter(const wire::OpReq& req, Reply reply) {
     last_key = key;
     return true;
   });
+  if (remote)
+    page_cost_.charge(from.id, static_cast<double>(bytes + scanned * Store::kRecordOverhead));
   if (more) {
     resp.pos = last_pos;
     resp.key = std::move(last_key);

@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/rate_limit.hpp"
+#include "core/replicator.hpp"
 #include "core/ring_view.hpp"
 #include "core/runtime.hpp"
 
@@ -65,7 +67,7 @@ class Executor : public Module {
   void execute_whisper(const Peer& from, wire::OpReq&& req, Reply reply);
   void execute_dict(const Peer& from, wire::OpReq&& req, Reply reply);  // get, set, del, pop
   void execute_write(const Id& pos, const Version& ver, wire::OpReq&& req, Reply reply);
-  void execute_iter(const wire::OpReq& req, Reply reply);
+  void execute_iter(const Peer& from, const wire::OpReq& req, Reply reply);
   // A remote write's first execution: false for a retry (answered from the
   // cache if it has finished), else it is recorded and reply is wrapped to
   // keep its answer (keep_reply).
@@ -81,6 +83,8 @@ class Executor : public Module {
   Broadcaster& bcast_;
 
   std::map<uint64_t, WriteState> writes_;
+  // What other peers' iteration pages cost us (execute_iter).
+  RateLimit page_cost_{kServeBytesPerS, 4 * kServeBytesPerS};
   uint64_t next_write_ = 1;
   // Executed operations by (origin, opid), so that a retried write is not
   // applied twice: the cached reply is sent again.

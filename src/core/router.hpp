@@ -42,6 +42,9 @@ constexpr size_t kAnsweredMax = 4096;
 // Keys per iteration page.
 constexpr uint32_t kPageKeys = 256;
 static_assert(kPageKeys <= wire::kMaxItems, "a page must stay decodable");
+// Records one page may read, tombstones included: a range of deletes costs
+// pages, not one unbounded scan.
+constexpr size_t kPageScanMax = 4096;
 
 using OpDone = std::function<void(int rc, wire::OpResp&& resp, unsigned hops)>;
 

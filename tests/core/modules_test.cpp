@@ -677,6 +677,80 @@ TEST_F(Modules, a_peer_asking_for_ranges_past_its_rate_is_answered_busy) {
   EXPECT_EQ(host.sent_of<wire::Records>()[0].first.id, peer(10).id);
 }
 
+TEST_F(Modules, an_iteration_page_reads_a_bounded_number_of_tombstones_and_resumes_after) {
+  ring.own_all = true;
+  Hlc w;
+  for (int i = 0; i < 10000; i++) {
+    wire::Record r;
+    r.key = b("gone" + std::to_string(i));
+    r.hlc = w.next(host.wall_ms());
+    r.writer = id_of(1);
+    r.tomb = true;
+    ASSERT_TRUE(repl.apply(r));
+  }
+  wire::OpReq req;
+  req.op = wire::Op::Iter;
+  req.pos = id_of(0x80);
+  req.end = id_of(0x80);
+  req.target = add_one(req.pos);
+  req.limit = kPageKeys;
+  size_t pages = 0;
+  bool done = false;
+  while (!done && pages < 100) {
+    host.sent.clear();
+    exec.handle_op(peer(9), pages + 1, wire::OpReq(req));
+    auto answers = host.sent_of<wire::OpResp>();
+    ASSERT_EQ(answers.size(), 1u);
+    const auto& resp = std::get<wire::OpResp>(answers[0].second.body);
+    ASSERT_EQ(resp.status, kOk);
+    EXPECT_TRUE(resp.items.empty());  // nothing live
+    pages++;
+    done = !(resp.flags & wire::kFlagMore);
+    req.pos = resp.pos;
+    req.key = resp.key;
+    req.flags = done ? 0 : wire::kFlagHasAfter;
+  }
+  EXPECT_TRUE(done);
+  EXPECT_EQ(pages, 10000 / kPageScanMax + 1);  // each page read at most kPageScanMax
+}
+
+TEST_F(Modules, a_peer_asking_for_iteration_pages_past_its_rate_is_answered_busy) {
+  ring.own_all = true;
+  Hlc w;
+  for (int i = 0; i < 8; i++) {
+    wire::Record r;
+    r.key = b("k" + std::to_string(i));
+    r.value.assign(200 * 1024, 'v');
+    r.hlc = w.next(host.wall_ms());
+    r.writer = id_of(1);
+    ASSERT_TRUE(repl.apply(r));
+  }
+  wire::OpReq req;
+  req.op = wire::Op::Iter;
+  req.pos = id_of(0x80);
+  req.end = id_of(0x80);
+  req.target = add_one(req.pos);
+  req.limit = kPageKeys;
+  req.flags = wire::kFlagValues;  // pages of 256 KiB: two values
+  size_t busy = 0, served = 0;
+  for (uint64_t i = 0; i < 1500; i++) {  // about 600 MB asked
+    host.sent.clear();
+    exec.handle_op(peer(9), i + 1, wire::OpReq(req));
+    const wire::OpResp resp =
+        std::get<wire::OpResp>(host.sent_of<wire::OpResp>().at(0).second.body);
+    if (resp.status == kBusy) busy++;
+    if (resp.status == kOk) served += resp.items.size() * 200 * 1024;
+  }
+  EXPECT_GE(busy, 300u);
+  EXPECT_LE(served, static_cast<size_t>(4 * kServeBytesPerS) + (1u << 20));
+  EXPECT_EQ(rt.refused(Refusal::serve_rate), busy);
+  // The node's own iteration is not limited (it is its user's).
+  int ok = 0;
+  for (int i = 0; i < 3; i++)
+    exec.execute(rt.self(), wire::OpReq(req), [&](wire::OpResp&& r) { ok += r.status == kOk; });
+  EXPECT_EQ(ok, 3);
+}
+
 TEST_F(Modules, a_range_pull_answered_busy_asks_again_only_after_a_pause) {
   int rc = 99;
   repl.pull_range(peer(9), id_of(0x10), id_of(0x20), host.now + 5000, [&](int r) { rc = r; });
