@@ -280,6 +280,35 @@ class ChordCommandTest(unittest.TestCase):
             finally:
                 n.kill()
 
+    def test_new_network_writes_a_key_and_prints_the_join_command(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            key = os.path.join(tmp, "net.key")
+            first = Node(extra=["--new-network", key])
+            try:
+                line = first.wait_line("join with: ")
+                self.assertEqual(line, "join with: chord node --join %s --network-key-file %s"
+                                 % (first.addr, key))
+                first.wait_line("ready")
+                self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+                # The printed command joins; without the key nobody gets in.
+                args = line[len("join with: chord node "):].split()
+                second = Node(extra=args)
+                try:
+                    second.wait_line("ready")
+                    self.assertIn("joined via " + first.addr, second.seen)
+                finally:
+                    second.kill()
+                self.assertEqual(chord("get", "k", "--via", first.addr)[0], 3)
+            finally:
+                first.kill()
+            # Never over an existing key, and never with --join.
+            rc, _, err = chord("node", "--new-network", key)
+            self.assertEqual(rc, 2, err)
+            self.assertIn("exists", err)
+            rc, _, err = chord("node", "--new-network", key + "2", "--join", first.addr)
+            self.assertEqual(rc, 2, err)
+            self.assertFalse(os.path.exists(key + "2"))
+
     def test_key_files_that_hang_or_leak_are_refused_or_flagged(self):
         with tempfile.TemporaryDirectory() as tmp:
             fifo = os.path.join(tmp, "fifo.key")

@@ -27,14 +27,23 @@ const char kAbout[] =
     "or read. FILE must not exist yet.\n";
 
 int run_keygen(const std::string &path) {
+  const int rc = write_network_key("keygen", path);
+  if (rc == kExitOk) std::printf("wrote a network key to %s\n", path.c_str());
+  return rc;
+}
+
+}  // namespace
+
+int write_network_key(const char *command, const std::string &path) {
   if (sodium_init() < 0) {
-    std::fprintf(stderr, "chord keygen: libsodium failed to initialize\n");
+    std::fprintf(stderr, "chord %s: libsodium failed to initialize\n", command);
     return kExitLocal;
   }
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     const int e = errno;
-    std::fprintf(stderr, "chord keygen: cannot create %s: %s\n", path.c_str(), std::strerror(e));
+    std::fprintf(stderr, "chord %s: cannot create %s: %s\n", command, path.c_str(),
+                 std::strerror(e));
     return e == EEXIST ? kExitUsage : kExitLocal;
   }
   uint8_t key[32];
@@ -44,15 +53,13 @@ int run_keygen(const std::string &path) {
   const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   sodium_memzero(&line[0], line.size());
   if (::close(fd) != 0 || !ok) {
-    std::fprintf(stderr, "chord keygen: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
+    std::fprintf(stderr, "chord %s: cannot write %s: %s\n", command, path.c_str(),
+                 std::strerror(errno));
     ::unlink(path.c_str());
     return kExitLocal;
   }
-  std::printf("wrote a network key to %s\n", path.c_str());
   return kExitOk;
 }
-
-}  // namespace
 
 Command add_keygen(CLI::App *chord) {
   auto path = std::make_shared<std::string>();

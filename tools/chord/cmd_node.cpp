@@ -38,12 +38,14 @@ const char kFooter[] =
     "output (stdout), one line each:\n"
     "  address HOST:PORT\n"
     "  id HEX\n"
-    "  joined via HOST:PORT      (or: started a new ring)\n"
+    "  joined via HOST:PORT      (or: started a new ring, then\n"
+    "  join with: chord node --join HOST:PORT [--network-key-file FILE] ...)\n"
     "  ready\n"
     "  left the ring             (after SIGINT or SIGTERM)\n\n"
     "examples:\n"
     "  chord node --listen 127.0.0.1:4000\n"
     "  chord node --listen 127.0.0.1:4001 --join 127.0.0.1:4000\n"
+    "  chord node --listen 0.0.0.0:4000 --advertise 10.0.0.5:4000 --new-network net.key\n"
     "  chord node --listen 0.0.0.0:4000 --advertise 10.0.0.7:4000 \\\n"
     "      --join 10.0.0.5:4000 --join 10.0.0.6:4000 \\\n"
     "      --network prod --network-key-file /etc/chord/net.key --identity /var/lib/chord/id\n";
@@ -58,7 +60,8 @@ struct NodeArgs {
   size_t max_store = 0;
   std::string log_level = "info";
   bool sloppy_quorum = false;
-  bool open = false;  // --open: serve anyone, without a network key
+  bool open = false;        // --open: serve anyone, without a network key
+  std::string new_network;  // --new-network FILE: a new key there, and a new ring
   NetworkOptions net;
 };
 
@@ -97,8 +100,26 @@ bool loopback_only(const std::string &listen) {
   return host.rfind("127.", 0) == 0 || host == "[::1]" || host == "localhost";
 }
 
+// The command another host runs to join this ring: our address, and the
+// network's name and key file if they are not the defaults.
+std::string join_command(const std::string &addr, const NetworkOptions &net) {
+  std::string c = "chord node --join " + addr;
+  if (!net.network.empty()) c += " --network " + net.network;
+  if (!net.key_file.empty()) c += " --network-key-file " + net.key_file;
+  return c;
+}
+
 int run_node(NodeArgs &args) {
   std::string err;
+  if (!args.new_network.empty()) {
+    // As k3s and Docker Swarm print join tokens: a key for a new network,
+    // and (below) the command that joins it.
+    const int rc = write_network_key("node", args.new_network);
+    if (rc != kExitOk) return rc;
+    std::fprintf(stderr, "chord node: wrote a new network key to %s; give it to every node\n",
+                 args.new_network.c_str());
+    args.net.key_file = args.new_network;
+  }
   if (!args.net.load(&err)) return report_usage("node", err);
   // Secure by default: on an address other hosts reach, a node without a key
   // lets anyone who reaches the port join, read and write every key.
@@ -135,6 +156,7 @@ int run_node(NodeArgs &args) {
   int timeout = static_cast<int>(args.timeout);
   if (joins.empty()) {
     say("started a new ring");
+    say("join with: " + join_command(chord_node_addr(node), args.net));
   } else {
     bool joined = false;
     for (size_t i = 0; i < joins.size() && !joined && signal_pipe_signo() == 0; ++i) {
@@ -213,6 +235,11 @@ Command add_node(CLI::App *chord) {
       ->option_text("BYTES")
       ->transform(decimal_number())
       ->check(CLI::Range(size_t{1}, SIZE_MAX));
+  CLI::Option *fresh = app->add_option("--new-network", args->new_network,
+                                       "start a new ring on a new network key, written to\n"
+                                       "FILE (0600, must not exist); prints how to join")
+                           ->option_text("FILE");
+  fresh->excludes("--network-key-file")->excludes("--join");
   app->add_flag("--open", args->open,
                 "serve on a non-loopback address without a network\n"
                 "key: anyone who reaches it may join, read and write")

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 
 namespace chord::cli {
 
@@ -26,5 +27,10 @@ Command add_items(CLI::App *chord);
 Command add_watch(CLI::App *chord);
 Command add_demo(CLI::App *chord);
 Command add_keygen(CLI::App *chord);
+
+// Writes a new network key to path (cmd_keygen.cpp): 64 hex digits, mode
+// 0600, never over an existing file. Returns an exit code, having said why
+// on stderr as `chord COMMAND: ...`.
+int write_network_key(const char *command, const std::string &path);
 
 }  // namespace chord::cli
