@@ -85,6 +85,15 @@ CHORD_EXTERN unsigned chord_version(void);
  * @return The version string of the loaded library. Static storage; never free.
  */
 CHORD_EXTERN const char *chord_version_string(void);
+/**
+ * The wire protocol versions the loaded library speaks. Two nodes speak the
+ * highest version both have; a peer with none in common is refused with
+ * CHORD_EREFUSED and a chord_error_last() that names both ranges
+ * (docs/protocol.md, "Versions and compatibility").
+ * @param[out] min_version The lowest version spoken (may be NULL).
+ * @param[out] max_version The highest version spoken (may be NULL).
+ */
+CHORD_EXTERN void chord_protocol_versions(unsigned *min_version, unsigned *max_version);
 
 /** @} */
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Result codes, the thread-local error detail, version and buffer helpers.
+#include "wire/hello.hpp"
 #include <cstdlib>
 #include <string>
 
@@ -56,6 +57,10 @@ unsigned chord_version(void) {
 }
 const char *chord_version_string(void) {
   return CHORD_VERSION_STRING;
+}
+void chord_protocol_versions(unsigned *min_version, unsigned *max_version) {
+  if (min_version) *min_version = chord::wire::kProtocolMin;
+  if (max_version) *max_version = chord::wire::kProtocolMax;
 }
 
 // Both switches are generated from CHORD_ERRNO_MAP, the one table of codes.

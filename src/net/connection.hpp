@@ -24,12 +24,15 @@ struct Connection {
   uv_tcp_t tcp{};
   State state = State::Connecting;
   bool outbound = false;
-  bool dirty = false;      // has bytes waiting in outbuf, listed for flush
-  bool got_bytes = false;  // the peer sent anything at all
-  uint64_t opened_ms = 0;  // for the handshake deadline
-  std::string dial_addr;   // outbound: the address dialled (key of by_addr)
-  std::string remote;      // the socket's remote address, for logs
-  core::Peer peer;         // id once authenticated; addr as advertised
+  bool dirty = false;       // has bytes waiting in outbuf, listed for flush
+  bool got_bytes = false;   // the peer sent anything at all
+  uint64_t opened_ms = 0;   // for the handshake deadline
+  std::string dial_addr;    // outbound: the address dialled (key of by_addr)
+  std::string remote;       // the socket's remote address, for logs
+  core::Peer peer;          // id once authenticated; addr as advertised
+  uint16_t protocol = 0;    // the version both speak, once authenticated
+  uint64_t features = 0;    // the peer's feature bits that we know
+  bool peer_newer = false;  // it speaks versions above ours: skip what it appended
   std::unique_ptr<crypto::Handshake> hs;
   std::unique_ptr<crypto::Channel> channel;
   std::vector<uint8_t> outbuf;  // sealed bytes not yet handed to the kernel

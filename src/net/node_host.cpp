@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "net/node_host.hpp"
 
+#include "wire/hello.hpp"
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -545,7 +547,9 @@ void NodeHost::begin_handshake(Connection* c) {
   hc.self = cfg_.identity.get();
   hc.network = cfg_.network;
   hc.network_key = cfg_.network_key;
-  hc.payload.assign(self_addr_.begin(), self_addr_.end());
+  wire::Hello hello;
+  hello.addr = self_addr_;
+  hc.payload = wire::encode_hello(hello);
   if (c->outbound && !is_zero(c->peer.id)) hc.expected_peer = c->peer.id;
   hc.max_frame = cfg_.limits.max_frame + 1024;
   c->hs = std::make_unique<crypto::Handshake>(c->outbound, std::move(hc));
@@ -630,19 +634,32 @@ void NodeHost::handle_bytes(Connection* c, const uint8_t* p, size_t n) {
 void NodeHost::handshake_done(Connection* c) {
   std::vector<uint8_t> leftover;
   c->channel = c->hs->make_channel(leftover);
-  const auto& payload = c->hs->peer_payload();
   c->peer.id = c->hs->peer_id();
-  c->peer.addr.assign(payload.begin(), payload.end());
+  // Versions first: a peer with no version in common is refused, naming
+  // both ranges (it may be a node of an older or newer release).
+  wire::Hello theirs;
+  std::string hello_why;
+  if (!wire::decode_hello(c->hs->peer_payload(), theirs, hello_why)) {
+    fail(c, kRefused, "peer " + c->remote + ": " + hello_why, true);
+    return;
+  }
+  const wire::Hello ours;
+  const std::optional<uint16_t> version = wire::negotiate(ours, theirs);
+  if (!version) {
+    fail(c, kRefused, "peer " + c->remote + " " + wire::version_mismatch(ours, theirs), true);
+    return;
+  }
+  c->protocol = *version;
+  c->peer_newer = theirs.proto_max > ours.proto_max;
+  c->features = theirs.features & wire::kFeaturesKnown;
+  c->peer.addr = theirs.addr;
   // The advertised address goes into every message that names this peer: one
   // that the wire cannot carry (over kMaxAddr bytes) or that is no HOST:PORT
   // would make those messages undecodable at every node. Refused here.
   if (!c->peer.addr.empty()) {
     Address a;
     std::string why;
-    if (c->peer.addr.size() > wire::kMaxAddr)
-      why = std::to_string(c->peer.addr.size()) + " bytes, over " + std::to_string(wire::kMaxAddr);
-    else if (parse_address(c->peer.addr, false, a, why) != kOk)
-      why = "not HOST:PORT (" + why + ")";
+    if (parse_address(c->peer.addr, false, a, why) != kOk) why = "not HOST:PORT (" + why + ")";
     if (!why.empty()) {
       ++stats_.bad_addresses;
       fail(c, kProto, c->remote + " advertised a bad address: " + why, true);
@@ -678,7 +695,9 @@ void NodeHost::deliver(Connection* c, const uint8_t* p, size_t n) {
         if (bad || c->state != Connection::State::Open || !node_ || closing_) return;
         wire::Message m;
         std::string dwhy;
-        int drc = wire::decode(f, fn, cfg_.limits, m, dwhy);
+        wire::Limits lim = cfg_.limits;
+        lim.skip_unknown_tail = c->peer_newer;
+        int drc = wire::decode(f, fn, lim, m, dwhy);
         if (drc != kOk) {
           bad = true;
           bad_why = "undecodable message from " + c->remote + ": " + dwhy;

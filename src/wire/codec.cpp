@@ -483,7 +483,8 @@ int decode(const uint8_t* p, size_t n, const Limits& lim, Message& out, std::str
     return kProto;
   }
   std::visit([&](auto& body) { get(r, body); }, m.body);
-  if (r.ok() && r.left() != 0) r.fail(kProto, std::to_string(r.left()) + " trailing bytes");
+  if (r.ok() && r.left() != 0 && !lim.skip_unknown_tail)
+    r.fail(kProto, std::to_string(r.left()) + " trailing bytes");
   if (!r.ok()) {
     why = r.why();
     return r.rc();

@@ -25,6 +25,10 @@ struct Limits {
   size_t max_key = 1024;
   size_t max_value = 1 << 20;
   size_t max_frame = (1 << 20) + (1 << 16);
+  // Bytes after a body's last known field: refused, unless the sender speaks
+  // a newer protocol version than ours (it may have appended fields; see
+  // docs/protocol.md, "Versions and compatibility"), when they are skipped.
+  bool skip_unknown_tail = false;
 };
 
 // The longest advertised address accepted on the wire.

@@ -41,6 +41,11 @@ static void version_matches_the_header(void **state) {
   assert_int_equal(chord_version(), 0x000100);
   assert_non_null(chord_version_string());
   assert_string_equal(chord_version_string(), CHORD_VERSION_STRING);
+  unsigned lo = 0, hi = 0;
+  chord_protocol_versions(&lo, &hi);
+  assert_true(lo >= 1);
+  assert_true(lo <= hi);
+  chord_protocol_versions(NULL, NULL); /* either may be NULL */
 }
 
 static void result_codes_keep_their_stable_values(void **state) {

@@ -16,12 +16,14 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "crypto/channel.hpp"
 #include "crypto/handshake.hpp"
 #include "crypto/identity.hpp"
+#include "wire/hello.hpp"
 #include "wire/messages.hpp"
 #include "wire/status.hpp"
 
@@ -30,6 +32,11 @@ namespace chord::test {
 class Speaker {
  public:
   crypto::Identity identity;
+  // What it says of itself in the handshake: a hello (wire/hello.hpp) with
+  // these versions and features and the advertised address, or, if set,
+  // these bytes instead.
+  wire::Hello hello;
+  std::optional<std::vector<uint8_t>> raw_payload;
 
   Speaker() { crypto::identity_generate(identity); }
   ~Speaker() { close(); }
@@ -53,7 +60,13 @@ class Speaker {
     crypto::HandshakeConfig hc;
     hc.self = &identity;
     hc.network = network;
-    hc.payload.assign(advertise.begin(), advertise.end());
+    if (raw_payload) {
+      hc.payload = *raw_payload;
+    } else {
+      wire::Hello h = hello;
+      h.addr = advertise;
+      hc.payload = wire::encode_hello(h);
+    }
     hc.max_frame = 1 << 24;
     crypto::Handshake hs(true, hc);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -99,8 +112,13 @@ class Speaker {
     wire::Message m;
     m.rid = rid;
     m.body = std::move(body);
-    std::vector<uint8_t> plain, sealed;
+    std::vector<uint8_t> plain;
     wire::encode(m, plain);
+    return send_plain(plain);
+  }
+  // Sends these bytes as one frame's plaintext (an encoded message, or not).
+  bool send_plain(const std::vector<uint8_t>& plain) {
+    std::vector<uint8_t> sealed;
     if (channel_->seal(plain.data(), plain.size(), sealed) != kOk) return false;
     return write_all(sealed.data(), sealed.size());
   }

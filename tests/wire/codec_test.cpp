@@ -5,6 +5,7 @@
 
 #include "wire/status.hpp"
 #include "wire/messages.hpp"
+#include "wire/hello.hpp"
 
 namespace chord::wire {
 namespace {
@@ -413,6 +414,75 @@ TEST(Codec, lists_longer_than_their_cap_are_refused) {
     r.items.assign(n, KeyValue{b("k"), b("v")});
     return Message{1, r};
   });
+}
+
+}  // namespace
+}  // namespace chord::wire
+
+namespace chord::wire {
+namespace {
+
+TEST(Hello, round_trips_and_a_newer_format_is_read_for_the_fields_it_shares) {
+  Hello h;
+  h.proto_min = 2;
+  h.proto_max = 7;
+  h.features = 0x8001;
+  h.addr = "10.0.0.5:4000";
+  Bytes e = encode_hello(h);
+  Hello back;
+  std::string why;
+  ASSERT_TRUE(decode_hello(e, back, why)) << why;
+  EXPECT_EQ(back.proto_min, 2);
+  EXPECT_EQ(back.proto_max, 7);
+  EXPECT_EQ(back.features, 0x8001u);
+  EXPECT_EQ(back.addr, h.addr);
+  // Format 2, with fields appended: the format-1 fields are read, the rest
+  // skipped.
+  Bytes newer = e;
+  newer[1] = 2;
+  newer.insert(newer.end(), {9, 9, 9});
+  ASSERT_TRUE(decode_hello(newer, back, why)) << why;
+  EXPECT_EQ(back.addr, h.addr);
+  EXPECT_EQ(back.proto_max, 7);
+}
+
+TEST(Hello, every_truncation_and_a_bare_address_are_refused_with_a_reason) {
+  Hello h;
+  h.addr = "127.0.0.1:4000";
+  const Bytes e = encode_hello(h);
+  for (size_t n = 0; n < e.size(); n++) {
+    Hello back;
+    std::string why;
+    EXPECT_FALSE(decode_hello(Bytes(e.begin(), e.begin() + static_cast<ptrdiff_t>(n)), back, why))
+        << n;
+    EXPECT_FALSE(why.empty()) << n;
+  }
+  Hello back;
+  std::string why;
+  const std::string bare = "127.0.0.1:4000";  // what nodes built before versions send
+  EXPECT_FALSE(decode_hello(Bytes(bare.begin(), bare.end()), back, why));
+  EXPECT_NE(why.find("no protocol versions"), std::string::npos) << why;
+  Hello bad = h;
+  bad.proto_min = 3;
+  bad.proto_max = 2;
+  EXPECT_FALSE(decode_hello(encode_hello(bad), back, why));
+  bad.proto_min = 0;
+  EXPECT_FALSE(decode_hello(encode_hello(bad), back, why));
+}
+
+TEST(Hello, both_sides_speak_the_highest_version_in_common_or_say_why_not) {
+  Hello a, b;
+  a.proto_min = 1;
+  a.proto_max = 3;
+  b.proto_min = 2;
+  b.proto_max = 5;
+  EXPECT_EQ(negotiate(a, b), std::optional<uint16_t>(3));
+  EXPECT_EQ(negotiate(b, a), std::optional<uint16_t>(3));
+  b.proto_min = 4;
+  EXPECT_EQ(negotiate(a, b), std::nullopt);
+  EXPECT_EQ(version_mismatch(a, b), "peer speaks protocol 4..5, we speak 1..3");
+  a.proto_min = a.proto_max = 1;
+  EXPECT_EQ(version_mismatch(a, b), "peer speaks protocol 4..5, we speak 1");
 }
 
 }  // namespace

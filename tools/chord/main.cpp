@@ -37,8 +37,13 @@ int main(int argc, char **argv) {
   setup_app(&app, kHelpColumn);
   app.footer(kFooter);
   app.require_subcommand(0, 1);
-  const std::string version =
-      std::string("chord ") + CHORD_VERSION_STRING + " (libchord " + chord_version_string() + ")";
+  unsigned proto_lo = 0, proto_hi = 0;
+  chord_protocol_versions(&proto_lo, &proto_hi);
+  const std::string protocols = proto_lo == proto_hi
+                                    ? std::to_string(proto_hi)
+                                    : std::to_string(proto_lo) + ".." + std::to_string(proto_hi);
+  const std::string version = std::string("chord ") + CHORD_VERSION_STRING + " (libchord " +
+                              chord_version_string() + ", protocol " + protocols + ")";
   app.set_version_flag("--version", version);
 
   std::vector<Command> commands;
