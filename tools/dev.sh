@@ -21,7 +21,7 @@ PY=/usr/bin/python3
 APT_PACKAGES=(build-essential cmake pkg-config git libuv1-dev libsodium-dev libcmocka-dev
   libgtest-dev swig golang-go ruby ruby-dev ruby-minitest python3-dev python3-pytest
   default-jdk-headless junit4 clang clang-format libclang-rt-14-dev iproute2 tcpdump
-  libcli11-dev nlohmann-json3-dev doxygen liblmdb-dev)
+  libcli11-dev nlohmann-json3-dev doxygen abigail-tools liblmdb-dev)
 
 deps() {
   local missing=()

@@ -34,8 +34,9 @@ std::vector<uint8_t> encode_hello(const Hello& h) {
 
 bool decode_hello(const std::vector<uint8_t>& p, Hello& out, std::string& why) {
   if (p.empty() || p[0] != kHelloMagic) {
-    why = "the peer announced no protocol versions (a node built before them, which speaks only "
-          "its own)";
+    why =
+        "the peer announced no protocol versions (a node built before them, which speaks only "
+        "its own)";
     return false;
   }
   if (p.size() < kHelloFixed || p[1] == 0) {

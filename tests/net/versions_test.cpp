@@ -66,10 +66,10 @@ TEST(Versions, a_peer_with_no_version_in_common_is_refused_naming_both_ranges) {
   std::string why;
   ASSERT_TRUE(newer.connect(a.port(), "127.0.0.1:9", &why)) << why;  // its side is done
   EXPECT_TRUE(newer.wait_closed(3000));
-  const std::string ours = wire::kProtocolMin == wire::kProtocolMax
-                               ? std::to_string(wire::kProtocolMax)
-                               : std::to_string(wire::kProtocolMin) + ".." +
-                                     std::to_string(wire::kProtocolMax);
+  const std::string ours =
+      wire::kProtocolMin == wire::kProtocolMax
+          ? std::to_string(wire::kProtocolMax)
+          : std::to_string(wire::kProtocolMin) + ".." + std::to_string(wire::kProtocolMax);
   EXPECT_TRUE(a.logged("speaks protocol 5..6, we speak " + ours));
 }
 
