@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The C ABI of libchord against the committed dump of the last release
-# (abi/libchord.so.SOVERSION.abi), with libabigail's abidiff:
+# (tests/abi/libchord.so.SOVERSION.abi), with libabigail's abidiff:
 #
 #   tools/abi-check.sh LIB SOVERSION            check (ctest runs this)
 #   tools/abi-check.sh --update LIB SOVERSION   write the dump (at a release)
 #
 # A removed symbol, or a changed one (a parameter or a struct that changed
-# other than by fields appended to the versioned structs, abi/suppressions.ini),
+# other than by fields appended to the versioned structs, tests/abi/suppressions.ini),
 # fails unless SOVERSION was raised: then there is no dump for the new
 # SOVERSION yet, which says so and passes until the release writes one.
 # Added symbols pass (a minor release). Exit 77 (skipped) without abidiff.
@@ -17,7 +17,7 @@ update=0
 if [ "${1:-}" = "--update" ]; then update=1; shift; fi
 lib=${1:?usage: abi-check.sh [--update] LIB SOVERSION}
 so=${2:?usage: abi-check.sh [--update] LIB SOVERSION}
-dump=abi/libchord.so.$so.abi
+dump=tests/abi/libchord.so.$so.abi
 if ! command -v abidiff >/dev/null; then
   echo "abi-check: abidiff not found (Debian's abigail-tools); skipped" >&2
   exit 77
@@ -35,7 +35,7 @@ if [ ! -f "$dump" ]; then
 fi
 set +e
 report=$(abidiff --headers-dir2 include/chord --drop-private-types --suppressions \
-  abi/suppressions.ini "$dump" "$lib" 2>&1)
+  tests/abi/suppressions.ini "$dump" "$lib" 2>&1)
 rc=$?
 set -e
 echo "$report"
