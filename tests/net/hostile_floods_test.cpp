@@ -63,10 +63,36 @@ const uint8_t* bytes(const std::string& s) {
   return reinterpret_cast<const uint8_t*>(s.data());
 }
 
+// Under a sanitizer the node runs several times slower, faster than it
+// applies records no attacker can push, and freed memory is held in
+// quarantine, so peak RSS says nothing of what the node keeps.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+// Honest nodes wait for a hop's reply as long as by default (1 s; Node's
+// 300 ms is for tests of failures), o's other options as given.
+chord_node_opts honest_opts(const chord_node_opts* o) {
+  chord_node_opts x = CHORD_NODE_OPTS_INIT;
+  if (o) x = *o;
+  if (!x.rpc_timeout_ms) x.rpc_timeout_ms = 1000;
+  return x;
+}
+
 // Two honest nodes in one ring; the attacker speaks to a.
 struct Ring {
+  chord_node_opts oa, ob;
   Node a, b;
-  explicit Ring(const chord_node_opts* oa = nullptr) : a(oa) {
+  explicit Ring(const chord_node_opts* o = nullptr)
+      : oa(honest_opts(o)), ob(honest_opts(nullptr)), a(&oa), b(&ob) {
     EXPECT_EQ(chord_node_join(b.n, chord_node_addr(a.n), 5000), 0) << chord_error_last();
   }
 };
@@ -128,8 +154,9 @@ class HonestLoad {
     const size_t kl = std::strlen(key), vl = std::strlen(value);
     int rc = chord_set(w, reinterpret_cast<uint8_t*>(key), kl, reinterpret_cast<uint8_t*>(value),
                        vl, 5000);
-    if (rc != 0) return fail(std::string("set ") + key + ": " + chord_strerror(rc) + ": " +
-                             chord_error_last());
+    if (rc != 0)
+      return fail(std::string("set ") + key + ": " + chord_strerror(rc) + ": " +
+                  chord_error_last());
     chord_buf got = {nullptr, 0};
     rc = chord_get(&got, r, reinterpret_cast<uint8_t*>(key), kl, 5000);
     const std::string v = rc == 0 ? std::string(reinterpret_cast<char*>(got.data), got.len) : "";
@@ -157,7 +184,8 @@ class HonestLoad {
 // hands each reply to on_reply until it returns false (or `most` were sent
 // and all answered). Returns the number of replies; a reply that takes over
 // 10 s fails the test.
-size_t pipeline(Speaker& s, size_t most, size_t window, const std::function<wire::Body(size_t)>& make,
+size_t pipeline(Speaker& s, size_t most, size_t window,
+                const std::function<wire::Body(size_t)>& make,
                 const std::function<bool(const wire::Message&)>& on_reply) {
   size_t sent = 0, replies = 0;
   bool more = true;
@@ -235,6 +263,7 @@ void push(Speaker& s, const std::string& prefix, size_t per, size_t value_bytes,
 }
 
 TEST(HostileFloods, records_pushed_past_the_replicate_rate_are_refused) {
+  if (kSanitized) GTEST_SKIP() << "a sanitized node applies fewer than 100,000 records a second";
   Attack at;  // a member
   ASSERT_TRUE(at.connected);
   const uint64_t before = keys_stored(at.ring.a.n);
@@ -350,8 +379,7 @@ TEST(HostileFloods, range_and_pull_pages_past_the_serve_rate_are_answered_busy) 
   EXPECT_GE(at.ring.a.counter("refused.serve_rate"), busy);
   const double mib = 1 << 20;
   const double bound = (256 * mib + 64 * mib * elapsed + 2 * mib) * 1.5;
-  EXPECT_LE(static_cast<double>(served), bound)
-      << served / mib << " MiB in " << elapsed << " s";
+  EXPECT_LE(static_cast<double>(served), bound) << served / mib << " MiB in " << elapsed << " s";
   EXPECT_GE(static_cast<double>(served), 200 * mib);  // the burst was served
 }
 
@@ -431,8 +459,8 @@ TEST(HostileFloods, one_origins_broadcasts_past_its_rate_are_dropped) {
   at.honest.mark();
   const auto t0 = Clock::now();
   while (sent < 1000 || (at.honest.during() < 2 && sent < 4000)) {
-    ASSERT_TRUE(at.s.send(0, message_of(at.s, a_id, sent + 1, "m" + std::to_string(sent),
-                                     Speaker::wall_ms())));
+    ASSERT_TRUE(at.s.send(
+        0, message_of(at.s, a_id, sent + 1, "m" + std::to_string(sent), Speaker::wall_ms())));
     sent++;
   }
   const size_t kSent = sent;
@@ -549,7 +577,9 @@ TEST(HostileFloods, popped_values_kept_for_retries_stay_within_the_origins_share
   // kept.
   EXPECT_GE(at.ring.a.counter("refused.retry_cache"), kRounds - 4);
   const size_t grew = peak_rss() - peak_before;
-  EXPECT_LT(grew, size_t{48} << 20) << "peak RSS grew by " << (grew >> 20) << " MiB";
+  if (!kSanitized) {
+    EXPECT_LT(grew, size_t{48} << 20) << "peak RSS grew by " << (grew >> 20) << " MiB";
+  }
 }
 
 TEST(HostileFloods, records_pushed_past_max_store_bytes_are_refused) {
