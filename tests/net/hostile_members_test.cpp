@@ -5,52 +5,20 @@
 // the node keeps serving. The peer is tests/net/speaker.hpp.
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <set>
 #include <string>
 
 #include "chord/chord.h"
 #include "core/node.hpp"
+#include "real_node.hpp"
 #include "speaker.hpp"
 
 namespace {
 
+using chord::test::Node;
+using chord::test::peak_rss;
 using chord::test::Speaker;
 namespace wire = chord::wire;
-
-struct Node {
-  chord_node* n = nullptr;
-  explicit Node(const chord_node_opts* extra = nullptr) {
-    chord_node_opts o = CHORD_NODE_OPTS_INIT;
-    if (extra) o = *extra;
-    o.stabilize_ms = 50;
-    o.rpc_timeout_ms = 300;
-    o.log_level = CHORD_LOG_ERROR;
-    EXPECT_EQ(chord_node_new(&n, &o), 0) << chord_error_last();
-  }
-  ~Node() { chord_node_free(n); }
-  int port() const {
-    const std::string a = chord_node_addr(n);
-    return std::atoi(a.substr(a.rfind(':') + 1).c_str());
-  }
-  uint64_t counter(const char* name) const {
-    uint64_t v = 0;
-    EXPECT_EQ(chord_node_counter(&v, n, name), 0) << chord_error_last();
-    return v;
-  }
-};
-
-// This process's peak resident set (VmHWM), in bytes: the node runs here.
-size_t peak_rss() {
-  FILE* f = std::fopen("/proc/self/status", "r");
-  char line[256];
-  size_t kb = 0;
-  while (f && std::fgets(line, sizeof line, f))
-    if (std::sscanf(line, "VmHWM: %zu kB", &kb) == 1) break;
-  if (f) std::fclose(f);
-  return kb * 1024;
-}
 
 TEST(HostileMembers, a_peer_advertising_an_address_no_message_can_carry_is_cut_off) {
   Node a, b;

@@ -67,6 +67,7 @@ class Speaker {
       h.addr = advertise;
       hc.payload = wire::encode_hello(h);
     }
+    advertised_ = advertise;
     hc.max_frame = 1 << 24;
     crypto::Handshake hs(true, hc);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -106,6 +107,24 @@ class Speaker {
   }
 
   const wire::Id& peer_id() const { return peer_id_; }
+  // The speaker as the node knows it: its id and the address it advertised.
+  wire::Peer self() const { return wire::Peer{identity.id, advertised_}; }
+
+  // The wall clock in ms since the Unix epoch, as a node's sent_ms and
+  // versions count it.
+  static uint64_t wall_ms() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  }
+  // Signs m as its origin with this speaker's identity, as sent at sent_ms
+  // (origin_key, sent_ms and sig; the origin itself is the caller's).
+  void sign(wire::Broadcast& m, uint64_t sent_ms) const {
+    m.origin_key = identity.public_key;
+    m.sent_ms = sent_ms;
+    const wire::Bytes part = wire::signed_part(m);
+    crypto::sign(identity, part.data(), part.size(), m.sig);
+  }
 
   // Sends one message; false if the connection is gone.
   bool send(uint64_t rid, wire::Body body) {
@@ -203,6 +222,7 @@ class Speaker {
 
   int fd_ = -1;
   bool closed_ = false;
+  std::string advertised_;
   wire::Id peer_id_{};
   std::unique_ptr<crypto::Channel> channel_;
   std::deque<wire::Message> inbox_;
