@@ -190,6 +190,37 @@ struct Modules : ::testing::Test, Wired {
     req.ttl_ms = 5000;
     return req;
   }
+  // A user message of origin peer(origin), signed by it, for our subtree.
+  wire::Broadcast message_from(uint8_t origin, uint64_t bid, const std::string& data) {
+    wire::Broadcast m;
+    m.bid = bid;
+    m.origin = peer(origin);
+    m.limit = id_of(0x80);
+    m.data = b(data);
+    return sealed(m);
+  }
+  // The request for the first page of an iteration of the whole ring.
+  static wire::OpReq first_page() {
+    wire::OpReq req;
+    req.op = wire::Op::Iter;
+    req.pos = id_of(0x80);
+    req.end = id_of(0x80);
+    req.target = add_one(req.pos);
+    req.limit = kPageKeys;
+    return req;
+  }
+  // Stores records "k0" .. "k<n-1>" of value_bytes each, as a replica.
+  void store_values(int n, size_t value_bytes) {
+    Hlc w;
+    for (int i = 0; i < n; i++) {
+      wire::Record r;
+      r.key = b("k" + std::to_string(i));
+      r.value.assign(value_bytes, 'v');
+      r.hlc = w.next(host.wall_ms());
+      r.writer = id_of(1);
+      ASSERT_TRUE(repl.apply(r));
+    }
+  }
   // The OpResps sent to the origin so far.
   std::vector<wire::OpResp> answers() const {
     std::vector<wire::OpResp> out;
@@ -479,12 +510,7 @@ TEST_F(Modules, an_origin_broadcasting_past_its_rate_is_dropped_until_it_slows_d
 }
 
 TEST_F(Modules, a_broadcast_not_signed_by_its_origin_is_refused_and_spoils_nothing) {
-  wire::Broadcast genuine;
-  genuine.bid = 9;
-  genuine.origin = peer(0x44);
-  genuine.limit = id_of(0x80);
-  genuine.data = b("from 0x44");
-  genuine = sealed(genuine);
+  const wire::Broadcast genuine = message_from(0x44, 9, "from 0x44");
   // A relay (0x55) changes what it says, or signs as itself in 0x44's name.
   wire::Broadcast changed = genuine;
   changed.data = b("from 0x55");
@@ -511,12 +537,7 @@ TEST_F(Modules, a_broadcast_not_signed_by_its_origin_is_refused_and_spoils_nothi
 }
 
 TEST_F(Modules, an_old_broadcast_replayed_is_refused) {
-  wire::Broadcast m;
-  m.bid = 5;
-  m.origin = peer(0x44);
-  m.limit = id_of(0x80);
-  m.data = b("old news");
-  m = sealed(m);
+  wire::Broadcast m = message_from(0x44, 5, "old news");
   host.now += kBroadcastMaxAgeMs + opts.max_clock_skew_ms + 1000;
   bcast.handle_broadcast(peer(0x44), 1, wire::Broadcast(m));
   EXPECT_TRUE(host.events.empty());
@@ -638,15 +659,7 @@ TEST_F(Modules, a_peer_pushing_records_past_its_rate_is_answered_busy_and_nothin
 }
 
 TEST_F(Modules, a_peer_asking_for_ranges_past_its_rate_is_answered_busy) {
-  Hlc w;
-  for (int i = 0; i < 64; i++) {
-    wire::Record r;
-    r.key = b("k" + std::to_string(i));
-    r.value.assign(200 * 1024, 'v');
-    r.hlc = w.next(host.wall_ms());
-    r.writer = id_of(1);
-    ASSERT_TRUE(repl.apply(r));
-  }
+  store_values(64, 200 * 1024);
   wire::RangeReq req;
   req.lo = id_of(0x80);
   req.hi = id_of(0x80);  // the whole ring: each page is about 400 KiB
@@ -688,12 +701,7 @@ TEST_F(Modules, an_iteration_page_reads_a_bounded_number_of_tombstones_and_resum
     r.tomb = true;
     ASSERT_TRUE(repl.apply(r));
   }
-  wire::OpReq req;
-  req.op = wire::Op::Iter;
-  req.pos = id_of(0x80);
-  req.end = id_of(0x80);
-  req.target = add_one(req.pos);
-  req.limit = kPageKeys;
+  wire::OpReq req = first_page();
   size_t pages = 0;
   bool done = false;
   while (!done && pages < 100) {
@@ -716,21 +724,8 @@ TEST_F(Modules, an_iteration_page_reads_a_bounded_number_of_tombstones_and_resum
 
 TEST_F(Modules, a_peer_asking_for_iteration_pages_past_its_rate_is_answered_busy) {
   ring.own_all = true;
-  Hlc w;
-  for (int i = 0; i < 8; i++) {
-    wire::Record r;
-    r.key = b("k" + std::to_string(i));
-    r.value.assign(200 * 1024, 'v');
-    r.hlc = w.next(host.wall_ms());
-    r.writer = id_of(1);
-    ASSERT_TRUE(repl.apply(r));
-  }
-  wire::OpReq req;
-  req.op = wire::Op::Iter;
-  req.pos = id_of(0x80);
-  req.end = id_of(0x80);
-  req.target = add_one(req.pos);
-  req.limit = kPageKeys;
+  store_values(8, 200 * 1024);
+  wire::OpReq req = first_page();
   req.flags = wire::kFlagValues;  // pages of 256 KiB: two values
   size_t busy = 0, served = 0;
   for (uint64_t i = 0; i < 1500; i++) {  // about 600 MB asked

@@ -61,28 +61,38 @@ TEST(HostileMembers, a_peer_advertising_an_address_no_message_can_carry_is_cut_o
   }
 }
 
+// Sets key = value through node a.
+bool store(const Node& a, const std::string& key, const std::string& value) {
+  return chord_set(a.n, reinterpret_cast<const uint8_t*>(key.data()), key.size(),
+                   reinterpret_cast<const uint8_t*>(value.data()), value.size(), 5000) == 0;
+}
+
+// A node holding a 1 MiB value, a speaker, and a get of that value.
+struct BigValue : ::testing::Test {
+  Node a;
+  const std::string key = "big";
+  const std::string value = std::string(1 << 20, 'x');
+  Speaker s;
+  std::string why;
+  wire::OpReq get;
+  void SetUp() override {
+    ASSERT_TRUE(store(a, key, value));
+    get.op = wire::Op::Get;
+    get.key.assign(key.begin(), key.end());
+    get.target = chord::core::key_id(get.key.data(), get.key.size());
+  }
+};
+
 // A peer that asks for far more than it reads: the node stops reading it
 // at half its cap (backpressure), so what it queues stays bounded, keeps
 // serving others, and cuts the link once it took nothing for kStalledMs.
-TEST(HostileMembers, a_peer_that_asks_for_more_than_it_reads_is_cut_off) {
-  Node a;
-  const std::string key = "big";
-  const std::string value(1 << 20, 'x');
-  ASSERT_EQ(chord_set(a.n, reinterpret_cast<const uint8_t*>(key.data()), key.size(),
-                      reinterpret_cast<const uint8_t*>(value.data()), value.size(), 5000),
-            0);
-  Speaker s;
-  std::string why;
+TEST_F(BigValue, a_peer_that_asks_for_more_than_it_reads_is_cut_off) {
   ASSERT_TRUE(s.connect(a.port(), "", &why)) << why;  // a light client
   s.shrink_receive_buffer();
   const size_t peak_before = peak_rss();
   // 200 gets of a 1 MiB value, about 6 kB of requests in one write: 200 MiB
   // of replies if the node queued them all. It may queue 32 MiB for one
   // link, and stops reading it at 16.
-  wire::OpReq get;
-  get.op = wire::Op::Get;
-  get.key.assign(key.begin(), key.end());
-  get.target = chord::core::key_id(get.key.data(), get.key.size());
   for (uint64_t i = 1; i <= 200; i++) {
     get.opid = i;
     if (!s.send(i, get)) break;  // cut off already
@@ -113,25 +123,13 @@ TEST(HostileMembers, a_peer_that_asks_for_more_than_it_reads_is_cut_off) {
 // cap is queued for it, so its further requests wait in its own socket
 // instead of growing the node's queue to the cap; once it reads again, the
 // node reads again and answers everything.
-TEST(HostileMembers, a_peer_that_stops_reading_is_not_read_until_it_reads_again) {
-  Node a;
-  const std::string key = "big";
-  const std::string value(1 << 20, 'x');
-  ASSERT_EQ(chord_set(a.n, reinterpret_cast<const uint8_t*>(key.data()), key.size(),
-                      reinterpret_cast<const uint8_t*>(value.data()), value.size(), 5000),
-            0);
-  Speaker s;
-  std::string why;
+TEST_F(BigValue, a_peer_that_stops_reading_is_not_read_until_it_reads_again) {
   // Its receive buffer stays as the kernel sizes it (a few MiB): one far
   // below the segment size stalls loopback TCP itself.
   ASSERT_TRUE(s.connect(a.port(), "", &why)) << why;
   // 64 gets, one at a time: 64 MiB of replies, past the 32 MiB cap and what
   // the kernels' buffers hold if the node took every request while the peer
   // reads nothing.
-  wire::OpReq get;
-  get.op = wire::Op::Get;
-  get.key.assign(key.begin(), key.end());
-  get.target = chord::core::key_id(get.key.data(), get.key.size());
   const uint64_t kGets = 64;
   for (uint64_t i = 1; i <= kGets; i++) {
     get.opid = i;
