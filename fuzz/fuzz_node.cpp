@@ -92,11 +92,11 @@ class FuzzHost : public core::Host {
   bool wants_key_events() override { return true; }
   void log(int, const std::string&) override {}
   mutable sim::SeededKeys keys;  // peers sign their broadcasts, or (1 in 8) do not
-  Id self_id{};
+  wire::Id self_id{};
   void sign(const wire::Bytes& msg, wire::PublicKey& pk, wire::Signature& sig) override {
     keys.sign(self_id, msg, pk, sig);
   }
-  bool verify(const Id& id, const wire::PublicKey& pk, const wire::Bytes& msg,
+  bool verify(const wire::Id& id, const wire::PublicKey& pk, const wire::Bytes& msg,
               const wire::Signature& sig) override {
     return keys.verify(id, pk, msg, sig);
   }
