@@ -58,6 +58,10 @@ const std::vector<Counter> &counters() {
         {"net.stalled_links_cut",
          [](const core::Stats &, const net::HostStats &h, size_t) { return h.stalled_links_cut; },
          0});
+    t.push_back(
+        {"net.read_budget_yields",
+         [](const core::Stats &, const net::HostStats &h, size_t) { return h.read_budget_yields; },
+         0});
     return t;
   }();
   return table;

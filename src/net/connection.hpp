@@ -44,6 +44,11 @@ struct Connection {
   // Messages of the read during which the pause came, not yet handed to the
   // node (at most one read buffer's worth).
   std::deque<wire::Message> held;
+  // Fairness: bytes read from this peer in the loop turn read_turn; past
+  // kReadBudgetPerTurn it is not read again until the next turn.
+  uint64_t read_turn = 0;
+  size_t turn_bytes = 0;
+  bool budget_paused = false;
   // Messages queued while connecting; sent once the channel is up.
   std::vector<std::pair<core::Peer, wire::Message>> pending;
 };

@@ -286,7 +286,7 @@ void NodeHost::maybe_resume_reading(Connection* c) {
     poke();
     node_->on_message(c->peer, std::move(m));
   }
-  if (c->reading_paused || c->state != Connection::State::Open) return;
+  if (c->reading_paused || c->budget_paused || c->state != Connection::State::Open) return;
   int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), on_alloc, on_read);
   if (rc != 0) fail(c, kIo, std::string("read failed: ") + uv_strerror(rc), true);
 }
@@ -375,6 +375,17 @@ void NodeHost::poke() {
     uv_check_start(&check_, on_flush_check);
 }
 
+void NodeHost::resume_budget_paused() {
+  std::vector<Connection*> list;
+  list.swap(budget_paused_);
+  for (Connection* c : list) {
+    c->budget_paused = false;
+    if (c->state != Connection::State::Open || c->reading_paused) continue;
+    int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), on_alloc, on_read);
+    if (rc != 0) fail(c, kIo, std::string("read failed: ") + uv_strerror(rc), true);
+  }
+}
+
 void NodeHost::on_flush(uv_prepare_t* p) {
   auto* h = static_cast<NodeHost*>(p->data);
   h->flush_all();
@@ -384,6 +395,8 @@ void NodeHost::on_flush(uv_prepare_t* p) {
 
 void NodeHost::on_flush_check(uv_check_t* c) {
   auto* h = static_cast<NodeHost*>(c->data);
+  h->turns_++;  // the poll phase of this turn is over
+  h->resume_budget_paused();
   h->flush_all();
   h->after_core_call();
   uv_check_stop(c);  // until poke()
@@ -606,7 +619,20 @@ void NodeHost::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   if (nread == 0) return;
   h->stats_.bytes_received += static_cast<uint64_t>(nread);
   c->got_bytes = true;
+  if (c->read_turn != h->turns_) {
+    c->read_turn = h->turns_;
+    c->turn_bytes = 0;
+  }
+  c->turn_bytes += static_cast<size_t>(nread);
   h->handle_bytes(c, reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
+  if (c->state == Connection::State::Open && !c->reading_paused && !c->budget_paused &&
+      c->turn_bytes >= kReadBudgetPerTurn) {
+    // Its turn is over: the others first (resume_budget_paused, next turn).
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+    c->budget_paused = true;
+    h->budget_paused_.push_back(c);
+    ++h->stats_.read_budget_yields;
+  }
 }
 
 void NodeHost::handle_bytes(Connection* c, const uint8_t* p, size_t n) {
@@ -771,6 +797,8 @@ void NodeHost::on_closed(uv_handle_t* handle) {
   v.erase(std::remove(v.begin(), v.end(), c), v.end());
   auto& d = h->dirty_;
   d.erase(std::remove(d.begin(), d.end(), c), d.end());
+  auto& b = h->budget_paused_;
+  b.erase(std::remove(b.begin(), b.end(), c), b.end());
   delete c;
   h->handle_closed();
 }

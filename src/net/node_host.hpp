@@ -81,12 +81,19 @@ struct HostStats {
   // max_output_bytes unread; links cut after kStalledMs paused.
   uint64_t reads_paused = 0;
   uint64_t stalled_links_cut = 0;
+  // Times a peer was not read again in a loop turn because it had sent
+  // kReadBudgetPerTurn in it: the other peers are read first.
+  uint64_t read_budget_yields = 0;
 };
 
 // A link whose reading is paused (backpressure) and whose peer took none of
 // our bytes for this long is cut (HostStats::stalled_links_cut): a peer that
 // never reads, or two nodes each waiting for the other.
 constexpr uint64_t kStalledMs = 30000;
+// What one peer's connection may have read and handled in one loop turn
+// before the node turns to its other connections (libuv would read up to 32
+// buffers of 64 KiB from one socket at once).
+constexpr size_t kReadBudgetPerTurn = 256 * 1024;
 
 class NodeHost final : public core::Host {
  public:
@@ -192,6 +199,10 @@ class NodeHost final : public core::Host {
   std::unordered_map<core::Id, Connection*, IdHash> by_id_;
   std::unordered_map<std::string, Connection*> by_addr_;
   std::vector<Connection*> dirty_;
+  // Connections not read again this turn (kReadBudgetPerTurn), and the turn.
+  std::vector<Connection*> budget_paused_;
+  uint64_t turns_ = 1;
+  void resume_budget_paused();
   std::vector<core::Peer> unreachable_;  // to report outside send()
   std::map<std::string, std::pair<int, std::string>> dial_failures_;
   HostStats stats_;

@@ -155,6 +155,28 @@ TEST_F(BigValue, a_peer_that_stops_reading_is_not_read_until_it_reads_again) {
   EXPECT_EQ(a.counter("net.stalled_links_cut"), 0u);
 }
 
+// Fairness: a peer that pipelines megabytes of requests is read at most
+// kReadBudgetPerTurn a loop turn (then the node's other connections), and
+// loses nothing by it: every request is answered.
+TEST(HostileMembers, a_pipelining_peer_is_read_a_turn_at_a_time_and_answered_in_full) {
+  Node a;
+  Speaker s;
+  std::string why;
+  ASSERT_TRUE(s.connect(a.port(), "127.0.0.1:9", &why)) << why;
+  std::vector<wire::Message> pings(20000);
+  for (size_t i = 0; i < pings.size(); i++) {
+    pings[i].rid = i + 1;
+    pings[i].body = wire::Ping{};
+  }
+  ASSERT_TRUE(s.send_all(pings));  // about 1 MB in one write
+  std::set<uint64_t> answered;
+  wire::Message m;
+  while (answered.size() < pings.size() && s.recv(m, 5000))
+    if (std::holds_alternative<wire::Pong>(m.body)) answered.insert(m.rid);
+  EXPECT_EQ(answered.size(), pings.size());
+  EXPECT_GE(a.counter("net.read_budget_yields"), 1u);
+}
+
 // An honest node refused for a full connection table is told that, not that
 // it "holds another network key" (the responder resets before the
 // handshake; a wrong key ends it with a hang-up).

@@ -135,6 +135,16 @@ class Speaker {
     wire::encode(m, plain);
     return send_plain(plain);
   }
+  // Sends these messages in one write, as a peer that pipelines does.
+  bool send_all(const std::vector<wire::Message>& ms) {
+    std::vector<uint8_t> plain, sealed;
+    for (const wire::Message& m : ms) {
+      plain.clear();
+      wire::encode(m, plain);
+      if (channel_->seal(plain.data(), plain.size(), sealed) != kOk) return false;
+    }
+    return write_all(sealed.data(), sealed.size());
+  }
   // Sends these bytes as one frame's plaintext (an encoded message, or not).
   bool send_plain(const std::vector<uint8_t>& plain) {
     std::vector<uint8_t> sealed;
