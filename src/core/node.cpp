@@ -128,8 +128,8 @@ Stats NodeImpl::stats() const {
 
 Node::Node(const Options& opts, const Id& self_id, std::string self_addr, Host& host,
            std::unique_ptr<Store> store)
-    : impl_(std::make_unique<NodeImpl>(opts, self_id, std::move(self_addr), host, std::move(store))) {
-}
+    : impl_(std::make_unique<NodeImpl>(opts, self_id, std::move(self_addr), host,
+                                       std::move(store))) {}
 Node::~Node() = default;
 
 void Node::join(const std::string& seed_addr, uint32_t timeout_ms, Done done) {
