@@ -209,7 +209,13 @@ bool NodeHost::verify(const core::Id& id, const wire::PublicKey& pk, const core:
 void NodeHost::send(const core::Peer& to, wire::Message&& m) {
   if (closing_) return;
   poke();
-  if (holding()) {
+  // Only what acknowledges waits for the commit: an operation's answer (a
+  // write's, and a read's, which may have seen this turn's writes) and a
+  // replica's Ack. The rest (copies to the replicas, maintenance) leaves now,
+  // so that the replicas commit while we do, not after.
+  const bool acknowledges =
+      std::holds_alternative<wire::OpResp>(m.body) || std::holds_alternative<wire::Ack>(m.body);
+  if (acknowledges && holding()) {
     held_.emplace_back(to, std::move(m));
     return;
   }
@@ -414,16 +420,17 @@ void NodeHost::on_write(uv_write_t* req, int status) {
 }
 
 void NodeHost::flush_all() {
-  // Sending may dirty more connections; loop until quiet. Each round first
-  // commits what the core wrote since the last (it may write again when it
-  // hears of an unreachable peer), then sends what that held.
+  // Sending may dirty more connections; loop until quiet. Each round writes
+  // out what is not held first (a write's copies: the replicas commit while
+  // we do), then commits what the core wrote (it may write again when it
+  // hears of an unreachable peer) and queues the acknowledgements it held.
   for (;;) {
-    commit_turn();
-    if (dirty_.empty() && unreachable_.empty()) break;
     std::vector<Connection*> batch;
     batch.swap(dirty_);
     for (auto* c : batch) flush(c);
     run_deferred();
+    commit_turn();
+    if (dirty_.empty() && unreachable_.empty()) break;
   }
 }
 

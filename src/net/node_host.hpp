@@ -5,12 +5,12 @@
 //
 // A durable node (HostConfig::store) keeps its records in its data folder,
 // with group commit: the writes of a loop turn go into one LMDB transaction
-// (GroupCommitStore), and whatever the core sends in that turn, and the C
-// API's completions of it (when_committed), wait until the turn's commit at
-// its flush point (commit_turn): a write is acknowledged once it is on disk
-// where it was applied. A failed commit turns the held successes into
-// kIo. The host also writes down the ring's members in the folder
-// (kMembersFile), for a restart to rejoin through (remembered_members).
+// (GroupCommitStore), and the acknowledgements the core sends in that turn
+// (OpResp, Ack) and the C API's completions of it (when_committed) wait
+// until the turn's commit at its flush point (commit_turn): a write is
+// acknowledged once it is on disk where it was applied. A failed commit turns the held successes
+// into kIo. The host also writes down the ring's members in the folder (kMembersFile), for a
+// restart to rejoin through (remembered_members).
 //
 // Every method runs on the loop thread.
 #pragma once
@@ -161,7 +161,8 @@ class NodeHost final : public core::Host {
   void write_failed(Connection* c, int status);
 
   // Group commit (durable nodes). holding(): a batch is open this turn, so
-  // what the core sends and what completes waits for commit_turn().
+  // the acknowledgements the core sends and what completes wait for
+  // commit_turn().
   // when_committed(fn): fn(kOk, "") once this turn's writes are committed
   // (at once when nothing is open), or fn(kIo or kNoMem, why) if the commit
   // failed; never if the node is closed first without a commit.
