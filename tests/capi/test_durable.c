@@ -59,12 +59,18 @@ static int start_durable(chord_node **n, const char *dir, const char *listen) {
   return chord_node_new(n, &o);
 }
 
+/* A node on a new folder named for test, returned in dir. */
+static chord_node *start_fresh(char dir[128], const char *test) {
+  chord_node *n = NULL;
+  folder(dir, 128, test, 0);
+  assert_int_equal(start_durable(&n, dir, NULL), 0);
+  return n;
+}
+
 static void records_and_tombstones_survive_free_and_new_on_the_same_folder(void **state) {
   (void)state;
   char dir[128];
-  folder(dir, sizeof dir, "reopen", 0);
-  chord_node *n = NULL;
-  assert_int_equal(start_durable(&n, dir, NULL), 0);
+  chord_node *n = start_fresh(dir, "reopen");
   uint8_t id[32], id2[32];
   assert_int_equal(chord_node_id(id, n), 0);
   assert_int_equal(chord_set(n, K("kept"), K("v1"), 0), 0);
@@ -101,9 +107,7 @@ static void records_and_tombstones_survive_free_and_new_on_the_same_folder(void 
 static void a_second_node_on_a_folder_in_use_fails_with_ebusy(void **state) {
   (void)state;
   char dir[128];
-  folder(dir, sizeof dir, "locked", 0);
-  chord_node *a = NULL, *b = NULL;
-  assert_int_equal(start_durable(&a, dir, NULL), 0);
+  chord_node *a = start_fresh(dir, "locked"), *b = NULL;
   assert_int_equal(start_durable(&b, dir, NULL), CHORD_EBUSY);
   assert_null(b);
   assert_non_null(strstr(chord_error_last(), "in use"));
@@ -136,9 +140,7 @@ static void set_format(const char *dir, uint32_t format) {
 static void a_folder_of_a_newer_format_fails_cleanly_with_eio(void **state) {
   (void)state;
   char dir[128];
-  folder(dir, sizeof dir, "newer", 0);
-  chord_node *n = NULL;
-  assert_int_equal(start_durable(&n, dir, NULL), 0);
+  chord_node *n = start_fresh(dir, "newer");
   assert_int_equal(chord_set(n, K("k"), K("v"), 0), 0);
   chord_node_free(n);
   set_format(dir, 2);
@@ -283,8 +285,7 @@ static void join_without_a_seed_needs_a_data_folder(void **state) {
   chord_node_free(n);
 
   char dir[128];
-  folder(dir, sizeof dir, "fresh", 0);
-  assert_int_equal(start_durable(&n, dir, NULL), 0);
+  n = start_fresh(dir, "fresh");
   assert_int_equal(chord_node_join(n, "", 1000), CHORD_ENOTFOUND); /* remembers nobody yet */
   chord_node_free(n);
 }
