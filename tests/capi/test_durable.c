@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -290,6 +292,39 @@ static void join_without_a_seed_needs_a_data_folder(void **state) {
   chord_node_free(n);
 }
 
+static void a_write_whose_commit_fails_is_answered_with_eio_and_not_kept(void **state) {
+  (void)state;
+  char dir[128], file[160];
+  chord_node *n = start_fresh(dir, "full");
+  assert_int_equal(chord_set(n, K("before"), K("v"), 0), 0);
+  /* The file may not grow any more (a full disk, as RLIMIT_FSIZE makes it:
+     EFBIG): LMDB writes the turn's pages at its commit, which fails. */
+  snprintf(file, sizeof file, "%s/data.mdb", dir);
+  struct stat st;
+  assert_int_equal(stat(file, &st), 0);
+  signal(SIGXFSZ, SIG_IGN);
+  struct rlimit old, cap = {(rlim_t)st.st_size, RLIM_INFINITY};
+  assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+  cap.rlim_max = old.rlim_max;
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &cap), 0);
+  static uint8_t big[256 * 1024];
+  memset(big, 'b', sizeof big);
+  int rc = chord_set(n, K("lost"), big, sizeof big, 0);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+  assert_int_equal(rc, CHORD_EIO);
+  assert_non_null(strstr(chord_error_last(), "could not commit"));
+  chord_buf b = {0};
+  assert_int_equal(chord_get(&b, n, K("lost"), 0), CHORD_ENOTFOUND);
+  /* the disk has room again: the node writes on by itself */
+  assert_int_equal(chord_set(n, K("after"), big, sizeof big, 0), 0);
+  chord_node_abort(n);
+  assert_int_equal(start_durable(&n, dir, NULL), 0);
+  assert_true(get_equals(n, K("before"), K("v"), 0));
+  assert_int_equal(chord_get(&b, n, K("lost"), 0), CHORD_ENOTFOUND);
+  assert_true(get_equals(n, K("after"), big, sizeof big, 0));
+  chord_node_free(n);
+}
+
 int main(void) {
   test_watchdog(160);
   const struct CMUnitTest tests[] = {
@@ -297,6 +332,7 @@ int main(void) {
       cmocka_unit_test(a_second_node_on_a_folder_in_use_fails_with_ebusy),
       cmocka_unit_test(a_folder_of_a_newer_format_fails_cleanly_with_eio),
       cmocka_unit_test(join_without_a_seed_needs_a_data_folder),
+      cmocka_unit_test(a_write_whose_commit_fails_is_answered_with_eio_and_not_kept),
       cmocka_unit_test(a_ring_aborted_and_restarted_serves_every_acknowledged_write),
       cmocka_unit_test(a_restarted_node_rejoins_through_remembered_members_when_its_seed_is_gone),
   };
