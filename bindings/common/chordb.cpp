@@ -18,7 +18,7 @@ constexpr int kRecvSliceMs = 100;  // how soon a closed node wakes a recv waiter
 
 struct chordb_opts_s {
   chord_node_opts o;
-  std::string listen = "127.0.0.1:0", advertise, network, identity_file;
+  std::string listen = "127.0.0.1:0", advertise, network, identity_file, data_dir;
   std::vector<uint8_t> key;
 };
 
@@ -176,6 +176,8 @@ int chordb_opts_set_str(chordb_opts *o, const char *name, const char *value) {
     o->network = v;
   else if (k == "identity_file")
     o->identity_file = v;
+  else if (k == "data_dir")
+    o->data_dir = v;
   else
     return CHORD_EINVAL;
   return 0;
@@ -219,6 +221,7 @@ const UintOption kUintOptions[] = {
     CHORDB_UINT(max_clock_skew_ms),
     CHORDB_UINT(max_store_bytes),
     CHORDB_UINT(max_output_bytes),
+    CHORDB_UINT(sync),
 };
 
 #undef CHORDB_UINT
@@ -338,6 +341,7 @@ chordb_node *chordb_node_new(const chordb_opts *o, chordb_slot *st) {
   c.advertise = o->advertise.empty() ? nullptr : o->advertise.c_str();
   c.network = o->network.empty() ? nullptr : o->network.c_str();
   c.identity_file = o->identity_file.empty() ? nullptr : o->identity_file.c_str();
+  c.data_dir = o->data_dir.empty() ? nullptr : o->data_dir.c_str();
   c.network_key = o->key.empty() ? nullptr : o->key.data();
   c.network_key_len = o->key.size();
   chord_node *node = nullptr;

@@ -49,7 +49,7 @@ typedef struct chordb_iter_s chordb_iter;
 /** Options start as CHORD_NODE_OPTS_INIT with listen "127.0.0.1:0". */
 chordb_opts *chordb_opts_new(void);
 void chordb_opts_free(chordb_opts *o);
-/** Sets a string option: listen, advertise, network, identity_file. 0 or CHORD_EINVAL. */
+/** Sets a string option: listen, advertise, network, identity_file, data_dir. 0 or CHORD_EINVAL. */
 int chordb_opts_set_str(chordb_opts *o, const char *name, const char *value);
 /** Sets a numeric option by its chord_node_opts field name (replicas, stabilize_ms, ...,
     flags). 0, or CHORD_EINVAL for an unknown name, a negative value, or one the field

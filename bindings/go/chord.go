@@ -112,6 +112,13 @@ type Options struct {
 	AntiEntropy      time.Duration
 	DefaultTimeout   time.Duration // timeout of calls whose context has no deadline (5 s)
 	Client           bool          // a light client: routes requests, stores nothing
+	// DataDir makes the node durable: its records, identity (unless
+	// IdentityFile is given) and remembered members live in this folder.
+	// "": in memory.
+	DataDir string
+	// RelaxedSync: with a DataDir, commit with one fdatasync, not two
+	// (CHORD_SYNC_RELAXED): a power loss may undo the node's last commit.
+	RelaxedSync bool
 }
 
 // EventType is one of EventAdd, EventDelete, EventConnect, EventMessage.
@@ -203,6 +210,10 @@ func New(opts Options) (*Node, error) {
 	str("advertise", opts.Advertise)
 	str("network", opts.Network)
 	str("identity_file", opts.IdentityFile)
+	str("data_dir", opts.DataDir)
+	if opts.RelaxedSync {
+		num("sync", int64(capi.CHORD_SYNC_RELAXED))
+	}
 	num("replicas", int64(opts.Replicas))
 	num("successors", int64(opts.Successors))
 	num("stabilize_ms", ms(opts.Stabilize))

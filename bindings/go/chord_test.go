@@ -506,3 +506,32 @@ func TestEveryCodeOfTheCTableMapsToItsError(t *testing.T) {
 		}
 	}
 }
+
+func TestADataDirKeepsRecordsAndIDAcrossARestart(t *testing.T) {
+	opts := fast
+	opts.DataDir = t.TempDir() + "/node"
+	a, err := chord.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := a.IDHex()
+	if err := a.Set(ctx(t), []byte("kept"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chord.New(opts); !errors.Is(err, chord.ErrBusy) {
+		t.Fatalf("a second node on the folder: %v", err)
+	}
+	a.Close()
+	opts.RelaxedSync = true
+	b, err := chord.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if b.IDHex() != id {
+		t.Fatalf("id %s, was %s", b.IDHex(), id)
+	}
+	if v := mustGet(t, b, []byte("kept")); string(v) != "v" {
+		t.Fatalf("got %q", v)
+	}
+}

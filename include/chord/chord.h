@@ -275,8 +275,25 @@ enum {
  * field. chord_node_new() refuses a later one, and reads an earlier one's
  * struct as that version: the fields added since take their defaults.
  */
-#define CHORD_NODE_OPTS_VERSION 3
+#define CHORD_NODE_OPTS_VERSION 4
 
+/**
+ * What a durable node (one with chord_node_opts::data_dir) waits for before
+ * it acknowledges a write: the sync field. Either way the writes of one loop
+ * turn are one transaction (group commit), and a write's acknowledgement and
+ * every reply of that turn wait until it is committed.
+ */
+enum {
+  /** Each commit is on disk (fdatasync'd, LMDB's default) before the
+      acknowledgement: an acknowledged write survives a crash of the process
+      and of the machine (power loss). The default. */
+  CHORD_SYNC_DURABLE = 0,
+  /** One fdatasync a commit, not two (MDB_NOMETASYNC): an acknowledged write
+      survives a crash of the process; a crash of the machine may undo the
+      node's last commit (its last loop turn of writes), never damage the
+      folder. */
+  CHORD_SYNC_RELAXED = 1
+};
 /**
  * Node options. Start from CHORD_NODE_OPTS_INIT; a zero numeric field means
  * "the default" given in its comment. Strings are copied by chord_node_new.
@@ -326,6 +343,17 @@ typedef struct chord_node_opts {
       taken); past it the link is reset ("net.slow_links_cut"). max(32 MiB,
       8 x max_frame_bytes) */
   size_t max_output_bytes;
+  /* Version 4. */
+  /** A data folder (created 0700 if missing; its parent must exist) that
+      makes the node durable: its records and tombstones (LMDB), its identity
+      (DIR/identity, unless identity_file names another file) and the ring's
+      last known members (for chord_node_join with no seed) live there. One
+      node at a time: a second gets CHORD_EBUSY. NULL: in memory, gone with
+      the node */
+  const char *data_dir;
+  /** CHORD_SYNC_DURABLE or CHORD_SYNC_RELAXED (with a data_dir only).
+      CHORD_SYNC_DURABLE */
+  unsigned sync;
 } chord_node_opts;
 
 /**
@@ -335,7 +363,7 @@ typedef struct chord_node_opts {
 #define CHORD_NODE_OPTS_INIT                                                                      \
   {                                                                                               \
     CHORD_NODE_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
-        0, 0, 0, 0, NULL, NULL, NULL, CHORD_LOG_INFO, 0, 0, 0                                     \
+        0, 0, 0, 0, NULL, NULL, NULL, CHORD_LOG_INFO, 0, 0, 0, NULL, 0                            \
   }
 
 /**
@@ -348,8 +376,14 @@ CHORD_EXTERN void chord_node_opts_init(chord_node_opts *opts);
  * Creates a node, binds its listener and starts it as a ring of one.
  * @param[out] out The new node. On failure *out is NULL.
  * @param opts Its options (start from CHORD_NODE_OPTS_INIT).
+ * With a data_dir it first opens the folder: its records, its identity and
+ * the members it remembers (chord_node_join with no seed).
  * @return 0, CHORD_EINVAL (bad option or address), CHORD_EIO (bind or identity
- *         file failed), or CHORD_ENOMEM.
+ *         file failed; a data_dir that cannot be opened, is damaged, is not a
+ *         libchord folder or has a newer format version than this build
+ *         reads, with chord_error_last() saying which), CHORD_EBUSY (another
+ *         node, in this process or another, has data_dir open) or
+ *         CHORD_ENOMEM.
  */
 CHORD_EXTERN int chord_node_new(chord_node **out, const chord_node_opts *opts);
 
@@ -357,12 +391,17 @@ CHORD_EXTERN int chord_node_new(chord_node **out, const chord_node_opts *opts);
  * Joins the ring that the member at addr belongs to, and takes over this
  * node's range. Blocks up to timeout_ms.
  * @param node The node.
- * @param addr A member's "host:port".
+ * @param addr A member's "host:port"; or NULL or "" for a node with a
+ *        data_dir: the members its folder remembered when it started (its
+ *        successors and predecessor of its last life), tried in order until
+ *        one works, all within timeout_ms.
  * @param timeout_ms How long to wait, in milliseconds (0 or negative: default_timeout_ms).
- * @return 0, CHORD_EINVAL (malformed address), CHORD_EUNREACHABLE,
- *         CHORD_EREFUSED (another network, or the network key differs),
- *         CHORD_ETIMEDOUT, CHORD_EBUSY (a join or leave is already running)
- *         or CHORD_ECLOSED.
+ * @return 0, CHORD_EINVAL (malformed address; no addr without a data_dir),
+ *         CHORD_ENOTFOUND (no addr, and the folder remembers no member),
+ *         CHORD_EUNREACHABLE, CHORD_EREFUSED (another network, or the network
+ *         key differs), CHORD_ETIMEDOUT, CHORD_EBUSY (a join or leave is
+ *         already running) or CHORD_ECLOSED. Without addr, the code of the
+ *         last member tried.
  */
 CHORD_EXTERN int chord_node_join(chord_node *node, const char *addr, int timeout_ms);
 
@@ -663,7 +702,8 @@ CHORD_EXTERN int chord_update_async(chord_node *node, const chord_item *items, s
 /**
  * chord_node_join(), asynchronously.
  * @param node The node.
- * @param addr A member's "host:port".
+ * @param addr A member's "host:port"; NULL or "": the remembered members, as
+ *        for chord_node_join().
  * @param timeout_ms How long it may take, in milliseconds (0 or negative: default_timeout_ms).
  * @param cb Called once with the outcome.
  * @param ud Passed to cb.

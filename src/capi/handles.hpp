@@ -129,6 +129,10 @@ struct chord_node_s {
   size_t max_key = 1024;
   size_t max_value = 1 << 20;
   bool client = false;
+  // A data_dir: the members it remembered at the start (chord_node_join
+  // with no address tries them).
+  bool durable = false;
+  std::vector<std::string> remembered;
   std::atomic<bool> closed{false};
   // The struct outlives chord_node_free while iterators refer to it, so that
   // they report CHORD_ECLOSED instead of touching freed memory.
@@ -199,7 +203,20 @@ bool submit(chord_node* n, std::function<void(core::Node&, std::function<void(R&
       r.detail = "the node was closed before the operation finished";
       finish(op, std::move(r));
     };
-    start(n->host->node(), [finish, op](R&& r) { finish(op, std::move(r)); });
+    // A durable node acknowledges what its turn wrote only once the turn's
+    // batch is committed (net::NodeHost::when_committed); if the commit
+    // fails, what completed in that turn reports the failure.
+    start(n->host->node(), [n, finish, op](R&& r) {
+      net::NodeHost* h = n->host.get();
+      if (!h || !h->holding()) return finish(op, std::move(r));
+      h->when_committed([finish, op, r = std::move(r)](int rc, const std::string& why) mutable {
+        if (rc != 0 && r.status == 0) {
+          r.status = rc;
+          r.detail = why;
+        }
+        finish(op, std::move(r));
+      });
+    });
   };
   return n->loop->post(std::move(task));
 }

@@ -9,6 +9,7 @@
 #include "core/ring.hpp"
 #include "crypto/identity.hpp"
 #include "net/address.hpp"
+#include "store/lmdb_store.hpp"
 
 using chord::capi::fail;
 namespace core = chord::core;
@@ -216,11 +217,41 @@ int config_from_opts(const chord_node_opts *opts, net::HostConfig &cfg,
     if (net::parse_address(cfg.advertise, false, parsed, why) != 0)
       return fail(CHORD_EINVAL, "advertise: " + why);
   }
+  // Version 4: a data folder. It is opened (and locked) before anything in
+  // it is read, so that a second node on it stops here with CHORD_EBUSY.
+  const char *data_dir = opts->version >= 4 ? opts->data_dir : nullptr;
+  const unsigned sync = opts->version >= 4 ? opts->sync : unsigned{CHORD_SYNC_DURABLE};
+  if (sync != CHORD_SYNC_DURABLE && sync != CHORD_SYNC_RELAXED)
+    return fail(CHORD_EINVAL, "sync must be CHORD_SYNC_DURABLE or CHORD_SYNC_RELAXED");
+  if (data_dir && !*data_dir)
+    return fail(CHORD_EINVAL, "data_dir is empty (NULL keeps the records in memory)");
+  if (data_dir && co.client)
+    return fail(CHORD_EINVAL, "a light client stores nothing: it takes no data_dir");
+  if (data_dir) {
+    chord::store::LmdbOptions lo;
+    // docs/storage.md, "The choice": durable commits with two fdatasyncs,
+    // relaxed with one (a power loss may undo the last commit).
+    lo.sync =
+        sync == CHORD_SYNC_RELAXED ? chord::store::Sync::no_meta_sync : chord::store::Sync::full;
+    chord::store::Opened o = chord::store::open_lmdb_store(data_dir, lo);
+    if (!o.store) {
+      std::string d = o.error;
+      if (d.find(data_dir) == std::string::npos)
+        d = "data folder " + std::string(data_dir) + ": " + d;
+      return fail(o.status == chord::kBusy ? CHORD_EBUSY : CHORD_EIO, d);
+    }
+    cfg.store = std::move(o.store);
+    cfg.data_dir = data_dir;
+  }
+  // The identity: identity_file if given, else the data folder's own, so
+  // that a durable node comes back with its ring id (and its range).
+  std::string identity_file = opts->identity_file ? opts->identity_file : "";
+  if (identity_file.empty() && data_dir) identity_file = std::string(data_dir) + "/identity";
   cfg.identity = std::make_shared<chord::crypto::Identity>();
-  if (opts->identity_file) {
-    int rc = chord::crypto::identity_load_or_create(opts->identity_file, *cfg.identity, why,
+  if (!identity_file.empty()) {
+    int rc = chord::crypto::identity_load_or_create(identity_file, *cfg.identity, why,
                                                     &identity_warning);
-    if (rc != 0) return fail(rc, "identity file " + std::string(opts->identity_file) + ": " + why);
+    if (rc != 0) return fail(rc, "identity file " + identity_file + ": " + why);
   } else if (chord::crypto::identity_generate(*cfg.identity) != 0) {
     return fail(CHORD_EINTERNAL, "cannot generate an identity key");
   }
@@ -354,6 +385,7 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
     n->max_key = co.max_key_bytes;
     n->max_value = co.max_value_bytes;
     n->client = co.client;
+    n->durable = cfg.store != nullptr;
     n->log_cb = opts->log_cb;
     n->log_ud = opts->log_ud;
     std::memcpy(n->id, cfg.identity->id.data(), 32);
@@ -379,6 +411,7 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
       n->host = std::make_unique<net::NodeHost>(*n->loop, std::move(cfg));
       rc = n->host->start(err);
       if (rc == 0) n->addr = n->host->addr();
+      if (rc == 0) n->remembered = n->host->remembered_members();
       if (rc == 0 && !identity_warning.empty()) n->host->log(CHORD_LOG_WARN, identity_warning);
     });
     if (rc != 0) {
@@ -391,9 +424,19 @@ int chord_node_new(chord_node **out, const chord_node_opts *opts) {
   });
 }
 
+// addr NULL or "": a, the empty string, stands for the remembered members.
 static int join_start(chord_node *node, const char *addr, std::string &a) {
   if (!node) return fail(CHORD_EINVAL, "node is NULL");
-  if (!addr) return fail(CHORD_EINVAL, "addr is NULL");
+  if (!addr || !*addr) {
+    if (!node->durable)
+      return fail(CHORD_EINVAL, "no address to join, and no data_dir whose members to rejoin");
+    if (node->remembered.empty())
+      return fail(CHORD_ENOTFOUND,
+                  "no address to join, and the data folder remembers no member yet");
+    if (node->closed.load()) return fail(CHORD_ECLOSED, "the node is closed");
+    a.clear();
+    return CHORD_OK;
+  }
   net::Address parsed;
   std::string why;
   if (net::parse_address(addr, false, parsed, why) != 0) return fail(CHORD_EINVAL, why);
@@ -420,12 +463,49 @@ static std::function<void(core::Node &, std::function<void(core::Result &&)>)> j
   };
 }
 
+// Joins through each remembered member in turn, from the i-th, until one
+// works or the deadline passes; reports the last failure. Loop thread.
+static void join_remembered(chord_node *node, size_t i, std::chrono::steady_clock::time_point until,
+                            core::Result last, std::function<void(core::Result &&)> done) {
+  const auto now = std::chrono::steady_clock::now();
+  if (i >= node->remembered.size() || now >= until || !node->host) {
+    if (last.status == 0) {
+      last.status = CHORD_ETIMEDOUT;
+      last.detail = "no remembered member answered in time";
+    }
+    return done(std::move(last));
+  }
+  // Each member left gets an equal share of the time left: a join through a
+  // dead address may wait out its whole timeout rather than fail at once.
+  const long long left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count() /
+      static_cast<long long>(node->remembered.size() - i);
+  const std::string a = node->remembered[i];
+  join_op(node, a, static_cast<uint32_t>(std::max<long long>(1, left)))(
+      node->host->node(), [node, i, until, done, a](core::Result &&r) {
+        if (r.status == 0 || r.status == CHORD_EBUSY || r.status == CHORD_ECLOSED)
+          return done(std::move(r));
+        r.detail = "remembered member " + a + ": " + (r.detail.empty() ? "join failed" : r.detail);
+        join_remembered(node, i + 1, until, std::move(r), done);
+      });
+}
+
+// The join of chord_node_join(_async): through a, or the remembered members.
+static std::function<void(core::Node &, std::function<void(core::Result &&)>)> join_any(
+    chord_node *node, const std::string &a, uint32_t t) {
+  if (!a.empty()) return join_op(node, a, t);
+  return [node, t](core::Node &, std::function<void(core::Result &&)> done) {
+    join_remembered(node, 0, std::chrono::steady_clock::now() + std::chrono::milliseconds(t),
+                    core::Result{}, std::move(done));
+  };
+}
+
 int chord_node_join(chord_node *node, const char *addr, int timeout_ms) {
   return chord::capi::guarded([&]() -> int {
     std::string a;
     if (int rc = join_start(node, addr, a)) return rc;
     uint32_t t = timeout_of(node, timeout_ms);
-    core::Result r = run_blocking<core::Result>(node, t, join_op(node, a, t));
+    core::Result r = run_blocking<core::Result>(node, t, join_any(node, a, t));
     if (r.status != 0) return fail(r.status, r.detail.empty() ? "join failed" : r.detail);
     clear_error();
     return CHORD_OK;
@@ -439,7 +519,7 @@ int chord_node_join_async(chord_node *node, const char *addr, int timeout_ms, ch
     if (int rc = join_start(node, addr, a)) return rc;
     if (!cb) return fail(CHORD_EINVAL, "cb is NULL");
     uint32_t t = timeout_of(node, timeout_ms);
-    bool ok = submit<core::Result>(node, join_op(node, a, t), [cb, ud](core::Result &&r) {
+    bool ok = submit<core::Result>(node, join_any(node, a, t), [cb, ud](core::Result &&r) {
       chord_result res{};
       res.status = r.status;
       res.hops = r.hops;

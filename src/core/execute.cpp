@@ -38,12 +38,28 @@ void Executor::handle_op(const Peer& from, uint64_t rid, wire::OpReq&& req) {
     held_ops_.push_back(HeldOp{from, rid, std::move(req)});
     return;
   }
-  const bool owner = !ring_.joining() && ring_.owns(req.target);
+  bool owner = !ring_.joining() && ring_.owns(req.target);
   bool mine = owner || (!ring_.joining() && req.op == wire::Op::Whisper && req.target == self_.id &&
                         !opts_.client);
   if (!mine) {
-    send(from, rid, ring_.route(req.target));
-    return;
+    wire::Redirect red = ring_.route(req.target);
+    // A node that asks for its own successor is joining. We may name only
+    // it, to itself: it skips itself and has no one left to ask. A node we
+    // have just heard of may be the nearest we know to its own id (its join
+    // then stalled until a retry found another way), and a node restarted
+    // with the same id (a durable node, #15) may be one whose previous life
+    // we still count among the members, in which case it never found
+    // another. Answer as the nearest member we know of instead: its walk
+    // back to the true successor starts here.
+    const auto is_from = [&](const Peer& p) { return p.id == from.id; };
+    if (req.op == wire::Op::FindSucc && req.target == from.id && !is_zero(from.id) &&
+        !ring_.joining() && !red.peers.empty() &&
+        std::all_of(red.peers.begin(), red.peers.end(), is_from))
+      owner = mine = true;
+    if (!mine) {
+      send(from, rid, std::move(red));
+      return;
+    }
   }
   Peer to = from;
   execute(from, std::move(req), [this, to, rid, owner](wire::OpResp&& resp) {

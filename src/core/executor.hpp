@@ -12,7 +12,9 @@
 // broadcaster (key events), the router (check_sizes).
 // Promises: a write is acknowledged only once a majority of its r copies
 // holds it (write_quorum), and applies nothing when it cannot reach one; a
-// retried operation is executed once (the cached reply is sent again).
+// retried operation is executed once (the cached reply is sent again); a
+// joining node asking for its own successor is never named only to itself
+// (it gets this node's answer as the nearest member instead).
 #pragma once
 
 #include <deque>

@@ -9,8 +9,9 @@ namespace chord::core {
 
 // ------------------------------------------------------------------ NodeImpl
 
-NodeImpl::NodeImpl(const Options& opts, const Id& self_id, std::string self_addr, Host& host)
-    : RuntimeHolder(opts, self_id, std::move(self_addr), host), Module(runtime) {
+NodeImpl::NodeImpl(const Options& opts, const Id& self_id, std::string self_addr, Host& host,
+                   std::unique_ptr<Store> store)
+    : RuntimeHolder(opts, self_id, std::move(self_addr), host, std::move(store)), Module(runtime) {
   runtime.set_op_alive([this](uint64_t opid) { return router_.op_alive(opid); });
   runtime.set_rearm([this] { arm_maintenance(); });
   arm_maintenance();
@@ -125,8 +126,10 @@ Stats NodeImpl::stats() const {
 
 // ---------------------------------------------------------------------- Node
 
-Node::Node(const Options& opts, const Id& self_id, std::string self_addr, Host& host)
-    : impl_(std::make_unique<NodeImpl>(opts, self_id, std::move(self_addr), host)) {}
+Node::Node(const Options& opts, const Id& self_id, std::string self_addr, Host& host,
+           std::unique_ptr<Store> store)
+    : impl_(std::make_unique<NodeImpl>(opts, self_id, std::move(self_addr), host,
+                                       std::move(store))) {}
 Node::~Node() = default;
 
 void Node::join(const std::string& seed_addr, uint32_t timeout_ms, Done done) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/store.hpp"     // Store, which the driver may hand a node
 #include "wire/messages.hpp"  // wire::Message, wire::Id
 
 namespace chord::core {
@@ -192,11 +193,13 @@ struct Stats {
 };
 
 class NodeImpl;
-class Store;
 
 class Node {
  public:
-  Node(const Options& opts, const Id& self_id, std::string self_addr, Host& host);
+  // store: where the node keeps its records, handed over by the driver (the
+  // core opens no files); nullptr: the in-memory engine (make_memory_store).
+  Node(const Options& opts, const Id& self_id, std::string self_addr, Host& host,
+       std::unique_ptr<Store> store = nullptr);
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;

@@ -27,14 +27,16 @@ namespace chord::core {
 // The Runtime outlives every module: NodeImpl holds it in a base, so that it
 // is built before the modules, which refer to it.
 struct RuntimeHolder {
-  RuntimeHolder(const Options& opts, const Id& self_id, std::string self_addr, Host& host)
-      : runtime(opts, self_id, std::move(self_addr), host) {}
+  RuntimeHolder(const Options& opts, const Id& self_id, std::string self_addr, Host& host,
+                std::unique_ptr<Store> store)
+      : runtime(opts, self_id, std::move(self_addr), host, std::move(store)) {}
   Runtime runtime;
 };
 
 class NodeImpl : public RuntimeHolder, private Module {
  public:
-  NodeImpl(const Options& opts, const Id& self_id, std::string self_addr, Host& host);
+  NodeImpl(const Options& opts, const Id& self_id, std::string self_addr, Host& host,
+           std::unique_ptr<Store> store = nullptr);
 
   void on_message(const Peer& from, wire::Message&& m);
   void on_unreachable(const Peer& peer);

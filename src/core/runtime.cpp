@@ -6,8 +6,11 @@
 
 namespace chord::core {
 
-Runtime::Runtime(const Options& opts, const Id& self_id, std::string self_addr, Host& host)
-    : opts_(opts.with_defaults()), host_(host), store_(make_memory_store()) {
+Runtime::Runtime(const Options& opts, const Id& self_id, std::string self_addr, Host& host,
+                 std::unique_ptr<Store> store)
+    : opts_(opts.with_defaults()),
+      host_(host),
+      store_(store ? std::move(store) : make_memory_store()) {
   self_.id = self_id;
   self_.addr = opts_.client ? std::string() : std::move(self_addr);
   limits_.max_key = opts_.max_key_bytes;

@@ -71,7 +71,9 @@ const char* refusal_name(Refusal r);
 class Runtime {
  public:
   // Replaces zero options by their defaults (Options::with_defaults).
-  Runtime(const Options& opts, const Id& self_id, std::string self_addr, Host& host);
+  // store: the driver's (nullptr: the in-memory engine).
+  Runtime(const Options& opts, const Id& self_id, std::string self_addr, Host& host,
+          std::unique_ptr<Store> store = nullptr);
 
   const Options& opts() const { return opts_; }
   const Peer& self() const { return self_; }

@@ -5,11 +5,17 @@
 
 #include <sodium.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "wire/status.hpp"
 #include "crypto/handshake.hpp"
+#include "net/group_commit_store.hpp"
 
 namespace chord::net {
 
@@ -91,10 +97,24 @@ int NodeHost::start(std::string& why) {
   prepare_.data = this;
   uv_check_init(l, &check_);
   check_.data = this;
-  open_handles_ += 4;
+  uv_timer_init(l, &members_timer_);
+  members_timer_.data = this;
+  open_handles_ += 5;
   timers_inited_ = true;
   uv_unref(reinterpret_cast<uv_handle_t*>(&sweep_));
-  node_ = std::make_unique<core::Node>(cfg_.core, cfg_.identity->id, self_addr_, *this);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&members_timer_));
+  std::unique_ptr<core::Store> store;
+  if (cfg_.store) {
+    auto gc = std::make_unique<GroupCommitStore>(std::move(cfg_.store), [this] { poke(); });
+    gc_ = gc.get();
+    store = std::move(gc);
+  }
+  if (!cfg_.data_dir.empty()) {
+    remembered_ = load_members(cfg_.data_dir);
+    uv_timer_start(&members_timer_, on_members_timer, kMembersSaveMs, kMembersSaveMs);
+  }
+  node_ = std::make_unique<core::Node>(cfg_.core, cfg_.identity->id, self_addr_, *this,
+                                       std::move(store));
   poke();
   after_core_call();
   return kOk;
@@ -191,6 +211,58 @@ bool NodeHost::verify(const core::Id& id, const wire::PublicKey& pk, const core:
 void NodeHost::send(const core::Peer& to, wire::Message&& m) {
   if (closing_) return;
   poke();
+  // Only what acknowledges waits for the commit: an operation's answer (a
+  // write's, and a read's, which may have seen this turn's writes) and a
+  // replica's Ack. The rest (copies to the replicas, maintenance) leaves now,
+  // so that the replicas commit while we do, not after.
+  const bool acknowledges =
+      std::holds_alternative<wire::OpResp>(m.body) || std::holds_alternative<wire::Ack>(m.body);
+  if (acknowledges && holding()) {
+    held_.emplace_back(to, std::move(m));
+    return;
+  }
+  send_now(to, std::move(m));
+}
+
+bool NodeHost::holding() const {
+  return gc_ && gc_->open_batch();
+}
+
+void NodeHost::when_committed(std::function<void(int, const std::string&)> fn) {
+  if (!holding()) return fn(kOk, std::string());
+  held_done_.push_back(std::move(fn));
+  poke();
+}
+
+void NodeHost::commit_turn() {
+  if (!gc_ || (!gc_->open_batch() && held_.empty() && held_done_.empty())) return;
+  std::string why;
+  const int rc = gc_->commit(why);
+  auto held = std::move(held_);
+  held_.clear();
+  auto dones = std::move(held_done_);
+  held_done_.clear();
+  if (rc != kOk) {
+    why = "this node could not commit the write to its data folder: " + why;
+    log(0, why + " (" + std::to_string(held.size()) + " messages and " +
+               std::to_string(dones.size()) + " local completions answered with the error)");
+    // The turn's writes are not stored: its successes must not be seen as
+    // acknowledgements, by an origin (OpResp) or an owner (a replica's Ack).
+    for (auto& [to, m] : held) {
+      if (auto* r = std::get_if<wire::OpResp>(&m.body); r && r->status == kOk) {
+        r->status = rc;
+        r->detail = why;
+      } else if (auto* a = std::get_if<wire::Ack>(&m.body); a && a->status == kOk) {
+        a->status = rc;
+      }
+    }
+  }
+  for (auto& [to, m] : held) send_now(to, std::move(m));
+  for (auto& fn : dones) fn(rc, why);
+}
+
+void NodeHost::send_now(const core::Peer& to, wire::Message&& m) {
+  if (closing_) return;
   ++stats_.msgs_sent;
   Connection* c = nullptr;
   if (!is_zero(to.id)) {
@@ -350,12 +422,17 @@ void NodeHost::on_write(uv_write_t* req, int status) {
 }
 
 void NodeHost::flush_all() {
-  // Sending may dirty more connections; loop until quiet.
-  while (!dirty_.empty() || !unreachable_.empty()) {
+  // Sending may dirty more connections; loop until quiet. Each round writes
+  // out what is not held first (a write's copies: the replicas commit while
+  // we do), then commits what the core wrote (it may write again when it
+  // hears of an unreachable peer) and queues the acknowledgements it held.
+  for (;;) {
     std::vector<Connection*> batch;
     batch.swap(dirty_);
     for (auto* c : batch) flush(c);
     run_deferred();
+    commit_turn();
+    if (dirty_.empty() && unreachable_.empty()) break;
   }
 }
 
@@ -400,6 +477,50 @@ void NodeHost::on_flush_check(uv_check_t* c) {
   h->flush_all();
   h->after_core_call();
   uv_check_stop(c);  // until poke()
+}
+
+void NodeHost::on_members_timer(uv_timer_t* t) {
+  static_cast<NodeHost*>(t->data)->save_members();
+}
+
+std::vector<std::string> load_members(const std::string& data_dir) {
+  std::vector<std::string> out;
+  std::ifstream in(data_dir + "/" + kMembersFile);
+  std::string line;
+  while (std::getline(in, line) && out.size() < 64)
+    if (!line.empty() && line.size() <= wire::kMaxAddr) out.push_back(line);
+  return out;
+}
+
+void NodeHost::save_members() {
+  if (!node_ || closing_ || cfg_.data_dir.empty()) return;
+  std::string text;
+  std::vector<std::string> seen;
+  auto add = [&](const core::Peer& p) {
+    if (p.addr.empty() || p.addr == self_addr_) return;
+    if (std::find(seen.begin(), seen.end(), p.addr) != seen.end()) return;
+    seen.push_back(p.addr);
+    text += p.addr + "\n";
+  };
+  for (const auto& p : node_->successor_list()) add(p);
+  core::Peer pred;
+  if (node_->predecessor(&pred)) add(pred);
+  // A ring of one (alone, or after a leave) keeps what it knew before.
+  if (text.empty() || text == saved_members_) return;
+  const std::string path = cfg_.data_dir + "/" + kMembersFile;
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool ok = fd >= 0;
+  if (ok) ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  if (ok) ok = ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  if (ok) ok = ::rename(tmp.c_str(), path.c_str()) == 0;
+  if (!ok) {
+    log(1, "cannot write down the ring's members in " + path + ": " + std::strerror(errno));
+    ::unlink(tmp.c_str());
+    return;
+  }
+  saved_members_ = std::move(text);
 }
 
 void NodeHost::watch_handshakes() {
@@ -815,6 +936,11 @@ void NodeHost::close(bool graceful, std::function<void()> done) {
   if (closing_) return;
   if (graceful) flush_all();
   closing_ = true;
+  // Without a commit (an abort, like a crash) the open batch is dropped with
+  // the store, and what it held is never sent nor acknowledged.
+  held_.clear();
+  held_done_.clear();
+  gc_ = nullptr;
   node_.reset();
   close_done_ = std::move(done);
   auto own_closed = [](uv_handle_t* hd) { static_cast<NodeHost*>(hd->data)->handle_closed(); };
@@ -853,6 +979,7 @@ void NodeHost::close(bool graceful, std::function<void()> done) {
     uv_close(reinterpret_cast<uv_handle_t*>(&sweep_), own_closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), own_closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&check_), own_closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&members_timer_), own_closed);
   }
 }
 

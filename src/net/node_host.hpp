@@ -3,6 +3,15 @@
 // handshake and encryption, write batching, and the node's timer. This is the
 // production driver of the sans-IO core (src/sim is the other one).
 //
+// A durable node (HostConfig::store) keeps its records in its data folder,
+// with group commit: the writes of a loop turn go into one LMDB transaction
+// (GroupCommitStore), and the acknowledgements the core sends in that turn
+// (OpResp, Ack) and the C API's completions of it (when_committed) wait
+// until the turn's commit at its flush point (commit_turn): a write is
+// acknowledged once it is on disk where it was applied. A failed commit turns the held successes
+// into kIo. The host also writes down the ring's members in the folder (kMembersFile), for a
+// restart to rejoin through (remembered_members).
+//
 // Every method runs on the loop thread.
 #pragma once
 
@@ -23,6 +32,7 @@
 #include "net/address.hpp"
 #include "net/connection.hpp"
 #include "net/loop.hpp"
+#include "store/lmdb_store.hpp"
 #include "wire/messages.hpp"
 
 namespace chord::net {
@@ -63,7 +73,23 @@ struct HostConfig {
   std::function<void(core::Event&&)> on_event;
   std::function<void(const core::Peer&)> on_connect;
   std::function<bool()> wants_key_events;  // see core::Host; empty: no
+  // A durable node: the LMDB store of its data folder, opened by the caller
+  // (null: the records live in memory), and the folder, where the host
+  // keeps the members it knows (kMembersFile).
+  std::unique_ptr<store::LmdbStore> store;
+  std::string data_dir;
 };
+
+// The file in a data folder that holds the last members a node knew: its
+// successors and predecessor, one HOST:PORT a line, rewritten atomically
+// (a temporary file, fsync, rename) at most every kMembersSaveMs when they
+// change.
+constexpr char kMembersFile[] = "members";
+constexpr uint64_t kMembersSaveMs = 1000;
+
+// The members file of data_dir, read: addresses, nearest first; empty when
+// there is none (a fresh folder) or it cannot be read.
+std::vector<std::string> load_members(const std::string& data_dir);
 
 struct HostStats {
   uint64_t bytes_sent = 0, bytes_received = 0;
@@ -94,6 +120,8 @@ constexpr uint64_t kStalledMs = 30000;
 // before the node turns to its other connections (libuv would read up to 32
 // buffers of 64 KiB from one socket at once).
 constexpr size_t kReadBudgetPerTurn = 256 * 1024;
+
+class GroupCommitStore;
 
 class NodeHost final : public core::Host {
  public:
@@ -139,6 +167,18 @@ class NodeHost final : public core::Host {
   // A write to c failed with status: closes it, naming the cause.
   void write_failed(Connection* c, int status);
 
+  // Group commit (durable nodes). holding(): a batch is open this turn, so
+  // the acknowledgements the core sends and what completes wait for
+  // commit_turn().
+  // when_committed(fn): fn(kOk, "") once this turn's writes are committed
+  // (at once when nothing is open), or fn(kIo or kNoMem, why) if the commit
+  // failed; never if the node is closed first without a commit.
+  bool holding() const;
+  void when_committed(std::function<void(int, const std::string&)> fn);
+  // The members the data folder remembered when the node started (see
+  // kMembersFile); empty without a folder.
+  const std::vector<std::string>& remembered_members() const { return remembered_; }
+
   // Called by the connection callbacks (connection.cpp-level statics).
   void after_core_call();  // re-arms the node's timer
   // Arms the prepare and check handles that flush writes and re-arm the
@@ -158,6 +198,7 @@ class NodeHost final : public core::Host {
   static void on_sweep(uv_timer_t* t);
   static void on_flush(uv_prepare_t* p);
   static void on_flush_check(uv_check_t* c);
+  static void on_members_timer(uv_timer_t* t);
 
   Connection* dial(const std::string& addr, const core::Id& expect);
   void begin_handshake(Connection* c);
@@ -173,6 +214,10 @@ class NodeHost final : public core::Host {
   void pause_reading(Connection* c);
   void maybe_resume_reading(Connection* c);
   void flush_all();
+  // Commits the turn's batch and releases what it held (see holding()).
+  void commit_turn();
+  void send_now(const core::Peer& to, wire::Message&& m);
+  void save_members();  // kMembersFile, if the members changed
   void fail(Connection* c, int code, const std::string& why, bool reset);
   void forget(Connection* c);
   void run_deferred();
@@ -207,6 +252,15 @@ class NodeHost final : public core::Host {
   std::map<std::string, std::pair<int, std::string>> dial_failures_;
   HostStats stats_;
   uint64_t rng_state_;
+
+  // Durable nodes: the core's store (owned by node_), what a turn held, and
+  // the ring memory.
+  GroupCommitStore* gc_ = nullptr;
+  std::vector<std::pair<core::Peer, wire::Message>> held_;
+  std::vector<std::function<void(int, const std::string&)>> held_done_;
+  uv_timer_t members_timer_{};
+  std::vector<std::string> remembered_;
+  std::string saved_members_;
 };
 
 }  // namespace chord::net

@@ -244,6 +244,29 @@ TEST_F(Modules, executor_redirects_an_operation_it_does_not_own_to_what_membersh
   EXPECT_EQ(rt.store().size(), 0u);
 }
 
+TEST_F(Modules, executor_never_names_a_joining_node_only_to_itself) {
+  // What membership routes for a node's own id names that node alone: a
+  // node just heard of, or the previous life of one restarted with its id.
+  ring.own_all = false;
+  ring.succs = {peer(0x90)};
+  ring.redirect.peers = {peer(1)};
+  wire::OpReq find;
+  find.op = wire::Op::FindSucc;
+  find.target = peer(1).id;
+  exec.handle_op(peer(1), 7, wire::OpReq(find));
+  EXPECT_TRUE(host.sent_of<wire::Redirect>().empty());
+  ASSERT_EQ(answers().size(), 1u);  // answered as the nearest member known
+  ASSERT_FALSE(answers()[0].peers.empty());
+  EXPECT_EQ(answers()[0].peers[0].id, id_of(0x80));
+  // Another node asking for that id, or the node asking along with others
+  // named, is redirected as membership routes.
+  exec.handle_op(peer(2), 8, wire::OpReq(find));
+  ring.redirect.peers = {peer(1), peer(3)};
+  exec.handle_op(peer(1), 9, wire::OpReq(find));
+  EXPECT_EQ(host.sent_of<wire::Redirect>().size(), 2u);
+  EXPECT_EQ(answers().size(), 1u);
+}
+
 TEST_F(Modules, executor_acknowledges_a_write_once_a_majority_of_copies_holds_it) {
   ring.own_all = true;
   ring.succs = {peer(0x90), peer(0xa0), peer(0xb0)};

@@ -163,12 +163,15 @@ TEST(HostileMembers, a_pipelining_peer_is_read_a_turn_at_a_time_and_answered_in_
   Speaker s;
   std::string why;
   ASSERT_TRUE(s.connect(a.port(), "127.0.0.1:9", &why)) << why;
-  std::vector<wire::Message> pings(20000);
+  // 100,000 pings, about 5 MB in one write: the node, which decrypts and
+  // answers each, cannot keep up with a writer that only copies, so its reads
+  // find far more than one turn's budget waiting.
+  std::vector<wire::Message> pings(100000);
   for (size_t i = 0; i < pings.size(); i++) {
     pings[i].rid = i + 1;
     pings[i].body = wire::Ping{};
   }
-  ASSERT_TRUE(s.send_all(pings));  // about 1 MB in one write
+  ASSERT_TRUE(s.send_all(pings));
   std::set<uint64_t> answered;
   wire::Message m;
   while (answered.size() < pings.size() && s.recv(m, 5000))

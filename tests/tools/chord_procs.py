@@ -50,8 +50,8 @@ def stop_and_kill(p, timeout=10):
 class Node:
     """One `chord node` process, its stdout lines collected by a thread."""
 
-    def __init__(self, join=None, extra=()):
-        self.port = free_port()
+    def __init__(self, join=None, extra=(), port=None):
+        self.port = port or free_port()  # a given port: a restart where peers remember it
         self.addr = "127.0.0.1:%d" % self.port
         args = [CHORD, "node", "--listen", self.addr] + list(extra)
         for j in join or []:

@@ -32,14 +32,18 @@ const char kAbout[] =
     "joins the ring through the first --join address that answers (or starts a\n"
     "new ring without --join), logs joins, leaves and repairs on stderr, and on\n"
     "Ctrl-C or SIGTERM leaves gracefully: its keys go to their next holders\n"
-    "before it exits 0. A second Ctrl-C exits at once, without the goodbye.\n";
+    "before it exits 0. A second Ctrl-C exits at once, without the goodbye.\n"
+    "With --data DIR the node is durable: its records, identity and the members\n"
+    "it knew live in DIR, and without --join a restart rejoins those members\n"
+    "(or, when none answers, starts a new ring).\n";
 
 const char kFooter[] =
     "output (stdout), one line each:\n"
     "  address HOST:PORT\n"
     "  id HEX\n"
-    "  joined via HOST:PORT      (or: started a new ring, then\n"
-    "  join with: chord node --join HOST:PORT [--network-key-file FILE] ...)\n"
+    "  joined via HOST:PORT      (or: rejoined remembered members, or: started\n"
+    "                            a new ring, then join with: chord node --join\n"
+    "                            HOST:PORT [--network-key-file FILE] ...)\n"
     "  ready\n"
     "  left the ring             (after SIGINT or SIGTERM)\n\n"
     "examples:\n"
@@ -48,17 +52,21 @@ const char kFooter[] =
     "  chord node --listen 0.0.0.0:4000 --advertise 10.0.0.5:4000 --new-network net.key\n"
     "  chord node --listen 0.0.0.0:4000 --advertise 10.0.0.7:4000 \\\n"
     "      --join 10.0.0.5:4000 --join 10.0.0.6:4000 \\\n"
-    "      --network prod --network-key-file /etc/chord/net.key --identity /var/lib/chord/id\n";
+    "      --network prod --network-key-file /etc/chord/net.key --identity /var/lib/chord/id\n"
+    "  chord node --listen 127.0.0.1:4002 --join 127.0.0.1:4000 --data /var/lib/chord/n2\n";
 
 // The log levels by name, in CHORD_LOG_* order.
 const std::vector<std::string> kLevels = {"error", "warn", "info", "debug"};
+// The sync policies by name, in CHORD_SYNC_* order.
+const std::vector<std::string> kSyncs = {"durable", "relaxed"};
 
 struct NodeArgs {
-  std::optional<std::string> listen, advertise, identity;
+  std::optional<std::string> listen, advertise, identity, data;
   std::vector<std::string> joins;
   unsigned replicas = 0, timeout = 0, skew = 0;
   size_t max_store = 0;
   std::string log_level = "info";
+  std::string sync = "durable";
   bool sloppy_quorum = false;
   bool open = false;        // --open: serve anyone, without a network key
   std::string new_network;  // --new-network FILE: a new key there, and a new ring
@@ -138,6 +146,9 @@ int run_node(NodeArgs &args) {
   opts.listen = args.listen ? args.listen->c_str() : nullptr;
   opts.advertise = args.advertise ? args.advertise->c_str() : nullptr;
   opts.identity_file = args.identity ? args.identity->c_str() : nullptr;
+  opts.data_dir = args.data ? args.data->c_str() : nullptr;
+  opts.sync =
+      static_cast<unsigned>(std::find(kSyncs.begin(), kSyncs.end(), args.sync) - kSyncs.begin());
   opts.replicas = args.replicas;
   opts.max_clock_skew_ms = args.skew;
   opts.max_store_bytes = args.max_store;
@@ -154,7 +165,17 @@ int run_node(NodeArgs &args) {
 
   const std::vector<std::string> &joins = args.joins;
   int timeout = static_cast<int>(args.timeout);
-  if (joins.empty()) {
+  if (joins.empty() && args.data) {
+    // A restart: the members the folder remembers, if any answers.
+    rc = chord_node_join(node, nullptr, timeout);
+    if (rc == 0) {
+      say("rejoined remembered members");
+    } else {
+      if (rc != CHORD_ENOTFOUND) report_failure("node", "no remembered member answered", rc);
+      say("started a new ring");
+      say("join with: " + join_command(chord_node_addr(node), args.net));
+    }
+  } else if (joins.empty()) {
     say("started a new ring");
     say("join with: " + join_command(chord_node_addr(node), args.net));
   } else {
@@ -219,6 +240,17 @@ Command add_node(CLI::App *chord) {
                   "keep the node's Ed25519 identity (and so its ring\n"
                   "id) in FILE, created 0600 if absent")
       ->option_text("FILE");
+  app->add_option("--data", args->data,
+                  "keep the records, the identity (unless --identity)\n"
+                  "and the members known in DIR, created 0700 if absent:\n"
+                  "the node is durable and may restart")
+      ->option_text("DIR");
+  app->add_option("--sync", args->sync,
+                  "with --data: durable (default; a write is on disk\n"
+                  "before it is acknowledged) or relaxed (a power loss\n"
+                  "may undo the last commit)")
+      ->option_text("POLICY")
+      ->check(CLI::IsMember(kSyncs));
   app->add_option("--replicas", args->replicas, "copies of each key (default 3)")
       ->option_text("N")
       ->transform(decimal_number())

@@ -28,6 +28,7 @@ Differences from py2p, chosen on purpose:
 
 import atexit
 import collections.abc
+import os
 import struct
 import sys
 import threading
@@ -241,7 +242,8 @@ class ChordSocket(collections.abc.MutableMapping):
 
     ChordSocket(addr='127.0.0.1', port=0, prot=None, out_addr=None, *,
                 network=None, network_key=None, replicas=None, timeout=5.0,
-                rpc_timeout=None, leech=False, identity_file=None, **options)
+                rpc_timeout=None, leech=False, identity_file=None, data_dir=None,
+                **options)
 
     ``prot`` (py2p's protocol) may be a network name, or an object whose
     ``subnet`` attribute is one. ``out_addr`` is the (host, port) peers should
@@ -250,11 +252,14 @@ class ChordSocket(collections.abc.MutableMapping):
     be given by name. Port 0 picks a free port: ``sock.addr`` tells which.
     A leech (``leech=True``) listens nowhere: its ``addr`` is None (and so is
     ``out_addr`` unless given), and it reaches the ring through ``connect``.
+    ``data_dir`` makes the node durable: its records, its identity (unless
+    ``identity_file`` is given) and the members it knew live in that folder;
+    ``sync='relaxed'`` commits with one fdatasync instead of two.
     """
 
     def __init__(self, addr='127.0.0.1', port=0, prot=None, out_addr=None, *, network=None,
                  network_key=None, replicas=None, timeout=5.0, rpc_timeout=None, leech=False,
-                 identity_file=None, **options):
+                 identity_file=None, data_dir=None, **options):
         self._node = None
         self._closed = False
         self._lock = threading.RLock()
@@ -283,6 +288,13 @@ class ChordSocket(collections.abc.MutableMapping):
                     'network_key')
             if identity_file is not None:
                 opt(_n.chordb_opts_set_str(o, 'identity_file', str(identity_file)), 'identity_file')
+            if data_dir is not None:
+                opt(_n.chordb_opts_set_str(o, 'data_dir', os.fspath(data_dir)), 'data_dir')
+            if isinstance(options.get('sync'), str):
+                syncs = {'durable': _n.CHORD_SYNC_DURABLE, 'relaxed': _n.CHORD_SYNC_RELAXED}
+                if options['sync'] not in syncs:
+                    raise ValueError("sync must be 'durable' or 'relaxed'")
+                options['sync'] = syncs[options['sync']]
             if replicas is not None:
                 opt(_n.chordb_opts_set_uint(o, 'replicas', int(replicas)), 'replicas')
             if rpc_timeout is not None:

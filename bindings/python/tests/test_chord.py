@@ -442,3 +442,20 @@ def test_a_blocking_call_releases_the_gil():
         assert rc == [n.CHORD_ECLOSED]
         n.chordb_queue_free(q)
         n.chordb_slot_free(st)
+
+
+def test_a_node_with_a_data_dir_keeps_its_records_and_id_across_a_restart(tmp_path):
+    folder = tmp_path / 'node'
+    with chord.ChordSocket(data_dir=folder, **FAST) as sock:
+        node_id = sock.id
+        sock['kept'] = b'v'
+        sock['gone'] = b'x'
+        del sock['gone']
+        with pytest.raises(chord.BusyError):  # one node per folder
+            chord.ChordSocket(data_dir=folder, **FAST)
+    with chord.ChordSocket(data_dir=folder, sync='relaxed', **FAST) as sock:
+        assert sock.id == node_id
+        assert sock['kept'] == b'v'
+        assert 'gone' not in sock
+    with pytest.raises(ValueError):
+        chord.ChordSocket(data_dir=folder, sync='sometimes', **FAST)

@@ -138,6 +138,7 @@ module Chord
     }.freeze
     # The chord_node_opts fields that may be given by name: chordb's list, less
     # the two set from arguments of their own (replicas, leech).
+    SYNC = { durable: Native::CHORD_SYNC_DURABLE, relaxed: Native::CHORD_SYNC_RELAXED }.freeze
     OPTIONS = (0..).lazy.map { |i| Native.chordb_opts_uint_name(i) }.take_while(&:itself)
                    .map(&:to_sym).reject { |n| %i[replicas flags].include?(n) }.to_a.freeze
 
@@ -146,11 +147,13 @@ module Chord
     attr_reader :addr, :id, :id_hex
 
     # ChordSocket.new(host = '127.0.0.1', port = 0, network:, network_key:, out_addr:,
-    # replicas:, timeout: 5.0, rpc_timeout:, leech: false, identity_file:, **options)
+    # replicas:, timeout: 5.0, rpc_timeout:, leech: false, identity_file:, data_dir:, **options)
     # Timeouts are in seconds; options are chord_node_opts fields by name.
+    # data_dir: a folder that makes the node durable (records, identity,
+    # remembered members); sync: :durable (default) or :relaxed.
     def initialize(host = '127.0.0.1', port = 0, network: nil, network_key: nil, out_addr: nil,
                    replicas: nil, timeout: 5.0, rpc_timeout: nil, leech: false,
-                   identity_file: nil, **options)
+                   identity_file: nil, data_dir: nil, **options)
       @timeout_ms = ms(timeout)
       @lock = Monitor.new
       @listeners = Hash.new { |h, k| h[k] = [] }
@@ -165,6 +168,8 @@ module Chord
         set.call(Native.chordb_opts_set_str(opts, 'advertise', ChordSocket.hostport(*out_addr)), 'out_addr') if out_addr
         set.call(Native.chordb_opts_set_str(opts, 'network', network.to_s), 'network') if network
         set.call(Native.chordb_opts_set_str(opts, 'identity_file', identity_file.to_s), 'identity_file') if identity_file
+        set.call(Native.chordb_opts_set_str(opts, 'data_dir', data_dir.to_s), 'data_dir') if data_dir
+        options[:sync] = SYNC.fetch(options[:sync]) { raise ArgumentError, "sync: :durable or :relaxed" } if options[:sync].is_a?(Symbol)
         set.call(Native.chordb_opts_set_network_key(opts, network_key), 'network_key') if network_key
         set.call(Native.chordb_opts_set_uint(opts, 'replicas', Integer(replicas)), 'replicas') if replicas
         set.call(Native.chordb_opts_set_uint(opts, 'rpc_timeout_ms', ms(rpc_timeout)), 'rpc_timeout') if rpc_timeout

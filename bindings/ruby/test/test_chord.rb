@@ -4,6 +4,7 @@
 # Tests of the Ruby binding against real nodes on 127.0.0.1 in this process.
 require 'minitest/autorun'
 require 'chord'
+require 'tmpdir'
 
 class ChordSocketTest < Minitest::Test
   FAST = { stabilize_ms: 50, fix_fingers_ms: 100, check_predecessor_ms: 100,
@@ -294,5 +295,24 @@ class ChordSocketTest < Minitest::Test
     assert_equal "\x00\x00\x00\x01a\x00\x00\x00\x00\x00\x00\x00\x02\x00\xFF".b, p
     assert_equal ['a', '', "\x00\xFF".b], Chord.unpack(p)
     assert_raises(ArgumentError) { Chord.unpack("\x00\x00\x00\x05ab".b) }
+  end
+  def test_a_node_with_a_data_dir_keeps_its_records_and_id_across_a_restart
+    Dir.mktmpdir do |tmp|
+      folder = File.join(tmp, 'node')
+      s = Chord::ChordSocket.new('127.0.0.1', 0, data_dir: folder, **FAST)
+      id = s.id
+      s['kept'] = 'v'
+      s['gone'] = 'x'
+      s.delete('gone')
+      err = assert_raises(Chord::ChordError) { Chord::ChordSocket.new('127.0.0.1', 0, data_dir: folder, **FAST) }
+      assert_equal Chord::Native::CHORD_EBUSY, err.code
+      s.close
+      s = Chord::ChordSocket.new('127.0.0.1', 0, data_dir: folder, sync: :relaxed, **FAST)
+      assert_equal id, s.id
+      assert_equal 'v', s['kept']
+      refute s.key?('gone')
+      s.close
+      assert_raises(ArgumentError) { Chord::ChordSocket.new('127.0.0.1', 0, data_dir: folder, sync: :sometimes, **FAST) }
+    end
   end
 end

@@ -94,6 +94,10 @@ public final class ChordSocket implements AutoCloseable {
         opt(ChordNative.chordb_opts_set_str(opts, "network", o.network), "network");
       if (o.identityFile != null)
         opt(ChordNative.chordb_opts_set_str(opts, "identity_file", o.identityFile), "identity");
+      if (o.dataDir != null)
+        opt(ChordNative.chordb_opts_set_str(opts, "data_dir", o.dataDir), "dataDir");
+      if (o.relaxedSync)
+        opt(ChordNative.chordb_opts_set_uint(opts, "sync", ChordNativeConstants.CHORD_SYNC_RELAXED), "sync");
       if (o.networkKey != null)
         opt(ChordNative.chordb_opts_set_network_key(opts, o.networkKey), "networkKey");
       num(opts, "replicas", o.replicas);

@@ -10,6 +10,8 @@ public final class Options {
   byte[] networkKey;
   String outAddr;
   String identityFile;
+  String dataDir;
+  boolean relaxedSync;
   int replicas;
   int stabilizeMs;
   int fixFingersMs;
@@ -38,6 +40,21 @@ public final class Options {
 
   public Options identityFile(String path) {
     this.identityFile = path;
+    return this;
+  }
+
+  /**
+   * A data folder that makes the node durable: its records, its identity (unless
+   * {@link #identityFile} is given) and the members it knew live there.
+   */
+  public Options dataDir(String path) {
+    this.dataDir = path;
+    return this;
+  }
+
+  /** With a data folder: commit with one fdatasync, not two (a power loss may undo the last). */
+  public Options relaxedSync(boolean relaxed) {
+    this.relaxedSync = relaxed;
     return this;
   }
 

@@ -256,6 +256,25 @@ public final class ChordSocketTest {
       s.close();
     });
 
+    test("a node with a data folder keeps its records and id across a restart", () -> {
+      String dir = java.nio.file.Files.createTempDirectory("chord-java-durable") + "/node";
+      byte[] id;
+      try (ChordSocket s = new ChordSocket("127.0.0.1", 0, fast().dataDir(dir))) {
+        id = s.getId();
+        s.set("kept", "v");
+        try {
+          new ChordSocket("127.0.0.1", 0, fast().dataDir(dir)).close();
+          throw new AssertionError("a second node opened the folder");
+        } catch (ChordException expected) {
+          check(expected.getCode() == ChordNativeConstants.CHORD_EBUSY, "EBUSY");
+        }
+      }
+      try (ChordSocket s = new ChordSocket("127.0.0.1", 0, fast().dataDir(dir).relaxedSync(true))) {
+        checkBytes(id, s.getId(), "the same id");
+        check("v".equals(s.getString("kept")), "the record survived");
+      }
+    });
+
     test("a bad address fails with a detailed ChordException", () -> {
       try (ChordSocket s = new ChordSocket("127.0.0.1", 0, fast())) {
         try {
