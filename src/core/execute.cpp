@@ -219,6 +219,13 @@ void Executor::forget_executed(std::map<std::pair<Id, uint64_t>, Done_>::iterato
   executed_.erase(it);
 }
 
+void Executor::forget_all_executed() {
+  executed_.clear();
+  executed_order_.clear();
+  executed_bytes_ = 0;
+  executed_bytes_by_origin_.clear();
+}
+
 void Executor::release_held() {
   std::vector<HeldOp> held = std::move(held_ops_);
   held_ops_.clear();

@@ -56,6 +56,8 @@ class Executor : public Module {
   void execute(const Peer& from, wire::OpReq&& req, Reply reply);
   // Operations held while the join confirmed its range run now.
   void release_held();
+  // Forgets every answer kept for retries (Node::store_failed).
+  void forget_all_executed();
   // Copies a write needs (Options::sloppy_quorum), given the replicas it can
   // reach now.
   unsigned write_quorum(size_t reachable) const;

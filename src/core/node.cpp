@@ -201,6 +201,9 @@ Stats Node::stats() const {
 Stats Node::counters() const {
   return impl_->counters();
 }
+void Node::store_failed() {
+  impl_->exec_.forget_all_executed();
+}
 uint64_t Node::internal_errors() const {
   return impl_->runtime.internal_errors();
 }

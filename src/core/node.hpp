@@ -241,6 +241,11 @@ class Node {
   const Id& id() const;
   Stats stats() const;
 
+  // The host could not make the store's latest writes durable (a failed
+  // commit: they are gone). The answers kept for retried writes may claim
+  // some of them were done, so all are forgotten: a retry executes again.
+  void store_failed();
+
   // Inspection, for the simulator's invariant checker and tests (cheap).
   bool is_client() const;
   uint64_t internal_errors() const;  // Stats::internal_errors, without a scan

@@ -247,7 +247,9 @@ void NodeHost::commit_turn() {
     log(0, why + " (" + std::to_string(held.size()) + " messages and " +
                std::to_string(dones.size()) + " local completions answered with the error)");
     // The turn's writes are not stored: its successes must not be seen as
-    // acknowledgements, by an origin (OpResp) or an owner (a replica's Ack).
+    // acknowledgements, by an origin (OpResp) or an owner (a replica's Ack),
+    // nor replayed to a retry from the core's cache of answers.
+    if (node_) node_->store_failed();
     for (auto& [to, m] : held) {
       if (auto* r = std::get_if<wire::OpResp>(&m.body); r && r->status == kOk) {
         r->status = rc;
@@ -515,6 +517,12 @@ void NodeHost::save_members() {
   if (ok) ok = ::fsync(fd) == 0;
   if (fd >= 0) ::close(fd);
   if (ok) ok = ::rename(tmp.c_str(), path.c_str()) == 0;
+  if (ok) {
+    // The rename survives a power loss once the folder's entry is on disk.
+    const int dfd = ::open(cfg_.data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ok = dfd >= 0 && ::fsync(dfd) == 0;
+    if (dfd >= 0) ::close(dfd);
+  }
   if (!ok) {
     log(1, "cannot write down the ring's members in " + path + ": " + std::strerror(errno));
     ::unlink(tmp.c_str());

@@ -601,6 +601,26 @@ TEST_F(Modules, what_a_node_broadcasts_is_signed_as_its_own) {
   EXPECT_TRUE(host.keys.verify(id_of(0x80), m.origin_key, wire::signed_part(m), m.sig));
 }
 
+TEST_F(Modules, after_a_failed_commit_a_retried_write_executes_again) {
+  ring.own_all = true;
+  exec.handle_op(peer(1), 1, set_req("k", "v", 10));
+  wire::OpReq pop = set_req("k", "", 20);
+  pop.op = wire::Op::Pop;
+  exec.handle_op(peer(2), 2, wire::OpReq(pop));
+  exec.handle_op(peer(2), 3, wire::OpReq(pop));  // a retry: the kept answer
+  ASSERT_EQ(answers().size(), 3u);
+  EXPECT_EQ(answers()[1].status, kOk);
+  EXPECT_EQ(answers()[2].status, kOk);
+  EXPECT_EQ(answers()[2].value, b("v"));
+  // The host's commit of that turn failed (Node::store_failed): no kept
+  // answer may claim the pop was done; a retry executes again.
+  exec.forget_all_executed();
+  EXPECT_EQ(exec.retry_cache_bytes(), 0u);
+  exec.handle_op(peer(2), 4, wire::OpReq(pop));
+  ASSERT_EQ(answers().size(), 4u);
+  EXPECT_EQ(answers()[3].status, kNotFound);  // executed: the key is gone here
+}
+
 TEST_F(Modules, one_origin_cannot_fill_the_retry_cache_with_popped_values) {
   ring.own_all = true;
   const Bytes big(1 << 20, 'v');
