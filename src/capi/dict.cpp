@@ -7,9 +7,30 @@
 using namespace chord::capi;
 namespace core = chord::core;
 
-namespace {
+namespace chord::capi {
 
-using Start = std::function<void(core::Node &, std::function<void(core::Result &&)>)>;
+int async_call(chord_node *n, Start start, chord_result_cb cb, void *ud) {
+  if (!cb) return fail(CHORD_EINVAL, "cb is NULL");
+  if (n->closed.load()) return fail(CHORD_ECLOSED, "the node is closed");
+  bool ok = submit<core::Result>(n, std::move(start), [cb, ud](core::Result &&r) {
+    chord_result res{};
+    res.status = r.status;
+    res.key = r.key.data();
+    res.key_len = r.key.size();
+    res.value = r.value.data();
+    res.value_len = r.value.size();
+    res.hops = r.hops;
+    res.detail = r.detail.c_str();
+    cb(&res, ud);
+  });
+  if (!ok) return fail(CHORD_ECLOSED, "the node is closed");
+  clear_error();
+  return CHORD_OK;
+}
+
+}  // namespace chord::capi
+
+namespace {
 
 int check_key(const chord_node *n, const uint8_t *key, size_t len) {
   if (!n) return fail(CHORD_EINVAL, "node is NULL");
@@ -56,25 +77,6 @@ int blocking(chord_node *n, int timeout_ms, Start start, core::Result *keep = nu
     return fail(r.status, d);
   }
   if (keep) *keep = std::move(r);
-  clear_error();
-  return CHORD_OK;
-}
-
-int async(chord_node *n, Start start, chord_result_cb cb, void *ud) {
-  if (!cb) return fail(CHORD_EINVAL, "cb is NULL");
-  if (n->closed.load()) return fail(CHORD_ECLOSED, "the node is closed");
-  bool ok = submit<core::Result>(n, std::move(start), [cb, ud](core::Result &&r) {
-    chord_result res{};
-    res.status = r.status;
-    res.key = r.key.data();
-    res.key_len = r.key.size();
-    res.value = r.value.data();
-    res.value_len = r.value.size();
-    res.hops = r.hops;
-    res.detail = r.detail.c_str();
-    cb(&res, ud);
-  });
-  if (!ok) return fail(CHORD_ECLOSED, "the node is closed");
   clear_error();
   return CHORD_OK;
 }
@@ -203,7 +205,7 @@ int chord_get_async(chord_node *node, const uint8_t *key, size_t key_len, int ti
                     chord_result_cb cb, void *ud) {
   return chord::capi::guarded([&]() -> int {
     if (int rc = check_key(node, key, key_len)) return rc;
-    return async(node, get_op(bytes(key, key_len), timeout_of(node, timeout_ms)), cb, ud);
+    return async_call(node, get_op(bytes(key, key_len), timeout_of(node, timeout_ms)), cb, ud);
   });
 }
 
@@ -212,9 +214,9 @@ int chord_set_async(chord_node *node, const uint8_t *key, size_t key_len, const 
   return chord::capi::guarded([&]() -> int {
     if (int rc = check_key(node, key, key_len)) return rc;
     if (int rc = check_value(node, value, value_len)) return rc;
-    return async(node,
-                 set_op(bytes(key, key_len), bytes(value, value_len), timeout_of(node, timeout_ms)),
-                 cb, ud);
+    return async_call(
+        node, set_op(bytes(key, key_len), bytes(value, value_len), timeout_of(node, timeout_ms)),
+        cb, ud);
   });
 }
 
@@ -222,7 +224,7 @@ int chord_delete_async(chord_node *node, const uint8_t *key, size_t key_len, int
                        chord_result_cb cb, void *ud) {
   return chord::capi::guarded([&]() -> int {
     if (int rc = check_key(node, key, key_len)) return rc;
-    return async(node, del_op(bytes(key, key_len), timeout_of(node, timeout_ms)), cb, ud);
+    return async_call(node, del_op(bytes(key, key_len), timeout_of(node, timeout_ms)), cb, ud);
   });
 }
 
@@ -230,14 +232,14 @@ int chord_pop_async(chord_node *node, const uint8_t *key, size_t key_len, int ti
                     chord_result_cb cb, void *ud) {
   return chord::capi::guarded([&]() -> int {
     if (int rc = check_key(node, key, key_len)) return rc;
-    return async(node, pop_op(bytes(key, key_len), timeout_of(node, timeout_ms)), cb, ud);
+    return async_call(node, pop_op(bytes(key, key_len), timeout_of(node, timeout_ms)), cb, ud);
   });
 }
 
 int chord_popitem_async(chord_node *node, int timeout_ms, chord_result_cb cb, void *ud) {
   return chord::capi::guarded([&]() -> int {
     if (!node) return fail(CHORD_EINVAL, "node is NULL");
-    return async(node, popitem_op(timeout_of(node, timeout_ms)), cb, ud);
+    return async_call(node, popitem_op(timeout_of(node, timeout_ms)), cb, ud);
   });
 }
 
@@ -247,7 +249,7 @@ int chord_update_async(chord_node *node, const chord_item *items, size_t count, 
     if (!node) return fail(CHORD_EINVAL, "node is NULL");
     std::vector<core::Item> v;
     if (int rc = collect_items(node, items, count, v)) return rc;
-    return async(node, update_op(std::move(v), timeout_of(node, timeout_ms)), cb, ud);
+    return async_call(node, update_op(std::move(v), timeout_of(node, timeout_ms)), cb, ud);
   });
 }
 

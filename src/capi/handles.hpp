@@ -261,6 +261,14 @@ R run_blocking(chord_node* n, uint32_t timeout_ms,
   return std::move(w->r);
 }
 
+// An operation's start on the loop thread: it calls done exactly once.
+using Start = std::function<void(core::Node&, std::function<void(core::Result&&)>)>;
+
+// The _async form of a call: submits start, and gives its outcome to cb as a
+// chord_result (dict.cpp). Returns CHORD_OK, CHORD_EINVAL (no cb) or
+// CHORD_ECLOSED, with chord_error_last() set.
+int async_call(chord_node* n, Start start, chord_result_cb cb, void* ud);
+
 // Drops one reference to the node struct; the last one frees it.
 void node_unref(chord_node* n);
 

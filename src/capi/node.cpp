@@ -491,8 +491,7 @@ static void join_remembered(chord_node *node, size_t i, std::chrono::steady_cloc
 }
 
 // The join of chord_node_join(_async): through a, or the remembered members.
-static std::function<void(core::Node &, std::function<void(core::Result &&)>)> join_any(
-    chord_node *node, const std::string &a, uint32_t t) {
+static Start join_any(chord_node *node, const std::string &a, uint32_t t) {
   if (!a.empty()) return join_op(node, a, t);
   return [node, t](core::Node &, std::function<void(core::Result &&)> done) {
     join_remembered(node, 0, std::chrono::steady_clock::now() + std::chrono::milliseconds(t),
@@ -517,18 +516,7 @@ int chord_node_join_async(chord_node *node, const char *addr, int timeout_ms, ch
   return chord::capi::guarded([&]() -> int {
     std::string a;
     if (int rc = join_start(node, addr, a)) return rc;
-    if (!cb) return fail(CHORD_EINVAL, "cb is NULL");
-    uint32_t t = timeout_of(node, timeout_ms);
-    bool ok = submit<core::Result>(node, join_any(node, a, t), [cb, ud](core::Result &&r) {
-      chord_result res{};
-      res.status = r.status;
-      res.hops = r.hops;
-      res.detail = r.detail.c_str();
-      cb(&res, ud);
-    });
-    if (!ok) return fail(CHORD_ECLOSED, "the node is closed");
-    clear_error();
-    return CHORD_OK;
+    return async_call(node, join_any(node, a, timeout_of(node, timeout_ms)), cb, ud);
   });
 }
 
@@ -545,24 +533,24 @@ int chord_node_leave(chord_node *node, int timeout_ms) {
   });
 }
 
-void chord_node_free(chord_node *node) {
+// chord_node_free (graceful) and chord_node_abort (as a crash), from any
+// thread: on the loop thread the close is deferred past the current callback.
+static void close_from_anywhere(chord_node *node, bool graceful) {
   chord::capi::guarded_void([&] {
     if (!node) return;
     if (node->loop->on_loop_thread())
-      close_node_deferred(node, true);
+      close_node_deferred(node, graceful);
     else
-      close_node(node, true);
+      close_node(node, graceful);
   });
 }
 
+void chord_node_free(chord_node *node) {
+  close_from_anywhere(node, true);
+}
+
 void chord_node_abort(chord_node *node) {
-  chord::capi::guarded_void([&] {
-    if (!node) return;
-    if (node->loop->on_loop_thread())
-      close_node_deferred(node, false);
-    else
-      close_node(node, false);
-  });
+  close_from_anywhere(node, false);
 }
 
 const char *chord_node_addr(const chord_node *node) {
